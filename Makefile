@@ -1,0 +1,43 @@
+# One entry point for people and CI. Every target sets up what it needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup catalogs test test-unit test-integration test-e2e demo local bench lint clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed catalogs
+
+catalogs: $(VENV)/.installed
+	$(PY) -m postpurchase.messaging.catalogs
+
+test: setup
+	$(PY) -m pytest -n 2 tests
+
+test-unit: setup
+	$(PY) -m pytest tests/unit
+
+test-integration: setup
+	$(PY) -m pytest tests/integration
+
+test-e2e: setup
+	$(PY) -m pytest tests/e2e
+
+demo: setup
+	$(PY) -m infra.demo
+
+local: setup
+	$(PY) -m infra.local.serve
+
+bench: setup
+	$(PY) -m infra.bench
+
+clean:
+	rm -rf $(VENV) outbox test-artifacts .pytest_cache

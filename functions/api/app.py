@@ -1,0 +1,75 @@
+"""api: the storefront API and webhooks (Chalice). Each view: parse, one domain call, respond."""
+from chalice import Chalice
+
+from postpurchase import clock
+from postpurchase.observability import logger
+from postpurchase.orders import intake
+from postpurchase.orders.models import Order
+from postpurchase.orders.shipments import ShipmentIn
+from postpurchase.orders.views import order_document
+from postpurchase.validation import parse_json_object, validate
+from postpurchase.web import authenticated_merchant, body_bytes, json_errors, respond
+
+app = Chalice(app_name="postpurchase-api")
+# Storefront payloads are JSON; WooCommerce's creation ping is form-encoded.
+JSON = ["application/json"]
+WEBHOOK = ["application/json", "application/x-www-form-urlencoded"]
+
+
+@app.middleware("http")
+def request_context(event, get_response):
+    logger.append_keys(path=event.path, method=event.method)
+    try:
+        return get_response(event)
+    finally:
+        logger.remove_keys(["path", "method", "merchant_id"])
+
+
+@app.route("/v1/orders", methods=["POST"], content_types=JSON)
+@json_errors
+def place_order():
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    order = validate(Order, parse_json_object(body_bytes(request.raw_body)))
+    return respond(intake.accept_api_order(merchant_id, order, clock.now()), 202)
+
+
+@app.route("/v1/orders/{order_id}", methods=["GET"])
+@json_errors
+def get_order(order_id):
+    merchant_id = authenticated_merchant(app.current_request.headers)
+    return respond(order_document(merchant_id, order_id))
+
+
+@app.route("/v1/orders/{order_id}/shipments", methods=["POST"], content_types=JSON)
+@json_errors
+def create_shipment(order_id):
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    shipment = validate(ShipmentIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(intake.accept_api_shipment(merchant_id, order_id, shipment.to_shipment(clock.now()), clock.now()),
+                   201)
+
+
+@app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)
+@json_errors
+def shopify_webhook(merchant_id):
+    request = app.current_request
+    return respond(intake.receive_shopify_webhook(merchant_id, request.headers, body_bytes(request.raw_body),
+                                                  clock.now()))
+
+
+@app.route("/webhooks/woocommerce/{merchant_id}", methods=["POST"], content_types=WEBHOOK)
+@json_errors
+def woocommerce_webhook(merchant_id):
+    request = app.current_request
+    return respond(intake.receive_woocommerce_webhook(merchant_id, request.headers, body_bytes(request.raw_body),
+                                                      clock.now()))
+
+
+@app.route("/openapi.json", methods=["GET"])
+@json_errors
+def openapi():
+    from postpurchase.openapi import openapi_document
+
+    return openapi_document()

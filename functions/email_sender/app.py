@@ -1,0 +1,41 @@
+"""email_sender: renders each requested email and sends it through SES, exactly once."""
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Json
+
+from postpurchase import clock, services
+from postpurchase.errors import RetryLater
+from postpurchase.messaging.rendering import render_email
+from postpurchase.messaging.requests import EmailRequest
+from postpurchase.messaging.sending import deliver
+from postpurchase.observability import MetricUnit, logger, metrics, tracer
+
+
+class EmailRequestRecord(SqsRecordModel):
+    body: Json[EmailRequest]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=EmailRequestRecord)
+
+_METRIC = {"sent": "EmailsSent", "duplicate": "EmailDuplicatesSuppressed", "abandoned": "EmailOutcomeUnknown",
+           "failed": "EmailsRefused"}
+
+
+@tracer.capture_method
+def record_handler(record: EmailRequestRecord) -> None:
+    request = record.body
+    logger.append_keys(merchant_id=request.merchant_id, message_key=request.message_key)
+    merchant = services.merchant_store().get(request.merchant_id)
+    if merchant is None:
+        raise RetryLater(f"merchant {request.merchant_id} has no settings")
+    delivery = deliver(request, merchant.branding, ledger=services.send_ledger(), mailer=services.mailer(),
+                       render=render_email, now=clock.now())
+    metrics.add_metric(name=_METRIC[delivery.outcome], unit=MetricUnit.Count, value=1)
+    logger.info("email request handled", extra={"outcome": delivery.outcome, "detail": delivery.detail})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

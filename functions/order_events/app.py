@@ -1,0 +1,49 @@
+"""order_events: stores orders, customers and shipments; asks for the confirmation email."""
+from datetime import timedelta
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Json
+
+from postpurchase import clock, services
+from postpurchase.config import settings
+from postpurchase.messaging.links import order_page_url
+from postpurchase.observability import MetricUnit, logger, metrics, tracer
+from postpurchase.orders.events import OrderEvent
+from postpurchase.orders.processing import handle_order_event
+
+
+class OrderEventRecord(SqsRecordModel):
+    body: Json[OrderEvent]  # type: ignore[valid-type]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=OrderEventRecord)
+
+
+def _order_page(merchant_id: str, order_id: str) -> str:
+    config = settings()
+    return order_page_url(config.public_base_url, config.link_signing_secret, merchant_id, order_id, clock.now(),
+                          timedelta(days=config.order_link_ttl_days))
+
+
+def _request_email(request) -> None:
+    services.outbound_email_queue().publish(request.model_dump_json(), kind=request.kind,
+                                            merchant_id=request.merchant_id)
+
+
+@tracer.capture_method
+def record_handler(record: OrderEventRecord) -> None:
+    event = record.body
+    logger.append_keys(merchant_id=event.merchant_id, event_type=event.type,
+                       order_id=getattr(event, "order_id", None) or event.order.order_id)
+    outcome = handle_order_event(event, store=services.order_store(), request_email=_request_email,
+                                 order_page_url=_order_page, now=clock.now())
+    metrics.add_metric(name="OrderEventsProcessed", unit=MetricUnit.Count, value=1)
+    logger.info("order event processed", extra={"outcome": outcome})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

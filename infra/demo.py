@@ -1,0 +1,240 @@
+"""`make demo`: a scripted day-in-the-life on simulated time, against the local runtime.
+
+Customers in several languages place first and repeat orders through the API, Shopify and
+WooCommerce; storefront retries, an SQS redelivery and a poison message show that each
+customer gets exactly one confirmation per order and nothing is lost. The run checks its
+own expectations and exits non-zero if any fails.
+"""
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import json
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from infra.local.runtime import REPO_ROOT, LocalRuntime, free_port
+
+STOREFRONTS = REPO_ROOT / "events" / "storefronts"
+START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
+
+CUSTOMERS = {
+    "ayse": {"id": "c-ayse", "email": "ayse.yilmaz@example.com", "first_name": "Ayşe", "last_name": "Yılmaz",
+             "locale": "tr-TR", "timezone": "Europe/Istanbul",
+             "address": {"address1": "İstiklal Caddesi 12", "city": "İstanbul", "zip": "34433",
+                         "country_code": "TR"}},
+    "budi": {"id": "c-budi", "email": "budi.santoso@example.co.id", "first_name": "Budi", "last_name": "Santoso",
+             "locale": "id-ID", "timezone": "Asia/Jakarta",
+             "address": {"address1": "Jl. Sudirman No. 5", "city": "Jakarta", "zip": "10220",
+                         "country_code": "ID"}},
+    "dmitri": {"id": "c-dmitri", "email": "dmitri.ivanov@example.ru", "first_name": "Дмитрий",
+               "last_name": "Иванов", "locale": "ru-RU", "timezone": "Europe/Moscow",
+               "address": {"address1": "ул. Тверская, 7", "city": "Москва", "zip": "125009",
+                           "country_code": "RU"}},
+}
+SOMCHAI = {"id": 7038592001122334455, "email": "somchai.s@example.co.th", "first_name": "สมชาย",
+           "last_name": "ใจดี", "tags": ""}
+PRODUCTS = {"MUG-1": ("Ceramic mug", "12.50", "home"), "TEE-2": ("Organic T-shirt", "24.00", "apparel"),
+            "LAMP-3": ("Desk lamp", "49.90", "home")}
+
+
+def api_order(order_id: str, who: str, placed_at: datetime, lines: dict[str, int], currency: str = "USD") -> dict:
+    customer = CUSTOMERS[who]
+    items = [{"sku": sku, "title": PRODUCTS[sku][0], "quantity": qty, "price": PRODUCTS[sku][1],
+              "category": PRODUCTS[sku][2]} for sku, qty in lines.items()]
+    subtotal = sum(float(PRODUCTS[sku][1]) * qty for sku, qty in lines.items())
+    return {
+        "order_id": order_id, "placed_at": placed_at.isoformat().replace("+00:00", "Z"), "currency": currency,
+        "email": customer["email"],
+        "customer": {k: customer[k] for k in ("id", "email", "first_name", "last_name", "locale", "timezone")},
+        "items": items,
+        "shipping_address": dict(customer["address"], name=f"{customer['first_name']} {customer['last_name']}"),
+        "totals": {"subtotal": f"{subtotal:.2f}", "shipping": "5.00", "tax": "0.00", "total": f"{subtotal + 5:.2f}"},
+    }
+
+
+@dataclass
+class Demo:
+    runtime: LocalRuntime
+    base_url: str
+    clock: object
+    checks: list[tuple[str, bool]] = field(default_factory=list)
+
+    def http(self, method: str, path: str, body: bytes | dict | None = None,
+             headers: dict | None = None) -> tuple[int, dict]:
+        data = json.dumps(body).encode() if isinstance(body, dict) else body
+        request = urllib.request.Request(self.base_url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def merchant(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
+        return self.http(method, path, body, {"Authorization": f"Bearer {self.runtime.credentials.api_key}"})
+
+    def check(self, label: str, ok: bool) -> None:
+        self.checks.append((label, ok))
+        print(f"  [{'ok' if ok else 'FAILED'}] {label}")
+
+    def settle(self) -> list:
+        emails = self.runtime.settle()
+        for email in emails:
+            print(f"    email -> {email.recipient}: {email.subject}")
+        return emails
+
+    def step(self, title: str, advance: timedelta = timedelta(0)) -> None:
+        self.clock.advance(advance)
+        print(f"\n{self.clock.now():%a %d %b %H:%M} UTC  {title}")
+
+    def shopify(self, topic: str, payload: bytes, webhook_id: str, secret: str | None = None) -> tuple[int, dict]:
+        secret = secret or self.runtime.credentials.shopify_secret
+        signature = base64.b64encode(hmac.new(secret.encode(), payload, hashlib.sha256).digest()).decode()
+        return self.http("POST", f"/webhooks/shopify/{self.runtime.credentials.merchant_id}", payload, {
+            "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Shop-Domain": "demo-store.myshopify.com"})
+
+    def woocommerce(self, topic: str, payload: bytes, delivery_id: str) -> tuple[int, dict]:
+        secret = self.runtime.credentials.woocommerce_secret
+        signature = base64.b64encode(hmac.new(secret.encode(), payload, hashlib.sha256).digest()).decode()
+        return self.http("POST", f"/webhooks/woocommerce/{self.runtime.credentials.merchant_id}", payload, {
+            "X-WC-Webhook-Topic": topic, "X-WC-Webhook-Signature": signature,
+            "X-WC-Webhook-Delivery-ID": delivery_id, "X-WC-Webhook-Source": "https://shop.example/"})
+
+
+def storefront_payload(path: str, **fields: object) -> bytes:
+    """A recorded storefront payload with some fields replaced (dates moved onto the demo's day)."""
+    payload = json.loads((STOREFRONTS / path).read_text(encoding="utf-8"))
+    for name, value in fields.items():
+        if isinstance(value, datetime):
+            value = value.strftime("%Y-%m-%dT%H:%M:%S") if name.endswith("_gmt") else value.isoformat()
+        payload[name] = value
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def run(demo: Demo) -> None:
+    rt = demo.runtime
+    sqs = __import__("boto3").client("sqs", region_name="us-east-1")
+
+    demo.step("Ayşe places her first order (custom storefront API)")
+    status, body = demo.merchant("POST", "/v1/orders", api_order("A-1001", "ayse", demo.clock.now(), {"MUG-1": 2}))
+    demo.check("POST /v1/orders answers 202", status == 202 and body.get("order_id") == "A-1001")
+    demo.step("The storefront retries the same request (network timeout on its side)", timedelta(seconds=5))
+    status, _ = demo.merchant("POST", "/v1/orders", api_order("A-1001", "ayse", START, {"MUG-1": 2}))
+    demo.check("the retry is accepted idempotently (202)", status == 202)
+    emails = demo.settle()
+    demo.check("Ayşe gets exactly one confirmation, the warm welcome",
+               len(emails) == 1 and "Welcome" in emails[0].subject)
+
+    demo.step("A buggy storefront reuses order id A-1001 for different content", timedelta(minutes=1))
+    status, body = demo.merchant("POST", "/v1/orders", api_order("A-1001", "ayse", START, {"LAMP-3": 1}))
+    demo.check("a conflicting reuse of an order id is refused with 409", status == 409)
+
+    demo.step("Dmitri's storefront sends a malformed order, then fixes it", timedelta(minutes=20))
+    broken = api_order("A-1002", "dmitri", demo.clock.now(), {"TEE-2": 1})
+    broken["items"][0]["quantity"] = "one"
+    status, body = demo.merchant("POST", "/v1/orders", broken)
+    demo.check("bad input answers 400 naming the field",
+               status == 400 and body.get("error", {}).get("field") == "items[0].quantity")
+    status, _ = demo.merchant("POST", "/v1/orders", api_order("A-1002", "dmitri", demo.clock.now(), {"TEE-2": 1},
+                                                              currency="EUR"))
+    emails = demo.settle()
+    demo.check("Dmitri gets his welcome confirmation", status == 202 and len(emails) == 1)
+
+    demo.step("A Shopify order arrives by webhook, twice (Shopify retries), then orders/paid", timedelta(hours=1))
+    payload = storefront_payload("shopify/orders_create.json", created_at=demo.clock.now(),
+                                 customer=SOMCHAI, email=SOMCHAI["email"], customer_locale="th-TH")
+    first, _ = demo.shopify("orders/create", payload, "wh-create-1")
+    again, _ = demo.shopify("orders/create", payload, "wh-create-1")
+    # orders/paid carries the same order object under a new webhook id.
+    paid, _ = demo.shopify("orders/paid", payload, "wh-paid-1")
+    forged, _ = demo.shopify("orders/create", payload, "wh-forged", secret="not-the-secret")
+    demo.check("signed webhooks answer 200; the forged one 401", (first, again, paid, forged) == (200, 200, 200, 401))
+    emails = demo.settle()
+    demo.check("one confirmation for the Shopify order despite three deliveries", len(emails) == 1)
+
+    demo.step("WooCommerce pings a new webhook, then sends an order", timedelta(hours=2))
+    ping, _ = demo.http("POST", f"/webhooks/woocommerce/{rt.credentials.merchant_id}", b"webhook_id=17",
+                        {"Content-Type": "application/x-www-form-urlencoded"})
+    created, _ = demo.woocommerce("order.created", storefront_payload("woocommerce/order_created.json",
+                                                                     date_created_gmt=demo.clock.now()),
+                                  "dl-1")
+    emails = demo.settle()
+    demo.check("WooCommerce ping 200, order accepted and confirmed",
+               ping == 200 and created == 200 and len(emails) == 1)
+
+    demo.step("SQS delivers a confirmation request a second time", timedelta(minutes=5))
+    from postpurchase.messaging.confirmation import confirmation_request
+    from postpurchase.services import order_store
+    from postpurchase.storage.orders import RecordedOrder
+
+    view = order_store().order_view(rt.credentials.merchant_id, "A-1001")
+    recorded = RecordedOrder(rt.credentials.merchant_id, view.order, view.order.customer.customer_id(),
+                             view.is_first_order, newly_recorded=False)
+    duplicate = confirmation_request(recorded, f"{demo.base_url}/pages/demo", demo.clock.now())
+    sqs.send_message(QueueUrl=rt.names["OutboundEmailQueue"], MessageBody=duplicate.model_dump_json())
+    emails = demo.settle()
+    demo.check("the redelivered request sends nothing (send ledger)", len(emails) == 0)
+
+    demo.step("A poison message lands on the order-events queue beside a good order", timedelta(minutes=5))
+    sqs.send_message(QueueUrl=rt.names["OrderEventsQueue"], MessageBody='{"type": "OrderPlaced", "garbage": true}')
+    status, _ = demo.merchant("POST", "/v1/orders", api_order("A-1003", "budi", demo.clock.now(), {"TEE-2": 3}))
+    emails = demo.settle()
+    dlq = rt.queue_depth("OrderEventsDLQ")
+    demo.check("the good order is confirmed and the poison message waits in the DLQ",
+               status == 202 and len(emails) == 1 and dlq == 1)
+
+    demo.step("Two days later Ayşe orders again; the merchant ships her first order", timedelta(days=2))
+    status, _ = demo.merchant("POST", "/v1/orders", api_order("A-1004", "ayse", demo.clock.now(), {"TEE-2": 1}))
+    shipped, _ = demo.merchant("POST", "/v1/orders/A-1001/shipments",
+                               json.loads((STOREFRONTS / "api" / "shipment.json").read_text()))
+    emails = demo.settle()
+    demo.check("her repeat order gets the plain confirmation",
+               len(emails) == 1 and "Welcome" not in emails[0].subject)
+    status, order = demo.merchant("GET", "/v1/orders/A-1001")
+    demo.check("GET /v1/orders/A-1001 shows the shipment and the sent confirmation",
+               status == 200 and shipped == 201 and len(order.get("shipments", [])) == 1
+               and order["notifications"][0]["state"] == "sent")
+
+
+def main() -> int:
+    from postpurchase import clock as clock_module
+    from postpurchase.clock import SimulatedClock
+
+    outbox = Path(os.environ.get("OUTBOX_DIR", REPO_ROOT / "outbox"))
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    simulated = SimulatedClock(START)
+    clock_module.use(simulated)
+    runtime = LocalRuntime(outbox_dir=outbox, public_base_url=base_url).start()
+    runtime.serve_api("127.0.0.1", port)
+    demo = Demo(runtime, base_url, simulated)
+    print(f"Demo store on simulated time from {START:%Y-%m-%d %H:%M} UTC; AWS is moto at {runtime.endpoint_url}")
+    try:
+        run(demo)
+    finally:
+        runtime.stop()
+    emails = runtime.outbox.emails
+    keys = [email.message_key for email in emails]
+    demo.check("no customer received the same email twice", len(keys) == len(set(keys)))
+    print(f"\nSummary: {len(emails)} emails in {outbox}/ (open {outbox}/index.html)")
+    for email in emails:
+        print(f"  {email.sequence:>2}. {email.recipient:<32} {email.subject}")
+    failed = [label for label, ok in demo.checks if not ok]
+    print(f"\n{len(demo.checks) - len(failed)} of {len(demo.checks)} checks passed"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO_ROOT / "layers" / "common" / "python"))
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Create the template's table, queues (with redrive) and SES configuration set on an endpoint.
+
+The local runtime and the integration tests build AWS from template.yaml itself, so there is
+no second hand-written list of resources to drift from what `sam deploy` creates.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+
+from infra.template import global_environment, queues, resolve_environment, resources, tables
+
+
+def create_resources(template: Mapping[str, Any], region: str) -> dict[str, str]:
+    """Returns refs: logical id -> local name or URL, and "<Id>.Arn" for queues and tables."""
+    refs: dict[str, str] = {}
+    dynamodb = boto3.client("dynamodb", region_name=region)
+    for table in tables(template):
+        arguments: dict[str, Any] = {"TableName": table.logical_id, "KeySchema": table.key_schema,
+                                     "AttributeDefinitions": table.attribute_definitions,
+                                     "BillingMode": table.billing_mode}
+        if table.global_secondary_indexes:
+            arguments["GlobalSecondaryIndexes"] = table.global_secondary_indexes
+        description = dynamodb.create_table(**arguments)["TableDescription"]
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(TableName=table.logical_id, TimeToLiveSpecification={
+                "Enabled": True, "AttributeName": table.ttl_attribute})
+        refs[table.logical_id] = table.logical_id
+        refs[f"{table.logical_id}.Arn"] = description["TableArn"]
+
+    sqs = boto3.client("sqs", region_name=region)
+    # Dead-letter queues first: the others' redrive policies name their ARNs.
+    for queue in sorted(queues(template), key=lambda q: q.dlq_id is not None):
+        attributes = {"VisibilityTimeout": str(queue.visibility_timeout)}
+        if queue.message_retention_period:
+            attributes["MessageRetentionPeriod"] = str(queue.message_retention_period)
+        if queue.dlq_id:
+            attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": refs[f"{queue.dlq_id}.Arn"],
+                                                      "maxReceiveCount": queue.max_receive_count or 5})
+        url = sqs.create_queue(QueueName=queue.logical_id, Attributes=attributes)["QueueUrl"]
+        refs[queue.logical_id] = url
+        refs[f"{queue.logical_id}.Arn"] = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    sesv2 = boto3.client("sesv2", region_name=region)
+    for logical_id in resources(template, "AWS::SES::ConfigurationSet"):
+        sesv2.create_configuration_set(ConfigurationSetName=logical_id)
+        refs[logical_id] = logical_id
+    return refs
+
+
+def function_environment(template: Mapping[str, Any], refs: Mapping[str, str],
+                         parameters: Mapping[str, str]) -> dict[str, str]:
+    """The Globals environment every function gets, resolved against the local resources."""
+    return resolve_environment(global_environment(template), {**refs, **parameters}, template=template)

@@ -1,0 +1,154 @@
+"""The local runtime: moto's server as AWS, resources from template.yaml, the real handlers.
+
+Used by `make local` (serve), `make demo` (scripted, simulated time), the end-to-end tests
+and the benchmarks.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import socket
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LAYER_PATH = REPO_ROOT / "layers" / "common" / "python"
+REGION = "us-east-1"
+# A development-only signing secret; template.yaml takes the real one as a NoEcho parameter.
+LOCAL_LINK_SECRET = "local-development-link-signing-secret"
+
+log = logging.getLogger("infra.local")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load_function_module(function_dir: str, module_name: str) -> Any:
+    """Import functions/<dir>/app.py under a unique name (every function's file is app.py)."""
+    if str(LAYER_PATH) not in sys.path:
+        sys.path.insert(0, str(LAYER_PATH))
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    path = REPO_ROOT / function_dir / "app.py"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def aws_environment(endpoint_url: str | None) -> dict[str, str]:
+    env = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": REGION,
+           "AWS_REGION": REGION}
+    if endpoint_url:
+        env["AWS_ENDPOINT_URL"] = endpoint_url
+    return env
+
+
+def reset_process_caches() -> None:
+    """The environment changed: forget settings, clients and adapters built from the old one."""
+    if str(LAYER_PATH) not in sys.path:
+        sys.path.insert(0, str(LAYER_PATH))
+    from postpurchase import config, services
+    from postpurchase.adapters import aws
+    from postpurchase.orders import intake
+    from postpurchase.storage import merchants
+
+    config.reset()
+    aws.reset()
+    services.reset()
+    merchants.clear_caches()
+    intake._idempotent_publish.cache_clear()
+
+
+class LocalRuntime:
+    """Everything but the HTTP server: AWS (moto), resources, seed data, pump, outbox."""
+
+    def __init__(self, *, outbox_dir: Path, public_base_url: str, retry_delay_seconds: int = 0,
+                 endpoint_url: str | None = None, log_level: str = "WARNING") -> None:
+        self.outbox_dir = Path(outbox_dir)
+        self.public_base_url = public_base_url
+        self.retry_delay_seconds = retry_delay_seconds
+        self.endpoint_url = endpoint_url
+        self.log_level = log_level
+        self.moto_server = None
+        self.names: dict[str, str] = {}
+
+    def start(self) -> "LocalRuntime":
+        from infra.local.resources import create_resources, function_environment
+        from infra.template import load_template
+
+        if self.endpoint_url is None:
+            from moto.server import ThreadedMotoServer
+
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            port = free_port()
+            self.moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+            self.moto_server.start()
+            self.endpoint_url = f"http://127.0.0.1:{port}"
+        os.environ.update(aws_environment(self.endpoint_url))
+        os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
+                           "POWERTOOLS_LOG_LEVEL": self.log_level, "POWERTOOLS_DEV": "false"})
+        self.template = load_template()
+        self.names = create_resources(self.template, REGION)
+        os.environ.update(function_environment(self.template, self.names, {
+            "LinkSigningSecret": os.environ.get("LINK_SIGNING_SECRET", LOCAL_LINK_SECRET),
+            "PublicBaseUrl": self.public_base_url,
+        }))
+        # The local runtime keeps its own log level over the template's.
+        os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
+        reset_process_caches()
+
+        from infra.local.outbox import Outbox
+        from infra.local.pump import Consumer, QueuePump
+        from infra.local.seed import seed_demo_store
+        from infra.template import sqs_consumers
+
+        self.credentials = seed_demo_store()
+        self.api = load_function_module("functions/api", "fn_api").app
+        consumers = []
+        for spec in sqs_consumers(self.template):
+            module = load_function_module(spec.code_uri, f"fn_{Path(spec.code_uri).name}")
+            handler = getattr(module, spec.handler.split(".", 1)[1])
+            consumers.append(Consumer(spec.function_id, self.names[spec.queue_id],
+                                      self.names[f"{spec.queue_id}.Arn"], spec.batch_size, handler, spec.timeout))
+        self.pump = QueuePump(consumers, region=REGION, retry_delay_seconds=self.retry_delay_seconds)
+        self.outbox = Outbox(self.outbox_dir, REGION)
+        return self
+
+    def settle(self) -> list:
+        """Deliver everything queued (and retried) and collect the emails SES accepted."""
+        self.pump.drain()
+        return self.outbox.collect()
+
+    def queue_depth(self, queue_id: str) -> int:
+        import boto3
+
+        attributes = boto3.client("sqs", region_name=REGION).get_queue_attributes(
+            QueueUrl=self.names[queue_id],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def serve_api(self, host: str, port: int) -> threading.Thread:
+        from chalice.config import Config
+        from chalice.local import LocalDevServer
+
+        config = Config.create(chalice_stage="local", app_name="postpurchase-api", chalice_app=self.api)
+        server = LocalDevServer(self.api, config, host, port)
+        self._server = server
+        thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        server = getattr(self, "_server", None)
+        if server is not None:
+            server.shutdown()
+        if self.moto_server is not None:
+            self.moto_server.stop()

@@ -1,0 +1,49 @@
+"""Configuration: environment variables set in template.yaml, read and validated in one place.
+
+Every function reads the same variables (declared under Globals in template.yaml), so a
+missing one fails fast at cold start with the variable's name instead of a KeyError deep
+inside a request.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, ValidationError
+
+
+class Settings(BaseModel):
+    table_name: str = Field(alias="TABLE_NAME", min_length=1)
+    idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
+    order_events_queue_url: str = Field(alias="ORDER_EVENTS_QUEUE_URL", min_length=1)
+    outbound_email_queue_url: str = Field(alias="OUTBOUND_EMAIL_QUEUE_URL", min_length=1)
+    ses_configuration_set: str = Field(alias="SES_CONFIGURATION_SET", min_length=1)
+    # Secret that signs the customer's order-page links; rotate by redeploying.
+    link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=16)
+    public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
+    order_link_ttl_days: int = Field(alias="ORDER_LINK_TTL_DAYS", default=180, ge=1, le=730)
+    max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=262_144, ge=1024)
+    # How long an "in progress" email claim may stand before it is treated as possibly sent.
+    email_claim_timeout_seconds: int = Field(alias="EMAIL_CLAIM_TIMEOUT_SECONDS", default=900, ge=30)
+    idempotency_ttl_seconds: int = Field(alias="IDEMPOTENCY_TTL_SECONDS", default=7 * 86400, ge=60)
+    aws_region: str = Field(alias="AWS_REGION", default="us-east-1")
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    env = dict(os.environ)
+    env.setdefault("AWS_REGION", env.get("AWS_DEFAULT_REGION", "us-east-1"))
+    try:
+        return Settings.model_validate(env)
+    except ValidationError as exc:
+        problems = ", ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid environment configuration: {problems}") from None
+
+
+def reset() -> None:
+    """Forget the cached settings (tests and the local runtime change the environment)."""
+    settings.cache_clear()

@@ -1,0 +1,79 @@
+"""Domain errors. The API maps them to HTTP answers in one place (functions/api/app.py)."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def as_body(self) -> dict:
+        error: dict = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+
+class InvalidInput(DomainError):
+    status = 400
+    code = "validation_error"
+
+
+class MalformedJson(DomainError):
+    status = 400
+    code = "malformed_json"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class InvalidSignature(DomainError):
+    status = 401
+    code = "invalid_signature"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class NotAllowed(DomainError):
+    status = 422
+    code = "not_allowed"
+
+
+class RetryLater(Exception):
+    """A transient condition (throttling, an event that arrived before what it refers to).
+
+    Consumers let it propagate so the message is retried, and ends in the DLQ if it never
+    succeeds.
+    """
+
+
+class MailerUnavailable(Exception):
+    """The mailer could not send now, and certainly did not send (throttled, misconfigured)."""
+
+
+class MessageRefused(Exception):
+    """The mailer refused this message for good (rejected content or recipient)."""

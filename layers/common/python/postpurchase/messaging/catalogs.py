@@ -1,0 +1,148 @@
+"""Gettext catalogs for customer-facing email text: extract, update, compile.
+
+All customer-facing text lives in the Jinja2 templates (``{% trans %}`` / ``_()``); the
+catalogs sit under ``locale/<lang>/LC_MESSAGES/messages.po``. Adding a language is adding
+its ``.po``: rendering discovers the catalogs from the directory. ``.mo`` files are not
+committed (``.gitignore``); they are compiled at build/test time by this module, and
+``rendering`` compiles lazily when one is missing.
+
+Workflow, run from ``layers/common/python/postpurchase/messaging`` (``PYBABEL`` is the
+venv's ``pybabel``, e.g. ``/work/main/.venv/bin/pybabel``)::
+
+    # 1. After changing template text: re-extract the template (.pot).
+    $PYBABEL extract -F babel.cfg --add-comments=Translators: --sort-by-file \\
+        --project=postpurchase -o locale/messages.pot .
+
+    # 2. Merge the new template into every existing translation ...
+    $PYBABEL update -i locale/messages.pot -d locale --ignore-obsolete
+    #    ... and refill the English (source-language) catalog, msgstr = msgid, no fuzzy:
+    PYTHONPATH=../.. python -m postpurchase.messaging.catalogs --sync-source
+
+    # 3. To start a new language (e.g. tr), then translate every msgstr in its .po:
+    $PYBABEL init -i locale/messages.pot -d locale -l tr
+
+    # 4. Compile .po -> .mo (build step; skips catalogs whose .mo is up to date):
+    PYTHONPATH=../.. python -m postpurchase.messaging.catalogs
+    #    (equivalent: $PYBABEL compile -d locale --statistics)
+
+``tests/unit/test_catalogs.py`` fails when the .pot is stale or a .po misses a msgid.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
+MESSAGING_DIR = Path(__file__).resolve().parent
+LOCALE_DIR = MESSAGING_DIR / "locale"
+TEMPLATES_DIR = MESSAGING_DIR / "templates"
+POT_PATH = LOCALE_DIR / f"{DOMAIN}.pot"
+BABEL_CFG = MESSAGING_DIR / "babel.cfg"
+
+
+def mo_path(po_path: Path) -> Path:
+    return po_path.with_suffix(".mo")
+
+
+def is_compiled(po_path: Path) -> bool:
+    """True when the .mo next to ``po_path`` exists and is not older than the .po."""
+    mo = mo_path(po_path)
+    try:
+        return mo.stat().st_mtime_ns >= po_path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+
+
+def compile_po(po_path: Path) -> bytes:
+    """The .mo bytes for one .po (fuzzy entries are left out, as gettext does)."""
+    with po_path.open("rb") as fp:
+        catalog = read_po(fp, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    return buffer.getvalue()
+
+
+def compile_catalogs(locale_dir: Path | None = None) -> list[Path]:
+    """Compile every ``*.po`` under ``locale_dir`` to a ``.mo`` next to it.
+
+    Catalogs whose .mo is already up to date are skipped. Each .mo is written to a temporary
+    file and renamed into place, so a concurrent reader never sees half a catalog.
+    Returns the .mo paths written.
+    """
+    root = Path(locale_dir) if locale_dir is not None else LOCALE_DIR
+    written: list[Path] = []
+    for po in sorted(root.rglob("*.po")):
+        if is_compiled(po):
+            continue
+        data = compile_po(po)
+        target = mo_path(po)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fp:
+                fp.write(data)
+            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the Lambda runtime user must read it
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        written.append(target)
+    return written
+
+
+def sync_source_catalog(
+    locale_dir: Path | None = None, language: str = SOURCE_LANGUAGE, pot_path: Path | None = None
+) -> Path:
+    """Rewrite the source-language .po from the .pot with every msgstr equal to its msgid."""
+    root = Path(locale_dir) if locale_dir is not None else LOCALE_DIR
+    pot = Path(pot_path) if pot_path is not None else root / f"{DOMAIN}.pot"
+    with pot.open("rb") as fp:
+        catalog = read_po(fp, locale=language, domain=DOMAIN)
+    catalog.fuzzy = False
+    for message in catalog:
+        if not message.id:
+            continue  # the header
+        if message.pluralizable:
+            singular, plural = message.id[0], message.id[1]
+            message.string = tuple(
+                singular if index == 0 else plural for index in range(catalog.num_plurals)
+            )
+        else:
+            message.string = message.id
+        message.flags.discard("fuzzy")
+    target = root / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("wb") as fp:
+        write_po(fp, catalog, ignore_obsolete=True)
+    return target
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m postpurchase.messaging.catalogs",
+        description="Compile the email gettext catalogs (.po -> .mo).",
+    )
+    parser.add_argument("--locale-dir", type=Path, default=None, help=f"default: {LOCALE_DIR}")
+    parser.add_argument(
+        "--sync-source",
+        action="store_true",
+        help=f"first rewrite the {SOURCE_LANGUAGE} .po from messages.pot (msgstr = msgid)",
+    )
+    args = parser.parse_args(argv)
+    if args.sync_source:
+        print(f"synced {sync_source_catalog(args.locale_dir)}")
+    for path in compile_catalogs(args.locale_dir):
+        print(f"compiled {path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""The MIME message we hand to SES (raw), so the bytes sent are the bytes we rendered."""
+from __future__ import annotations
+
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from .requests import EmailRequest, MerchantBranding
+
+
+def _address(display_name: str | None, email: str) -> Address:
+    local, _, domain = email.rpartition("@")
+    return Address(display_name=display_name or "", username=local, domain=domain)
+
+
+def build_mime(request: EmailRequest, merchant: MerchantBranding, *, subject: str, html: str, text: str,
+               now: datetime) -> bytes:
+    message = EmailMessage(policy=SMTP)
+    message["From"] = _address(merchant.name, merchant.from_email)
+    message["To"] = _address(None, request.recipient)
+    if merchant.reply_to or merchant.support_email:
+        message["Reply-To"] = _address(merchant.name, merchant.reply_to or merchant.support_email or "")
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain=merchant.from_email.rpartition("@")[2])
+    # Lets support staff and the outbox trace an email back to its ledger entry.
+    message["X-Postpurchase-Message"] = f"{request.merchant_id}/{request.message_key}"
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return message.as_bytes()

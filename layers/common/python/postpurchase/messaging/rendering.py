@@ -1,0 +1,301 @@
+"""Render a customer email (subject, HTML, plain text) from an EmailRequest.
+
+Text comes from the gettext catalogs under ``locale/`` (see ``catalogs.py``); every sentence
+lives in the templates under ``templates/``. The text language is the first of the request's
+locale, its language, the merchant's default locale and ``en`` that has a catalog. Money and
+dates are formatted with Babel in the customer's own locale and time zone, whichever language
+the text is in.
+
+Imported only by the email sender: jinja2, babel and css_inline load with this module.
+"""
+from __future__ import annotations
+
+import gettext
+import io
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import css_inline
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from babel.support import Translations
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from . import catalogs
+from .requests import EmailRequest, MerchantBranding
+
+logger = logging.getLogger(__name__)
+
+TEMPLATES_DIR = catalogs.TEMPLATES_DIR
+# Read at call time (tests point it at a temporary directory).
+LOCALE_DIR = catalogs.LOCALE_DIR
+FALLBACK_LANGUAGE = catalogs.SOURCE_LANGUAGE
+
+_TEMPLATES = {
+    "order_confirmation": (
+        "order_confirmation_subject.txt",
+        "order_confirmation.html",
+        "order_confirmation.txt",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    html: str
+    text: str
+
+
+# --- locales -----------------------------------------------------------------------------
+
+
+def _candidates(tag: str | None) -> Iterator[str]:
+    """'zh-Hant-TW' -> zh_Hant_TW, zh_Hant, zh (each at most once, in that order)."""
+    if not tag:
+        return
+    parts = [part for part in re.split(r"[-_]", tag.strip()) if part]
+    for end in range(len(parts), 0, -1):
+        yield "_".join(parts[:end])
+
+
+def _babel_locale(*tags: str | None) -> Locale | None:
+    for tag in tags:
+        for candidate in _candidates(tag):
+            try:
+                return Locale.parse(candidate)
+            except (ValueError, TypeError, UnknownLocaleError):
+                continue
+    return None
+
+
+def text_direction(locale: str) -> str:
+    """"rtl" for right-to-left scripts (ar, he, fa, ...), otherwise "ltr"."""
+    parsed = _babel_locale(locale)
+    if parsed is not None and parsed.character_order == "right-to-left":
+        return "rtl"
+    return "ltr"
+
+
+_available_lock = threading.Lock()
+_available: dict[Path, dict[str, str]] = {}
+
+
+def _available_languages(locale_dir: Path) -> dict[str, str]:
+    """Catalog directory names under ``locale_dir`` keyed by their lower-cased name."""
+    with _available_lock:
+        found = _available.get(locale_dir)
+        if found is None:
+            found = {}
+            if locale_dir.is_dir():
+                for child in sorted(locale_dir.iterdir()):
+                    messages = child / "LC_MESSAGES"
+                    if any((messages / f"{catalogs.DOMAIN}{ext}").is_file() for ext in (".po", ".mo")):
+                        found[child.name.lower()] = child.name
+            _available[locale_dir] = found
+        return found
+
+
+def resolve_language(requested: str | None, default: str | None, locale_dir: Path | None = None) -> str:
+    """The catalog to write in: full tag, then its language, then the merchant's, then en."""
+    available = _available_languages(Path(locale_dir) if locale_dir is not None else LOCALE_DIR)
+    for tag in (requested, default):
+        for candidate in _candidates(tag):
+            name = available.get(candidate.lower())
+            if name is not None:
+                return name
+    return FALLBACK_LANGUAGE
+
+
+# --- translations and environments -------------------------------------------------------
+
+
+def _load_translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
+    po = locale_dir / language / "LC_MESSAGES" / f"{catalogs.DOMAIN}.po"
+    mo = catalogs.mo_path(po)
+    if po.is_file() and not catalogs.is_compiled(po):
+        # A fresh clone has no .mo (they are build artefacts): compile them now.
+        try:
+            catalogs.compile_catalogs(locale_dir)
+        except OSError:
+            logger.warning("cannot write .mo files under %s; compiling in memory", locale_dir)
+    if po.is_file() and not catalogs.is_compiled(po):
+        return Translations(io.BytesIO(catalogs.compile_po(po)), domain=catalogs.DOMAIN)
+    if mo.is_file():
+        with mo.open("rb") as fp:
+            return Translations(fp, domain=catalogs.DOMAIN)
+    logger.warning("no %s catalog under %s; rendering msgids", language, locale_dir)
+    return gettext.NullTranslations()
+
+
+def _new_environment(translations: gettext.NullTranslations) -> Environment:
+    # trim_blocks / lstrip_blocks / trimmed must match babel.cfg (extraction sees the same text).
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+        auto_reload=False,
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+_env_lock = threading.Lock()
+_environments: dict[tuple[Path, str], Environment] = {}
+
+
+def _environment(language: str) -> Environment:
+    """One Environment (and so one compiled copy of each template) per language per process."""
+    locale_dir = LOCALE_DIR
+    key = (locale_dir, language)
+    env = _environments.get(key)
+    if env is None:
+        with _env_lock:
+            env = _environments.get(key)
+            if env is None:
+                env = _new_environment(_load_translations(locale_dir, language))
+                _environments[key] = env
+    return env
+
+
+# --- view model ----------------------------------------------------------------------------
+
+
+def _web_url(url: str | None) -> str | None:
+    """Only http(s) URLs reach an href/src; anything else (javascript:, data:) is dropped."""
+    if not url:
+        return None
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return None
+    return url.strip() if scheme in ("http", "https") else None
+
+
+def _contrast_text(hex_color: str) -> str:
+    """Black or white, whichever reads better on the brand colour (WCAG relative luminance)."""
+    try:
+        channels = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    except (ValueError, IndexError):
+        return "#ffffff"
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return "#111111" if luminance > 0.179 else "#ffffff"
+
+
+def _zone(name: str | None) -> ZoneInfo | timezone:
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            logger.warning("unknown time zone %r; using UTC", name)
+    return timezone.utc
+
+
+def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -> dict[str, Any]:
+    order = request.order
+    fmt_locale = _babel_locale(request.locale, merchant.default_locale) or Locale.parse(FALLBACK_LANGUAGE)
+    currency = order.currency
+
+    def money(amount: Decimal) -> str:
+        return format_currency(amount, currency, locale=fmt_locale)
+
+    placed: datetime = order.placed_at.astimezone(_zone(request.timezone))
+    direction = text_direction(language)
+    start, end = ("right", "left") if direction == "rtl" else ("left", "right")
+
+    items = [
+        {
+            "title": item.title,
+            "variant_title": item.variant_title,
+            "quantity": format_decimal(item.quantity, locale=fmt_locale),
+            "unit_price": money(item.price),
+            "line_total": money(item.price * item.quantity),
+            "image_url": _web_url(item.image_url),
+        }
+        for item in order.items
+    ]
+    totals = order.totals
+    discount = abs(totals.discount)
+
+    address = None
+    if order.shipping_address is not None:
+        a = order.shipping_address
+        country = fmt_locale.territories.get(a.country_code, a.country_code)
+        region = " ".join(part for part in (a.province, a.zip) if part)
+        lines = [a.name, a.address1, a.address2, ", ".join(p for p in (a.city, region) if p), country]
+        address = {"lines": [line for line in lines if line]}
+
+    return {
+        "variant": request.variant,
+        "lang": language.replace("_", "-"),
+        "dir": direction,
+        "start": start,
+        "end": end,
+        "shop": merchant.name,
+        "brand_color": merchant.brand_color,
+        "button_text_color": _contrast_text(merchant.brand_color),
+        "logo_url": _web_url(merchant.logo_url),
+        "website_url": _web_url(merchant.website_url),
+        "support_email": merchant.support_email or merchant.reply_to or merchant.from_email,
+        "first_name": (order.customer.first_name or "").strip() or None,
+        "order_number": order.display_number,
+        "placed_on": format_date(placed.date(), format="long", locale=fmt_locale),
+        "items": items,
+        "totals": {
+            "subtotal": money(totals.subtotal),
+            "shipping": money(totals.shipping),
+            "tax": money(totals.tax),
+            "discount": money(-discount) if discount else None,
+            "total": money(totals.total),
+        },
+        "address": address,
+        "order_page_url": request.order_page_url,
+    }
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def _clean_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)) + "\n"
+
+
+def _clean_subject(text: str) -> str:
+    # One header line: no CR/LF (header injection) and no runs of spaces.
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def render_email(request: EmailRequest, merchant: MerchantBranding) -> RenderedEmail:
+    subject_name, html_name, text_name = _TEMPLATES[request.kind]
+    language = resolve_language(request.locale, merchant.default_locale)
+    env = _environment(language)
+    context = _context(request, merchant, language)
+
+    subject = _clean_subject(env.get_template(subject_name).render(context))
+    context["subject"] = subject
+    html = env.get_template(html_name).render(context)
+    html = css_inline.inline(html, keep_at_rules=True, load_remote_stylesheets=False)
+    text = _clean_text(env.get_template(text_name).render(context))
+    return RenderedEmail(subject=subject, html=html, text=text)
+
+
+__all__ = ["RenderedEmail", "render_email", "text_direction", "resolve_language"]

@@ -1,0 +1,13 @@
+"""Logger, Tracer and Metrics, created once and imported everywhere.
+
+Service name, log level, metrics namespace and tracing switches come from the POWERTOOLS_*
+environment variables set in template.yaml.
+"""
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+__all__ = ["logger", "tracer", "metrics", "MetricUnit"]

@@ -1,0 +1,149 @@
+"""Order intake: every storefront's input becomes internal events on the order-events queue.
+
+One path for all three ways in (our API, Shopify, WooCommerce): `publish_once` is
+idempotent on the business identity of the input (the merchant's order id, or the
+storefront's webhook delivery id), so a storefront's retry is accepted once, not twice.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Callable, Sequence
+
+from ..config import settings
+from ..errors import Conflict, InvalidInput, InvalidSignature, NotFound
+from ..observability import MetricUnit, logger, metrics
+from ..security.signatures import header, verify_hmac_base64
+from ..services import merchant_store, order_events_queue
+from ..storage.merchants import Merchant
+from .events import OrderCancelled, OrderPlaced, ShipmentCreated
+from .models import Order, Shipment
+
+Event = OrderPlaced | ShipmentCreated | OrderCancelled
+
+
+def _publish(intake: dict[str, Any]) -> dict[str, Any]:
+    queue = order_events_queue()
+    for body, kind in zip(intake["events"], intake["kinds"]):
+        queue.publish(body, kind=kind, merchant_id=intake["merchant_id"])
+    metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(intake["events"]))
+    return {"accepted_events": len(intake["events"]), "key": intake["key"]}
+
+
+@lru_cache(maxsize=1)
+def _idempotent_publish() -> Callable[..., dict[str, Any]]:
+    # Built on first use: the persistence layer creates its boto3 client when constructed.
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    from ..adapters.aws import client
+
+    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name,
+                                           boto3_client=client("dynamodb"))
+    config = IdempotencyConfig(event_key_jmespath="[merchant_id, key]", payload_validation_jmespath="fingerprint",
+                               expires_after_seconds=settings().idempotency_ttl_seconds)
+    return idempotent_function(data_keyword_argument="intake", persistence_store=persistence, config=config)(_publish)
+
+
+def publish_once(merchant_id: str, key: str, fingerprint: str, events: Sequence[Event]) -> dict[str, Any]:
+    """Enqueue the events of one storefront input, at most once per (merchant, key)."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    intake = {"merchant_id": merchant_id, "key": key, "fingerprint": fingerprint,
+              "events": [event.model_dump_json() for event in events], "kinds": [event.type for event in events]}
+    try:
+        return _idempotent_publish()(intake=intake)
+    except IdempotencyValidationError:
+        raise Conflict(f"{key} was already accepted with different content; use a new id for a new order",
+                       field="order_id") from None
+    except IdempotencyAlreadyInProgressError:
+        raise Conflict(f"{key} is being accepted by a concurrent request; retry shortly") from None
+
+
+def _fingerprint(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def accept_api_order(merchant_id: str, order: Order, now: datetime) -> dict[str, Any]:
+    event = OrderPlaced(event_id=f"api:{order.order_id}", merchant_id=merchant_id, source="api",
+                        received_at=now, order=order)
+    publish_once(merchant_id, f"order:{order.order_id}", _fingerprint(order.model_dump_json()), [event])
+    logger.info("order accepted", extra={"merchant_id": merchant_id, "order_id": order.order_id})
+    return {"order_id": order.order_id, "status": "accepted"}
+
+
+def accept_api_shipment(merchant_id: str, order_id: str, shipment: Shipment, now: datetime) -> dict[str, Any]:
+    from ..services import order_store
+
+    if order_store().order_view(merchant_id, order_id) is None:
+        raise NotFound(f"order {order_id} not found", field="order_id")
+    event = ShipmentCreated(event_id=f"api:{order_id}:{shipment.shipment_id}", merchant_id=merchant_id,
+                            source="api", received_at=now, order_id=order_id, shipment=shipment)
+    publish_once(merchant_id, f"shipment:{order_id}:{shipment.shipment_id}",
+                 _fingerprint(shipment.model_dump_json(exclude={"created_at"})), [event])
+    return {"order_id": order_id, "shipment_id": shipment.shipment_id, "status": "accepted"}
+
+
+def _merchant(merchant_id: str) -> Merchant:
+    merchant = merchant_store().get(merchant_id)
+    if merchant is None:
+        raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id")
+    return merchant
+
+
+def _verified(raw_body: bytes, signature: str | None, secret: str | None, header_name: str) -> None:
+    if not secret:
+        raise InvalidSignature(f"no webhook secret is configured for this storefront ({header_name})",
+                               field=header_name)
+    if not verify_hmac_base64(raw_body, signature, secret):
+        raise InvalidSignature(f"{header_name} does not match the body", field=header_name)
+
+
+def _required_header(headers: Mapping[str, str], name: str) -> str:
+    value = header(headers, name)
+    if not value:
+        raise InvalidInput(f"missing header {name}", field=name)
+    return value
+
+
+def receive_shopify_webhook(merchant_id: str, headers: Mapping[str, str], raw_body: bytes,
+                            now: datetime) -> dict[str, Any]:
+    from ..storefronts import shopify
+
+    merchant = _merchant(merchant_id)
+    _verified(raw_body, header(headers, "X-Shopify-Hmac-Sha256"), merchant.shopify_secret, "X-Shopify-Hmac-Sha256")
+    topic = _required_header(headers, "X-Shopify-Topic")
+    webhook_id = _required_header(headers, "X-Shopify-Webhook-Id")
+    events = shopify.translate(topic, raw_body, merchant_id=merchant_id, webhook_id=webhook_id, received_at=now)
+    if events:
+        publish_once(merchant_id, f"shopify:{webhook_id}", _fingerprint(raw_body), events)
+    logger.info("shopify webhook", extra={"merchant_id": merchant_id, "topic": topic, "events": len(events)})
+    return {"received": True, "topic": topic, "events": len(events)}
+
+
+def receive_woocommerce_webhook(merchant_id: str, headers: Mapping[str, str], raw_body: bytes,
+                                now: datetime) -> dict[str, Any]:
+    from ..storefronts import woocommerce
+
+    merchant = _merchant(merchant_id)
+    if woocommerce.is_ping(raw_body, header(headers, "Content-Type")):
+        # WooCommerce pings a new webhook unsigned and disables it unless it gets a 2xx.
+        return {"received": True, "ping": True}
+    _verified(raw_body, header(headers, "X-WC-Webhook-Signature"), merchant.woocommerce_secret,
+              "X-WC-Webhook-Signature")
+    topic = _required_header(headers, "X-WC-Webhook-Topic")
+    delivery_id = _required_header(headers, "X-WC-Webhook-Delivery-ID")
+    events = woocommerce.translate(topic, raw_body, merchant_id=merchant_id, delivery_id=delivery_id,
+                                   received_at=now)
+    if events:
+        publish_once(merchant_id, f"woocommerce:{delivery_id}", _fingerprint(raw_body), events)
+    logger.info("woocommerce webhook", extra={"merchant_id": merchant_id, "topic": topic, "events": len(events)})
+    return {"received": True, "topic": topic, "events": len(events)}

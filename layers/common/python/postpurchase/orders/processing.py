@@ -1,0 +1,61 @@
+"""What the order-events consumer does with each internal event.
+
+Every step is idempotent on the business identity: the order write is conditional, and the
+confirmation is requested again on a redelivery because the send ledger, not this step,
+guarantees a single email (a crash between storing and requesting must not lose it).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Callable, Literal, Protocol
+
+from ..messaging.confirmation import confirmation_request
+from ..messaging.requests import EmailRequest
+from .events import OrderCancelled, OrderPlaced, ShipmentCreated
+from .models import Order, Shipment
+
+# An order older than this when it reaches us (a backfill, a redrive days later) is stored
+# but not confirmed: a "thank you for your order" a week late confuses more than it helps.
+CONFIRMATION_MAX_AGE = timedelta(days=3)
+
+Outcome = Literal["order_recorded", "order_duplicate", "shipment_recorded", "order_cancelled"]
+
+
+class RecordedOrderLike(Protocol):
+    merchant_id: str
+    order: Order
+    customer_id: str
+    is_first_order: bool
+    newly_recorded: bool
+
+
+class OrderStore(Protocol):
+    def record_order(self, merchant_id: str, order: Order, now: datetime) -> RecordedOrderLike: ...
+
+    def record_shipment(self, merchant_id: str, order_id: str, shipment: Shipment, now: datetime) -> None: ...
+
+    def cancel_order(self, merchant_id: str, order_id: str, cancelled_at: datetime, reason: str | None) -> None: ...
+
+
+class EmailRequests(Protocol):
+    def __call__(self, request: EmailRequest) -> None: ...
+
+
+def confirmation_due(order: Order, now: datetime) -> bool:
+    return now - order.placed_at <= CONFIRMATION_MAX_AGE
+
+
+def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled, *, store: OrderStore,
+                       request_email: EmailRequests, order_page_url: Callable[[str, str], str],
+                       now: datetime) -> Outcome:
+    if isinstance(event, OrderPlaced):
+        recorded = store.record_order(event.merchant_id, event.order, now)
+        if confirmation_due(recorded.order, now):
+            request_email(confirmation_request(recorded, order_page_url(event.merchant_id, recorded.order.order_id),
+                                               now))
+        return "order_recorded" if recorded.newly_recorded else "order_duplicate"
+    if isinstance(event, ShipmentCreated):
+        store.record_shipment(event.merchant_id, event.order_id, event.shipment, now)
+        return "shipment_recorded"
+    store.cancel_order(event.merchant_id, event.order_id, event.cancelled_at, event.reason)
+    return "order_cancelled"

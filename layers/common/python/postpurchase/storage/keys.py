@@ -1,0 +1,32 @@
+"""Table keys. Every key starts with the merchant id, so one tenant never reads another's items."""
+
+
+def merchant_pk(merchant_id: str) -> str:
+    return f"M#{merchant_id}"
+
+
+def customer_pk(merchant_id: str, customer_id: str) -> str:
+    return f"M#{merchant_id}#C#{customer_id}"
+
+
+def order_pk(merchant_id: str, order_id: str) -> str:
+    return f"M#{merchant_id}#O#{order_id}"
+
+
+def shipment_sk(shipment_id: str) -> str:
+    return f"SHIP#{shipment_id}"
+
+
+def message_sk(message_key: str) -> str:
+    return f"MSG#{message_key}"
+
+
+def api_key_pk(key_hash: str) -> str:
+    # The only key not under a merchant: authentication must find the merchant from the key.
+    return f"APIKEY#{key_hash}"
+
+
+ORDER_SK = "ORDER"
+PROFILE_SK = "PROFILE"
+SETTINGS_SK = "SETTINGS"
+API_KEY_SK = "APIKEY"

@@ -1,0 +1,171 @@
+"""OrderStore on the one table: orders, customer profiles and shipments.
+
+Writes that must agree (an order and its customer's profile) go in one transaction, so a
+retry after a crash finds either both or neither.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from ..config import settings
+from ..errors import RetryLater
+from ..orders.models import Order, Shipment
+from . import keys
+from .table import CustomerRecord, MessageRecord, OrderRecord, Record, ShipmentRecord
+
+
+@dataclass(frozen=True)
+class RecordedOrder:
+    merchant_id: str
+    order: Order
+    customer_id: str
+    is_first_order: bool
+    newly_recorded: bool
+
+
+@dataclass(frozen=True)
+class StoredShipment:
+    shipment: Shipment
+    status: str
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    message_key: str
+    state: str
+    claimed_at: datetime
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OrderView:
+    """Everything stored under one order, read with one Query."""
+
+    order: Order
+    status: str
+    is_first_order: bool
+    cancelled_at: datetime | None
+    shipments: list[StoredShipment]
+    messages: list[StoredMessage]
+
+
+def _connection() -> Connection:
+    return Connection(region=settings().aws_region)
+
+
+def _reasons(error: TransactWriteError) -> list[str | None]:
+    return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
+
+
+class DynamoOrderStore:
+    def record_order(self, merchant_id: str, order: Order, now: datetime) -> RecordedOrder:
+        customer_id = order.customer.customer_id()
+        profile_pk = keys.customer_pk(merchant_id, customer_id)
+        try:
+            profile = CustomerRecord.get(profile_pk, keys.PROFILE_SK)
+        except DoesNotExist:
+            profile = None
+        first_order_id = profile.first_order_id if profile else None
+        is_first = first_order_id in (None, order.order_id)
+
+        record = OrderRecord(
+            keys.order_pk(merchant_id, order.order_id), keys.ORDER_SK,
+            merchant_id=merchant_id, order_id=order.order_id, customer_id=customer_id,
+            document=order.model_dump_json(), status="placed", is_first_order=is_first,
+            placed_at=order.placed_at, recorded_at=now,
+            gsi1pk=profile_pk, gsi1sk=f"O#{order.placed_at.isoformat()}#{order.order_id}",
+        )
+        c = order.customer
+        actions = [
+            CustomerRecord.type.set(CustomerRecord),
+            CustomerRecord.merchant_id.set(merchant_id),
+            CustomerRecord.customer_id.set(customer_id),
+            CustomerRecord.email.set(c.email),
+            CustomerRecord.first_order_id.set(CustomerRecord.first_order_id | order.order_id),
+            CustomerRecord.last_order_at.set(order.placed_at),
+            CustomerRecord.updated_at.set(now),
+        ]
+        # Only what the storefront sent overwrites what we knew.
+        for attribute, value in ((CustomerRecord.first_name, c.first_name), (CustomerRecord.last_name, c.last_name),
+                                 (CustomerRecord.locale, c.locale), (CustomerRecord.timezone, c.timezone),
+                                 (CustomerRecord.birthday, c.birthday.isoformat() if c.birthday else None)):
+            if value is not None:
+                actions.append(attribute.set(value))
+        actions.append(CustomerRecord.order_count.add(1))
+        # A concurrent first order for the same customer must not both be "first".
+        condition = (CustomerRecord.first_order_id.does_not_exist() if first_order_id is None
+                     else CustomerRecord.first_order_id == first_order_id)
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(record, condition=OrderRecord.pk.does_not_exist())
+                transaction.update(CustomerRecord(profile_pk, keys.PROFILE_SK), actions=actions,
+                                   condition=condition)
+        except TransactWriteError as error:
+            reasons = _reasons(error)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                existing = OrderRecord.get(record.pk, keys.ORDER_SK)
+                return RecordedOrder(merchant_id, Order.model_validate_json(existing.document),
+                                     existing.customer_id, existing.is_first_order, newly_recorded=False)
+            raise RetryLater(f"order write cancelled: {reasons or error.cause_response_code}") from error
+        return RecordedOrder(merchant_id, order, customer_id, is_first, newly_recorded=True)
+
+    def record_shipment(self, merchant_id: str, order_id: str, shipment: Shipment, now: datetime) -> None:
+        pk = keys.order_pk(merchant_id, order_id)
+        actions = [
+            ShipmentRecord.type.set(ShipmentRecord),
+            ShipmentRecord.merchant_id.set(merchant_id),
+            ShipmentRecord.order_id.set(order_id),
+            ShipmentRecord.shipment_id.set(shipment.shipment_id),
+            ShipmentRecord.document.set(shipment.model_dump_json()),
+            ShipmentRecord.carrier.set(shipment.carrier),
+            ShipmentRecord.tracking_number.set(shipment.tracking_number),
+            ShipmentRecord.status.set(ShipmentRecord.status | "pending"),
+            ShipmentRecord.recorded_at.set(ShipmentRecord.recorded_at | now),
+            ShipmentRecord.updated_at.set(now),
+        ]
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.condition_check(OrderRecord, pk, keys.ORDER_SK, condition=OrderRecord.pk.exists())
+                transaction.update(ShipmentRecord(pk, keys.shipment_sk(shipment.shipment_id)), actions=actions)
+        except TransactWriteError as error:
+            reasons = _reasons(error)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                # Storefronts do not promise order: the order may still be on its way.
+                raise RetryLater(f"shipment {shipment.shipment_id} arrived before order {order_id}") from error
+            raise RetryLater(f"shipment write cancelled: {reasons or error.cause_response_code}") from error
+
+    def cancel_order(self, merchant_id: str, order_id: str, cancelled_at: datetime, reason: str | None) -> None:
+        record = OrderRecord(keys.order_pk(merchant_id, order_id), keys.ORDER_SK)
+        actions = [OrderRecord.status.set("cancelled"), OrderRecord.cancelled_at.set(cancelled_at)]
+        if reason:
+            actions.append(OrderRecord.cancel_reason.set(reason))
+        try:
+            record.update(actions=actions, condition=OrderRecord.pk.exists())
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise RetryLater(f"cancellation arrived before order {order_id}") from error
+            raise RetryLater(str(error)) from error
+
+    def order_view(self, merchant_id: str, order_id: str) -> OrderView | None:
+        order: OrderRecord | None = None
+        shipments: list[StoredShipment] = []
+        messages: list[StoredMessage] = []
+        for item in Record.query(keys.order_pk(merchant_id, order_id)):
+            if isinstance(item, OrderRecord):
+                order = item
+            elif isinstance(item, ShipmentRecord):
+                shipments.append(StoredShipment(Shipment.model_validate_json(item.document), item.status))
+            elif isinstance(item, MessageRecord):
+                messages.append(StoredMessage(item.message_key, item.state, item.claimed_at, item.sent_at))
+        if order is None or order.merchant_id != merchant_id:
+            return None
+        return OrderView(Order.model_validate_json(order.document), order.status, order.is_first_order,
+                         order.cancelled_at, shipments, messages)
+
+
+__all__ = ["DynamoOrderStore", "RecordedOrder", "OrderView", "StoredShipment", "StoredMessage"]

@@ -1,0 +1,99 @@
+"""The one DynamoDB table, modelled with PynamoDB (single-table, polymorphic on `type`).
+
+Documents that the domain owns (an order as the storefront sent it) are stored as the
+pydantic model's JSON, so money keeps its exact decimal strings and a later field addition
+needs no migration.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
+
+from ..config import settings
+
+
+class Record(Model):
+    class Meta:
+        table_name = settings().table_name
+        region = settings().aws_region
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    type = DiscriminatorAttribute()
+
+
+class MerchantRecord(Record, discriminator="merchant"):
+    merchant_id = UnicodeAttribute()
+    # Branding (postpurchase.messaging.requests.MerchantBranding) as JSON.
+    branding = UnicodeAttribute()
+    shopify_secret = UnicodeAttribute(null=True)
+    woocommerce_secret = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
+class ApiKeyRecord(Record, discriminator="api_key"):
+    merchant_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class CustomerRecord(Record, discriminator="customer"):
+    merchant_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    email = UnicodeAttribute()
+    first_name = UnicodeAttribute(null=True)
+    last_name = UnicodeAttribute(null=True)
+    locale = UnicodeAttribute(null=True)
+    timezone = UnicodeAttribute(null=True)
+    birthday = UnicodeAttribute(null=True)
+    order_count = NumberAttribute(default=0)
+    first_order_id = UnicodeAttribute(null=True)
+    last_order_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute()
+
+
+class OrderRecord(Record, discriminator="order"):
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.orders.models.Order as JSON
+    status = UnicodeAttribute()  # placed | cancelled
+    is_first_order = BooleanAttribute()
+    placed_at = UTCDateTimeAttribute()
+    recorded_at = UTCDateTimeAttribute()
+    cancelled_at = UTCDateTimeAttribute(null=True)
+    cancel_reason = UnicodeAttribute(null=True)
+    # gsi1: customer -> orders, newest last.
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+
+
+class ShipmentRecord(Record, discriminator="shipment"):
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    shipment_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.orders.models.Shipment as JSON
+    carrier = UnicodeAttribute()
+    tracking_number = UnicodeAttribute()
+    status = UnicodeAttribute(default="pending")
+    recorded_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class MessageRecord(Record, discriminator="message"):
+    """The send ledger: one item per (order or customer, message kind, reference)."""
+
+    merchant_id = UnicodeAttribute()
+    message_key = UnicodeAttribute()
+    state = UnicodeAttribute()  # claimed | sent | failed
+    claim_token = UnicodeAttribute()
+    recipient_hash = UnicodeAttribute()
+    claimed_at = UTCDateTimeAttribute()
+    sent_at = UTCDateTimeAttribute(null=True)
+    provider_message_id = UnicodeAttribute(null=True)
+    failure = UnicodeAttribute(null=True)

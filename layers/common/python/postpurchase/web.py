@@ -1,0 +1,62 @@
+"""HTTP edge for the Chalice app: errors to JSON answers in one place, bodies, merchant auth.
+
+Chalice turns any exception from a view into a 500 before middleware sees it, so views are
+wrapped with `json_errors` instead.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, Callable
+
+from chalice import Response
+
+from .config import settings
+from .errors import DomainError, PayloadTooLarge, Unauthorized
+from .observability import logger
+from .security.signatures import header
+
+
+def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return view(*args, **kwargs)
+        except DomainError as error:
+            logger.info("request refused", extra={"code": error.code, "field": error.field})
+            return Response(body=error.as_body(), status_code=error.status, headers=_NO_STORE)
+        except Exception:
+            logger.exception("unhandled error")
+            return Response(body={"error": {"code": "internal_error", "message": "internal error; it was logged"}},
+                            status_code=500, headers=_NO_STORE)
+
+    return wrapper
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+def respond(body: Any, status: int = 200) -> Response:
+    return Response(body=body, status_code=status, headers=_NO_STORE)
+
+
+def body_bytes(raw_body: bytes | None) -> bytes:
+    raw = raw_body or b""
+    limit = settings().max_body_bytes
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {limit}", field="body")
+    return raw
+
+
+def authenticated_merchant(headers: Mapping[str, str]) -> str:
+    from .services import merchant_store
+
+    value = header(headers, "Authorization") or ""
+    scheme, _, key = value.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("send the merchant API key as 'Authorization: Bearer <key>'", field="Authorization")
+    merchant_id = merchant_store().merchant_for_api_key(key.strip())
+    if merchant_id is None:
+        raise Unauthorized("the API key is not valid", field="Authorization")
+    logger.append_keys(merchant_id=merchant_id)
+    return merchant_id
