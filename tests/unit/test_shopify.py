@@ -14,7 +14,7 @@ from postpurchase.errors import InvalidInput, MalformedJson
 from postpurchase.orders.events import OrderCancelled, OrderPlaced, ShipmentCreated, parse_order_event
 from postpurchase.storefronts import shopify
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "shopify"
+FIXTURES = Path(__file__).resolve().parents[2] / "events" / "storefronts" / "shopify"
 RECEIVED_AT = datetime(2026, 3, 14, 12, 9, 30, tzinfo=timezone.utc)
 WEBHOOK_ID = "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043"
 MERCHANT_ID = "m_kahve"
@@ -399,7 +399,7 @@ def test_zero_quantity_reports_the_shopify_path():
         (lambda d: d["line_items"][0].update(price="-1.00"), "line_items[0].price"),
         (lambda d: d["line_items"][0].update(price=None), "line_items[0].price"),
         (lambda d: d["line_items"][0].pop("title"), "line_items[0].title"),
-        (lambda d: d["line_items"][0].update(sku="KHV FNCN"), "line_items[0].sku"),
+        (lambda d: d["line_items"][0].update(sku="KHV\x07FNCN"), "line_items[0].sku"),
         (lambda d: d["customer"].update(email="not-an-email"), "customer.email"),
         (lambda d: d.update(customer_locale="Türkçe"), "customer_locale"),
         (lambda d: d.update(id="820982911946154508#1"), "id"),
@@ -416,12 +416,6 @@ def test_invalid_order_fields_name_the_shopify_field(mutate, field):
     mutate(data)
     assert invalid("orders/create", data).field == field
 
-
-def test_order_without_any_email_is_invalid():
-    data = payload("orders_create")
-    data.update(email=None, contact_email=None)
-    data["customer"]["email"] = None
-    assert invalid("orders/create", data).field == "email"
 
 
 def test_invalid_shipping_line_price():

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from postpurchase.security.signatures import header, hmac_base64, verify_hmac_base64
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "events" / "storefronts"
 SECRET = "shpss_0123456789abcdef0123456789abcdef"
 
 
@@ -98,6 +98,12 @@ def test_missing_signature_is_rejected(body, signature):
 )
 def test_garbage_signature_is_rejected_without_raising(body, signature):
     assert not verify_hmac_base64(body, signature, SECRET)
+
+
+def test_signature_with_junk_characters_is_rejected(body):
+    # A lenient base64 decoder would drop the "!" and accept this.
+    signature = reference_signature(body, SECRET)
+    assert not verify_hmac_base64(body, signature[:10] + "!" + signature[10:], SECRET)
 
 
 def test_truncated_or_hex_signature_is_rejected(body):

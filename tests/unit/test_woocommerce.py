@@ -12,7 +12,7 @@ from postpurchase.errors import InvalidInput, MalformedJson
 from postpurchase.orders.events import OrderCancelled, OrderPlaced, parse_order_event
 from postpurchase.storefronts import woocommerce
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "woocommerce"
+FIXTURES = Path(__file__).resolve().parents[2] / "events" / "storefronts" / "woocommerce"
 RECEIVED_AT = datetime(2026, 3, 14, 15, 20, 40, tzinfo=timezone.utc)
 DELIVERY_ID = "36e520ebabc2fa725092ff4a47acedf2"
 MERCHANT_ID = "m_matjar"
@@ -256,6 +256,15 @@ def test_price_number_is_used_when_subtotal_is_absent():
 
     body = encode(data).replace(b'"price": 62.5', b'"price": 8.333333333333334')
     assert only(translate("order.created", body)).order.items[0].price == Decimal("8.33")
+
+
+def test_price_number_in_exponent_form_is_plain_digits():
+    data = payload("order_created")
+    del data["line_items"][1]["subtotal"]
+    body = encode(data).replace(b'"price": 244', b'"price": 2.44E+2')
+    item = only(translate("order.created", body)).order.items[1]
+    assert item.price == Decimal("244")
+    assert str(item.price) == "244"
 
 
 def test_integer_ids_and_numbers_as_strings():

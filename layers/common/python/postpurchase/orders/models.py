@@ -49,6 +49,16 @@ def _email(value: str) -> str:
     return value
 
 
+def _sku(value: object) -> str:
+    # SKUs are merchants' own strings ("TSHIRT RED L"); they never appear in table keys.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError("must be a string")
+    text = str(value).strip()
+    if not 1 <= len(text) <= 128 or any(ord(ch) < 32 for ch in text):
+        raise ValueError("must be 1-128 printable characters")
+    return text
+
+
 def _identifier(value: object) -> str:
     # Storefront ids can exceed 2**53 (Shopify); they are carried as strings end to end.
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -62,6 +72,7 @@ def _identifier(value: object) -> str:
 Money = Annotated[Decimal, BeforeValidator(_money), PlainSerializer(lambda d: str(d), return_type=str)]
 Email = Annotated[str, AfterValidator(_email)]
 Identifier = Annotated[str, BeforeValidator(_identifier)]
+Sku = Annotated[str, BeforeValidator(_sku)]
 ShortText = Annotated[str, Field(max_length=500)]
 
 
@@ -107,7 +118,7 @@ class Customer(_Model):
 
 
 class LineItem(_Model):
-    sku: Identifier
+    sku: Sku
     title: Annotated[str, Field(min_length=1, max_length=500)]
     quantity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
     price: Money
@@ -189,7 +200,7 @@ class Order(_Model):
 
 
 class ShipmentItem(_Model):
-    sku: Identifier
+    sku: Sku
     quantity: Annotated[int, Field(ge=1, le=100_000, strict=True)]
 
 

@@ -45,7 +45,7 @@ def _id_text(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("must be an integer or a string id")
     if isinstance(value, int):
-        return str(float(value)) if value > 2**53 else str(value)
+        return str(value)
     if isinstance(value, str):
         return value
     # A number with a fraction or an exponent is not an id, and may already have lost digits.

@@ -160,7 +160,8 @@ def translate(
         }
 
     if topic in _ORDER_TOPICS:
-        return [OrderPlaced(**envelope(0), order=_order(validate_payload(_OrderPayload, data)))]
+        order = _order(validate_payload(_OrderPayload, data))
+        return [OrderPlaced(**envelope(0), order=order)] if order else []
     if topic == "orders/cancelled":
         payload = validate_payload(_CancelledPayload, data)
         reason = blank(payload.cancel_reason)
@@ -253,7 +254,7 @@ _ORDER_RENAMES = {
 }
 
 
-def _order(payload: _OrderPayload) -> Order:
+def _order(payload: _OrderPayload) -> Order | None:
     customer = payload.customer
     if blank(payload.email):
         order_email, order_email_field = blank(payload.email), "email"
@@ -263,7 +264,9 @@ def _order(payload: _OrderPayload) -> Order:
         order_email, order_email_field = None, "email"
     customer_email = blank(customer.email) if customer else None
     if customer_email is None and order_email is None:
-        raise InvalidInput("an email address is required", field="email")
+        # A phone-only checkout: nobody to email. Acknowledge it (a 4xx would make Shopify
+        # retry and finally disable the webhook) and act on nothing.
+        return None
 
     # Names: the customer record, else the billing address (guest checkouts may lack one).
     billing = payload.billing_address

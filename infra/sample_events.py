@@ -1,0 +1,119 @@
+"""Regenerate events/: a sample Lambda event for every function (`sam local invoke -e`).
+
+API events are API Gateway REST (payload v1) proxy events, as Chalice expects; webhook
+samples are signed with the documented development secrets so they verify locally.
+Run `python -m infra.sample_events` after changing a storefront payload.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from infra.local.seed import demo_credentials
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+STOREFRONTS = EVENTS / "storefronts"
+SAMPLE_TIME = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+
+
+def _sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def api_event(method: str, resource: str, path: str, *, body: bytes | None = None, headers: dict | None = None,
+              path_parameters: dict | None = None) -> dict:
+    headers = {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "User-Agent": "sample",
+               **({"Content-Type": "application/json"} if body is not None else {}), **(headers or {})}
+    return {
+        "resource": resource, "path": path, "httpMethod": method,
+        "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": path_parameters, "stageVariables": None,
+        "requestContext": {"resourcePath": resource, "httpMethod": method, "path": f"/api{path}", "stage": "api",
+                           "requestId": "sample-request", "accountId": "123456789012", "apiId": "abc123",
+                           "identity": {"sourceIp": "203.0.113.10"},
+                           "requestTimeEpoch": int(SAMPLE_TIME.timestamp() * 1000)},
+        "body": body.decode() if body is not None else None, "isBase64Encoded": False,
+    }
+
+
+def sqs_event(queue: str, bodies: list[str]) -> dict:
+    millis = str(int(SAMPLE_TIME.timestamp() * 1000))
+    return {"Records": [{
+        "messageId": str(uuid.UUID(int=i + 1)), "receiptHandle": f"sample-receipt-{i}", "body": body,
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": millis, "SenderId": "AIDASAMPLE",
+                       "ApproximateFirstReceiveTimestamp": millis},
+        "messageAttributes": {}, "md5OfBody": hashlib.md5(body.encode()).hexdigest(), "eventSource": "aws:sqs",
+        "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}", "awsRegion": "us-east-1",
+    } for i, body in enumerate(bodies)]}
+
+
+def build() -> dict[str, dict]:
+    import sys
+
+    sys.path.insert(0, str(EVENTS.parent / "layers" / "common" / "python"))
+    from postpurchase.messaging.requests import EmailRequest
+    from postpurchase.orders.events import OrderPlaced
+    from postpurchase.orders.models import Order
+
+    creds = demo_credentials()
+    bearer = {"Authorization": f"Bearer {creds.api_key}"}
+    order_body = (STOREFRONTS / "api" / "order.json").read_bytes()
+    shipment_body = (STOREFRONTS / "api" / "shipment.json").read_bytes()
+    shopify_body = (STOREFRONTS / "shopify" / "orders_create.json").read_bytes()
+    woo_body = (STOREFRONTS / "woocommerce" / "order_created.json").read_bytes()
+    order = Order.model_validate_json(order_body)
+    merchant = creds.merchant_id
+    return {
+        "api_place_order.json": api_event("POST", "/v1/orders", "/v1/orders", body=order_body, headers=bearer),
+        "api_get_order.json": api_event("GET", "/v1/orders/{order_id}", f"/v1/orders/{order.order_id}",
+                                        headers=bearer, path_parameters={"order_id": order.order_id}),
+        "api_create_shipment.json": api_event(
+            "POST", "/v1/orders/{order_id}/shipments", f"/v1/orders/{order.order_id}/shipments",
+            body=shipment_body, headers=bearer, path_parameters={"order_id": order.order_id}),
+        "api_shopify_orders_create.json": api_event(
+            "POST", "/webhooks/shopify/{merchant_id}", f"/webhooks/shopify/{merchant}", body=shopify_body,
+            path_parameters={"merchant_id": merchant},
+            headers={"X-Shopify-Topic": "orders/create", "X-Shopify-Hmac-Sha256": _sign(creds.shopify_secret,
+                                                                                          shopify_body),
+                     "X-Shopify-Webhook-Id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+                     "X-Shopify-Shop-Domain": "demo-store.myshopify.com", "X-Shopify-API-Version": "2025-10"}),
+        "api_woocommerce_order_created.json": api_event(
+            "POST", "/webhooks/woocommerce/{merchant_id}", f"/webhooks/woocommerce/{merchant}", body=woo_body,
+            path_parameters={"merchant_id": merchant},
+            headers={"X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-Signature": _sign(creds.woocommerce_secret,
+                                                                                             woo_body),
+                     "X-WC-Webhook-Delivery-ID": "4e0f5c1d", "X-WC-Webhook-Source": "https://shop.example/"}),
+        "api_woocommerce_ping.json": api_event(
+            "POST", "/webhooks/woocommerce/{merchant_id}", f"/webhooks/woocommerce/{merchant}",
+            body=b"webhook_id=17", path_parameters={"merchant_id": merchant},
+            headers={"Content-Type": "application/x-www-form-urlencoded"}),
+        "api_openapi.json": api_event("GET", "/openapi.json", "/openapi.json"),
+        "order_events_order_placed.json": sqs_event("OrderEventsQueue", [OrderPlaced(
+            event_id=f"api:{order.order_id}", merchant_id=merchant, source="api", received_at=SAMPLE_TIME,
+            order=order).model_dump_json()]),
+        "email_sender_order_confirmation.json": sqs_event("OutboundEmailQueue", [EmailRequest(
+            kind="order_confirmation", variant="welcome", merchant_id=merchant, ref=order.order_id,
+            recipient=order.recipient, locale=order.customer.locale, timezone=order.customer.timezone, order=order,
+            order_page_url=f"http://127.0.0.1:3000/pages/{merchant}/orders/{order.order_id}?token=sample",
+            requested_at=SAMPLE_TIME).model_dump_json()]),
+    }
+
+
+def render(event: dict) -> str:
+    return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    for name, event in build().items():
+        (EVENTS / name).write_text(render(event), encoding="utf-8")
+        print(f"events/{name}")
+
+
+if __name__ == "__main__":
+    main()
