@@ -24,7 +24,8 @@ class Settings(BaseModel):
     order_link_ttl_days: int = Field(alias="ORDER_LINK_TTL_DAYS", default=180, ge=1, le=730)
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=262_144, ge=1024)
     # How long an "in progress" email claim may stand before it is treated as possibly sent.
-    email_claim_timeout_seconds: int = Field(alias="EMAIL_CLAIM_TIMEOUT_SECONDS", default=900, ge=30)
+    # Must exceed the email_sender Timeout (30 s in template.yaml): an older claim is certainly dead.
+    email_claim_timeout_seconds: int = Field(alias="EMAIL_CLAIM_TIMEOUT_SECONDS", default=120, ge=30)
     idempotency_ttl_seconds: int = Field(alias="IDEMPOTENCY_TTL_SECONDS", default=7 * 86400, ge=60)
     aws_region: str = Field(alias="AWS_REGION", default="us-east-1")
 
