@@ -19,6 +19,7 @@ WEBHOOK = ["application/json", "application/x-www-form-urlencoded"]
 @app.middleware("http")
 def request_context(event, get_response):
     logger.append_keys(path=event.path, method=event.method)
+    intake.bind_lambda_context(app.lambda_context)
     try:
         return get_response(event)
     finally:

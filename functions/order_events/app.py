@@ -46,4 +46,9 @@ def record_handler(record: OrderEventRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    try:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    finally:
+        # Failed records go back to the queue (and after 5 receives to the DLQ).
+        metrics.add_metric(name="OrderEventFailures", unit=MetricUnit.Count, value=len(processor.fail_messages))

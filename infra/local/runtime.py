@@ -65,6 +65,7 @@ def reset_process_caches() -> None:
     services.reset()
     merchants.clear_caches()
     intake._idempotent_publish.cache_clear()
+    intake._idempotency_config.cache_clear()
 
 
 class LocalRuntime:

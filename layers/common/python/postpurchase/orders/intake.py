@@ -29,25 +29,40 @@ def _publish(intake: dict[str, Any]) -> dict[str, Any]:
     for body, kind in zip(intake["events"], intake["kinds"]):
         queue.publish(body, kind=kind, merchant_id=intake["merchant_id"])
     metrics.add_metric(name="EventsAccepted", unit=MetricUnit.Count, value=len(intake["events"]))
+    orders = intake["kinds"].count("OrderPlaced")
+    if orders:
+        metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=orders)
     return {"accepted_events": len(intake["events"]), "key": intake["key"]}
+
+
+_lambda_context: list[Any] = []
+
+
+def bind_lambda_context(context: Any) -> None:
+    """Remember this invocation's context: an in-progress record then expires with the
+    invocation, so a storefront's retry after a crashed request is not refused for days."""
+    _lambda_context[:] = [context] if context is not None else []
+
+
+@lru_cache(maxsize=1)
+def _idempotency_config() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
+
+    return IdempotencyConfig(event_key_jmespath="[merchant_id, key]", payload_validation_jmespath="fingerprint",
+                             expires_after_seconds=settings().idempotency_ttl_seconds)
 
 
 @lru_cache(maxsize=1)
 def _idempotent_publish() -> Callable[..., dict[str, Any]]:
     # Built on first use: the persistence layer creates its boto3 client when constructed.
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
     from ..adapters.aws import client
 
     persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table_name,
                                            boto3_client=client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="[merchant_id, key]", payload_validation_jmespath="fingerprint",
-                               expires_after_seconds=settings().idempotency_ttl_seconds)
-    return idempotent_function(data_keyword_argument="intake", persistence_store=persistence, config=config)(_publish)
+    return idempotent_function(data_keyword_argument="intake", persistence_store=persistence,
+                               config=_idempotency_config())(_publish)
 
 
 def publish_once(merchant_id: str, key: str, fingerprint: str, events: Sequence[Event]) -> dict[str, Any]:
@@ -57,6 +72,8 @@ def publish_once(merchant_id: str, key: str, fingerprint: str, events: Sequence[
         IdempotencyValidationError,
     )
 
+    if _lambda_context:
+        _idempotency_config().register_lambda_context(_lambda_context[0])
     intake = {"merchant_id": merchant_id, "key": key, "fingerprint": fingerprint,
               "events": [event.model_dump_json() for event in events], "kinds": [event.type for event in events]}
     try:
