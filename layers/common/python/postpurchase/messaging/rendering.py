@@ -79,6 +79,21 @@ def _babel_locale(*tags: str | None) -> Locale | None:
     return None
 
 
+def formatting_locale(language: str, *tags: str | None) -> Locale:
+    """Numbers, money, dates and country names in the language the text is in, with the
+    customer's region where CLDR knows the pair (en-DE, ar-SA): "Placed on 20 Kasım" inside
+    an English sentence reads as a mistake."""
+    for tag in tags:
+        parts = [part for part in re.split(r"[-_]", tag or "") if part]
+        territories = [part.upper() for part in parts[1:] if len(part) == 2 and part.isalpha()]
+        if territories:
+            try:
+                return Locale.parse(f"{language}_{territories[0]}")
+            except (ValueError, UnknownLocaleError):
+                pass
+    return _babel_locale(language) or Locale.parse(FALLBACK_LANGUAGE)
+
+
 def text_direction(locale: str) -> str:
     """"rtl" for right-to-left scripts (ar, he, fa, ...), otherwise "ltr"."""
     parsed = _babel_locale(locale)
@@ -208,7 +223,7 @@ def _zone(name: str | None) -> ZoneInfo | timezone:
 
 def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -> dict[str, Any]:
     order = request.order
-    fmt_locale = _babel_locale(request.locale, merchant.default_locale) or Locale.parse(FALLBACK_LANGUAGE)
+    fmt_locale = formatting_locale(language, request.locale, merchant.default_locale)
     currency = order.currency
 
     def money(amount: Decimal) -> str:
