@@ -8,7 +8,7 @@ from postpurchase.orders.models import Order
 from postpurchase.orders.shipments import ShipmentIn
 from postpurchase.orders.views import order_document
 from postpurchase.validation import parse_json_object, validate
-from postpurchase.web import authenticated_merchant, body_bytes, json_errors, respond
+from postpurchase.web import authenticated_merchant, body_bytes, json_errors, respond, with_our_error_shape
 
 app = Chalice(app_name="postpurchase-api")
 # Storefront payloads are JSON; WooCommerce's creation ping is form-encoded.
@@ -21,7 +21,7 @@ def request_context(event, get_response):
     logger.append_keys(path=event.path, method=event.method)
     intake.bind_lambda_context(app.lambda_context)
     try:
-        return get_response(event)
+        return with_our_error_shape(get_response(event))
     finally:
         logger.remove_keys(["path", "method", "merchant_id"])
 

@@ -53,11 +53,6 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
 
 
-class UnsupportedMediaType(DomainError):
-    status = 415
-    code = "unsupported_media_type"
-
-
 class NotAllowed(DomainError):
     status = 422
     code = "not_allowed"

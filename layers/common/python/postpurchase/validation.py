@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -16,8 +15,9 @@ def parse_json_object(raw: bytes | str | None) -> dict[str, Any]:
     if not raw:
         raise MalformedJson("request body is empty; expected a JSON object")
     try:
-        # parse_float keeps decimals exact; Python ints are arbitrary precision (Shopify ids).
-        value = json.loads(raw, parse_float=Decimal)
+        # Numbers stay floats here on purpose: money must arrive as a decimal string, and the
+        # model refuses a float (a Decimal would pass). Python ints are exact (Shopify ids).
+        value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise MalformedJson(f"request body is not valid JSON: {error}") from None
     if not isinstance(value, dict):

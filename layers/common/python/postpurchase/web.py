@@ -36,6 +36,27 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
+# Chalice answers some requests itself, before any view runs (a content type the route does
+# not accept, a method it does not serve); those answers get our error shape too.
+_CHALICE_ERRORS = {
+    "UnsupportedMediaType": ("unsupported_media_type", "Content-Type"),
+    "MethodNotAllowedError": ("method_not_allowed", None),
+    "BadRequest": ("bad_request", None),
+}
+
+
+def with_our_error_shape(response: Response) -> Response:
+    body = response.body
+    if not (isinstance(body, dict) and set(body) == {"Code", "Message"} and response.status_code >= 400):
+        return response
+    code, field = _CHALICE_ERRORS.get(body["Code"], ("error", None))
+    error = {"code": code, "message": body["Message"]}
+    if field:
+        error["field"] = field
+    return Response(body={"error": error}, status_code=response.status_code,
+                    headers={**(response.headers or {}), **_NO_STORE})
+
+
 def respond(body: Any, status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers=_NO_STORE)
 

@@ -17,6 +17,19 @@ def shipment_sk(shipment_id: str) -> str:
     return f"SHIP#{shipment_id}"
 
 
+def tracking_event_sk(shipment_id: str, occurred_at_iso: str, identity: str) -> str:
+    return f"SHIP#{shipment_id}#EV#{occurred_at_iso}#{identity}"
+
+
+def poll_shard_pk(shard: int) -> str:
+    return f"POLL#{shard}"
+
+
+def tracking_number_pk(merchant_id: str, tracking_number: str) -> str:
+    # Not keyed by carrier: providers spell carriers differently ("FedEx", "fedex").
+    return f"M#{merchant_id}#TRK#{tracking_number.strip().upper()}"
+
+
 def message_sk(message_key: str) -> str:
     return f"MSG#{message_key}"
 

@@ -127,6 +127,8 @@ class DynamoOrderStore:
             ShipmentRecord.status.set(ShipmentRecord.status | "pending"),
             ShipmentRecord.recorded_at.set(ShipmentRecord.recorded_at | now),
             ShipmentRecord.updated_at.set(now),
+            ShipmentRecord.gsi4pk.set(keys.tracking_number_pk(merchant_id, shipment.tracking_number)),
+            ShipmentRecord.gsi4sk.set(f"{shipment.created_at.isoformat()}|{order_id}|{shipment.shipment_id}"),
         ]
         try:
             with TransactWrite(connection=_connection()) as transaction:

@@ -83,6 +83,25 @@ class ShipmentRecord(Record, discriminator="shipment"):
     status = UnicodeAttribute(default="pending")
     recorded_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # postpurchase.tracking.state.ShipmentTracking as JSON, with its own revision so two
+    # concurrent updates (a webhook and a poll) cannot overwrite each other.
+    tracking = UnicodeAttribute(null=True)
+    tracking_revision = NumberAttribute(default=0)
+    provider = UnicodeAttribute(null=True)
+    provider_tracker_id = UnicodeAttribute(null=True)
+    # gsi2 (sparse): shipments due for polling, sharded; removed when polling stops.
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+    # gsi4: (merchant, carrier, tracking number) -> shipments, newest last (codes get recycled).
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
+
+
+class TrackingEventRecord(Record, discriminator="tracking_event"):
+    """One carrier scan under its shipment: sk SHIP#{s}#EV#{time}#{identity}; puts are idempotent."""
+
+    shipment_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.tracking.model.TrackingEvent as JSON
 
 
 class MessageRecord(Record, discriminator="message"):

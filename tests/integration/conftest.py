@@ -1,0 +1,364 @@
+"""Integration fixtures: the real handlers against in-process moto, resources from template.yaml.
+
+`aws` builds a fresh AWS (moto's in-process mock) per test: the template's table, queues
+(with redrive) and SES configuration set, the functions' resolved environment, the seeded
+`demo-store` merchant, the three handler modules, a Chalice test client, a QueuePump that
+delivers SQS messages the way Lambda does, and a simulated clock.
+"""
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import sys
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import pytest
+from moto import mock_aws
+
+from infra.local.runtime import LAYER_PATH, REPO_ROOT, load_function_module, reset_process_caches
+
+if str(LAYER_PATH) not in sys.path:
+    sys.path.insert(0, str(LAYER_PATH))
+
+REGION = "us-east-1"
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+LINK_SECRET = "integration-test-link-signing-secret-0123456789abcdef"
+PUBLIC_BASE_URL = "https://shop.test"
+STOREFRONTS = REPO_ROOT / "events" / "storefronts"
+
+_POWERTOOLS_ENV = {
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_NAMESPACE": "Test",
+    "POWERTOOLS_SERVICE_NAME": "test",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+# ------------------------------------------------------------------------------ payloads
+
+
+def iso(when: datetime) -> str:
+    return when.isoformat().replace("+00:00", "Z")
+
+
+def api_order(order_id: str = "1001", placed_at: datetime = NOW, **fields: Any) -> dict[str, Any]:
+    """events/storefronts/api/order.json with a new order id, placed at `placed_at` (default: now)."""
+    order = json.loads((STOREFRONTS / "api" / "order.json").read_text(encoding="utf-8"))
+    order["order_id"] = order_id
+    order["placed_at"] = iso(placed_at)
+    order.update(fields)
+    return order
+
+
+def storefront_json(path: str) -> dict[str, Any]:
+    return json.loads((STOREFRONTS / path).read_text(encoding="utf-8"))
+
+
+def shopify_order(when: datetime = NOW, **fields: Any) -> dict[str, Any]:
+    order = storefront_json("shopify/orders_create.json")
+    order["created_at"] = when.isoformat()
+    order.update(fields)
+    return order
+
+
+def woocommerce_order(path: str = "woocommerce/order_created.json", when: datetime = NOW,
+                      **fields: Any) -> dict[str, Any]:
+    order = storefront_json(path)
+    order["date_created_gmt"] = when.strftime("%Y-%m-%dT%H:%M:%S")
+    order["date_modified_gmt"] = when.strftime("%Y-%m-%dT%H:%M:%S")
+    order.update(fields)
+    return order
+
+
+def encode(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+def sign(body: bytes, secret: str) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+# ------------------------------------------------------------------------------ fixture
+
+
+@dataclass
+class Aws:
+    refs: dict[str, str]
+    template: dict[str, Any]
+    credentials: Any
+    clock: Any
+    api: Any  # functions/api/app.py
+    order_events: Any  # functions/order_events/app.py
+    email_sender: Any  # functions/email_sender/app.py
+    client: Any  # chalice.test.TestHTTPClient
+    pump: Any  # infra.local.pump.QueuePump
+    consumers: dict[str, Any] = field(default_factory=dict)  # queue id -> Consumer
+
+    # Payload helpers and constants, reachable from tests without importing conftest.
+    now = NOW
+    link_secret = LINK_SECRET
+    public_base_url = PUBLIC_BASE_URL
+    api_order = staticmethod(api_order)
+    shopify_order = staticmethod(shopify_order)
+    woocommerce_order = staticmethod(woocommerce_order)
+    storefront_json = staticmethod(storefront_json)
+    encode = staticmethod(encode)
+    sign = staticmethod(sign)
+
+    # --- HTTP ----------------------------------------------------------------------------
+
+    def auth(self, api_key: str | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key or self.credentials.api_key}",
+                "Content-Type": "application/json"}
+
+    def post_order(self, order: dict | bytes, api_key: str | None = None):
+        body = order if isinstance(order, bytes) else encode(order)
+        return self.client.post("/v1/orders", headers=self.auth(api_key), body=body)
+
+    def get_order(self, order_id: str, api_key: str | None = None):
+        return self.client.get(f"/v1/orders/{order_id}", headers=self.auth(api_key))
+
+    def post_shipment(self, order_id: str, shipment: dict, api_key: str | None = None):
+        return self.client.post(f"/v1/orders/{order_id}/shipments", headers=self.auth(api_key),
+                                body=encode(shipment))
+
+    def shopify(self, topic: str | None, body: bytes, webhook_id: str | None = "wh-1", *,
+                secret: str | None = None, merchant_id: str | None = None, signature: str | None = None,
+                lowercase: bool = False, omit: Iterable[str] = ()):
+        headers = {"Content-Type": "application/json",
+                   "X-Shopify-Hmac-Sha256": signature if signature is not None
+                   else sign(body, secret or self.credentials.shopify_secret),
+                   "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": webhook_id,
+                   "X-Shopify-Shop-Domain": "demo-store.myshopify.com"}
+        headers = {k: v for k, v in headers.items() if v is not None and k not in set(omit)}
+        if lowercase:
+            headers = {k.lower(): v for k, v in headers.items()}
+        return self.client.post(f"/webhooks/shopify/{merchant_id or self.credentials.merchant_id}",
+                                headers=headers, body=body)
+
+    def woocommerce(self, topic: str, body: bytes, delivery_id: str = "dl-1", *, secret: str | None = None,
+                    signature: str | None = None):
+        headers = {"Content-Type": "application/json", "X-WC-Webhook-Topic": topic,
+                   "X-WC-Webhook-Signature": signature if signature is not None
+                   else sign(body, secret or self.credentials.woocommerce_secret),
+                   "X-WC-Webhook-Delivery-ID": delivery_id, "X-WC-Webhook-Source": "https://matjar.example/"}
+        return self.client.post(f"/webhooks/woocommerce/{self.credentials.merchant_id}", headers=headers, body=body)
+
+    # --- SQS -----------------------------------------------------------------------------
+
+    def sqs_event(self, bodies: Iterable[str | dict], queue_id: str = "OrderEventsQueue") -> dict:
+        """A Lambda SQS event of the raw bodies (dicts are JSON-encoded), fresh message ids."""
+        from infra.local.pump import sqs_record
+
+        records = []
+        for body in bodies:
+            text = body if isinstance(body, str) else json.dumps(body)
+            message = {"MessageId": str(uuid.uuid4()), "ReceiptHandle": uuid.uuid4().hex, "Body": text,
+                       "MD5OfBody": hashlib.md5(text.encode()).hexdigest()}
+            records.append(sqs_record(message, self.refs[f"{queue_id}.Arn"], REGION))
+        return {"Records": records}
+
+    def invoke(self, module: Any, event: dict) -> dict:
+        from infra.local.lambda_context import LambdaContext
+
+        return module.lambda_handler(event, LambdaContext(function_name=module.__name__)) or {}
+
+    def failed_ids(self, result: dict) -> list[str]:
+        return [item["itemIdentifier"] for item in result.get("batchItemFailures", [])]
+
+    def deliver(self, module: Any, event: dict) -> list[str]:
+        """Invoke like Lambda's SQS source; the message ids that stay on the queue (all of them
+        when the handler raises, as Powertools does when every record of a batch failed)."""
+        from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+        try:
+            return self.failed_ids(self.invoke(module, event))
+        except BatchProcessingError:
+            return [record["messageId"] for record in event["Records"]]
+
+    def send(self, queue_id: str, body: str | dict) -> str:
+        text = body if isinstance(body, str) else json.dumps(body)
+        return self._sqs().send_message(QueueUrl=self.refs[queue_id], MessageBody=text)["MessageId"]
+
+    def queue_depth(self, queue_id: str) -> int:
+        attributes = self._sqs().get_queue_attributes(
+            QueueUrl=self.refs[queue_id],
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def take(self, queue_id: str) -> list[str]:
+        """Receive and delete every visible message of a queue; their bodies."""
+        sqs = self._sqs()
+        bodies: list[str] = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.refs[queue_id], MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return bodies
+            for message in messages:
+                bodies.append(message["Body"])
+                sqs.delete_message(QueueUrl=self.refs[queue_id], ReceiptHandle=message["ReceiptHandle"])
+
+    def pump_queue(self, queue_id: str) -> int:
+        """One Lambda-like delivery round of one queue only (the others stay untouched)."""
+        from infra.local.pump import QueuePump
+
+        pump = QueuePump([self.consumers[queue_id]], region=REGION, retry_delay_seconds=0)
+        return pump.pump_once()
+
+    def _sqs(self):
+        import boto3
+
+        return boto3.client("sqs", region_name=REGION)
+
+    # --- DynamoDB and SES ----------------------------------------------------------------
+
+    def table_items(self, table_id: str = "Table") -> list[dict[str, Any]]:
+        import boto3
+
+        table = boto3.resource("dynamodb", region_name=REGION).Table(self.refs[table_id])
+        items: list[dict[str, Any]] = []
+        response = table.scan()
+        items.extend(response["Items"])
+        while "LastEvaluatedKey" in response:
+            response = table.scan(ExclusiveStartKey=response["LastEvaluatedKey"])
+            items.extend(response["Items"])
+        return items
+
+    def item(self, pk: str, sk: str) -> dict[str, Any] | None:
+        import boto3
+
+        table = boto3.resource("dynamodb", region_name=REGION).Table(self.refs["Table"])
+        return table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+
+    def items_of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [item for item in self.table_items() if item.get("type") == kind]
+
+    def sent_emails(self) -> list[EmailMessage]:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        parsed = []
+        for message in ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages:
+            raw = getattr(message, "raw_data", None)
+            if raw is None:
+                continue
+            raw = raw.encode() if isinstance(raw, str) else raw
+            parsed.append(email.message_from_bytes(raw, policy=email.policy.default))
+        return parsed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _read_botocore_data_once() -> Iterator[None]:
+    """Speed only: the product builds a new boto3/botocore session per client (and PynamoDB one
+    per transaction), and every new session lists botocore's data directories and re-parses the
+    same service-model and endpoint JSON files (seconds per test). Read each once per test
+    session; botocore treats the loaded data as read-only."""
+    from botocore.loaders import JSONFileLoader, Loader
+
+    original_load, original_list = JSONFileLoader.load_file, Loader.list_available_services
+    files: dict[str, Any] = {}
+    listings: dict[tuple, list[str]] = {}
+
+    def load_file(self, file_path):
+        if file_path not in files:
+            files[file_path] = original_load(self, file_path)
+        return files[file_path]
+
+    def list_available_services(self, type_name):
+        key = (tuple(self.search_paths), type_name)
+        if key not in listings:
+            listings[key] = original_list(self, type_name)
+        return list(listings[key])
+
+    JSONFileLoader.load_file = load_file
+    Loader.list_available_services = list_available_services
+    try:
+        yield
+    finally:
+        JSONFileLoader.load_file, Loader.list_available_services = original_load, original_list
+
+
+@pytest.fixture(scope="session")
+def _template() -> dict[str, Any]:
+    from infra.template import load_template
+
+    return load_template()
+
+
+@pytest.fixture
+def aws(monkeypatch, _template) -> Iterator[Aws]:
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
+                        "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **_POWERTOOLS_ENV}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+
+    from postpurchase import clock as clock_module
+    from postpurchase.clock import SimulatedClock
+
+    # Keeping boto3's default session across tests is safe here (the credentials are always the
+    # fake ones above) and saves rebuilding it for every test.
+    with mock_aws(config={"core": {"reset_boto3_session": False}}):
+        from infra.local.pump import Consumer, QueuePump
+        from infra.local.resources import create_resources, function_environment
+        from infra.local.seed import seed_demo_store
+        from infra.template import sqs_consumers
+
+        template = _template
+        refs = create_resources(template, REGION)
+        for name, value in function_environment(template, refs, {"LinkSigningSecret": LINK_SECRET,
+                                                                "PublicBaseUrl": PUBLIC_BASE_URL}).items():
+            monkeypatch.setenv(name, value)
+        for name, value in _POWERTOOLS_ENV.items():  # the tests' own, over the template's
+            monkeypatch.setenv(name, value)
+        reset_process_caches()
+        simulated = SimulatedClock(NOW)
+        clock_module.use(simulated)
+        try:
+            credentials = seed_demo_store(NOW)
+            api = load_function_module("functions/api", "fn_api")
+            consumers: dict[str, Consumer] = {}
+            for spec in sqs_consumers(template):
+                module = load_function_module(spec.code_uri, f"fn_{Path(spec.code_uri).name}")
+                handler = getattr(module, spec.handler.split(".", 1)[1])
+                consumers[spec.queue_id] = Consumer(spec.function_id, refs[spec.queue_id],
+                                                    refs[f"{spec.queue_id}.Arn"], spec.batch_size, handler,
+                                                    spec.timeout)
+            pump = QueuePump(list(consumers.values()), region=REGION, retry_delay_seconds=0)
+
+            from chalice.test import Client
+
+            with Client(api.app, project_dir=str(REPO_ROOT / "functions" / "api")) as chalice_client:
+                yield Aws(refs=refs, template=template, credentials=credentials, clock=simulated, api=api,
+                          order_events=load_function_module("functions/order_events", "fn_order_events"),
+                          email_sender=load_function_module("functions/email_sender", "fn_email_sender"),
+                          client=chalice_client.http, pump=pump, consumers=consumers)
+        finally:
+            clock_module.reset()
+            reset_process_caches()
+
+
+@pytest.fixture
+def other_store(aws: Aws) -> str:
+    """A second merchant, `other-store`, with its own API key; returns the key."""
+    from postpurchase.messaging.requests import MerchantBranding
+    from postpurchase.storage.merchants import DynamoMerchantStore, Merchant
+
+    store = DynamoMerchantStore()
+    store.save(Merchant(
+        branding=MerchantBranding(merchant_id="other-store", name="Other Store", from_email="orders@other.example"),
+        shopify_secret="other-shopify-secret", woocommerce_secret="other-woo-secret"), NOW)
+    api_key = "other-store-integration-key"
+    store.add_api_key("other-store", api_key, NOW)
+    return api_key
