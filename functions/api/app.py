@@ -2,7 +2,7 @@
 from chalice import Chalice
 
 from postpurchase import clock
-from postpurchase.observability import logger
+from postpurchase.observability import logger, metrics
 from postpurchase.orders import intake
 from postpurchase.orders.models import Order
 from postpurchase.orders.shipments import ShipmentIn
@@ -24,6 +24,8 @@ def request_context(event, get_response):
         return with_our_error_shape(get_response(event))
     finally:
         logger.remove_keys(["path", "method", "merchant_id"])
+        # Chalice's app is the Lambda handler, so no log_metrics decorator: flush per request.
+        metrics.flush_metrics(raise_on_empty_metrics=False)
 
 
 @app.route("/v1/orders", methods=["POST"], content_types=JSON)

@@ -58,9 +58,10 @@ def reset_process_caches() -> None:
     from postpurchase import config, services
     from postpurchase.adapters import aws
     from postpurchase.orders import intake
-    from postpurchase.storage import merchants
+    from postpurchase.storage import merchants, orders
 
     config.reset()
+    orders._connection.cache_clear()
     aws.reset()
     services.reset()
     merchants.clear_caches()

@@ -336,7 +336,9 @@ def test_tables_match_the_access_patterns(template: dict[str, Any]) -> None:
     assert all(a["AttributeType"] == "S" for a in table.attribute_definitions)
     props = resources(template, tpl.DYNAMODB_TABLE)["Table"]
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    assert props["SSESpecification"]["SSEEnabled"] is True
+    # Encrypted at rest with the free AWS-owned key: SSEEnabled true would select the
+    # AWS-managed KMS key and bill KMS requests.
+    assert "SSESpecification" not in props
     idempotency = specs["IdempotencyTable"]
     assert idempotency.key_schema == [{"AttributeName": "id", "KeyType": "HASH"}]
     assert idempotency.ttl_attribute == "expiration"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
@@ -54,7 +55,9 @@ class OrderView:
     messages: list[StoredMessage]
 
 
+@lru_cache(maxsize=1)
 def _connection() -> Connection:
+    # One per container: each Connection builds a botocore session and client (~100 ms).
     return Connection(region=settings().aws_region)
 
 
