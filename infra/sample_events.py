@@ -53,6 +53,13 @@ def sqs_event(queue: str, bodies: list[str]) -> dict:
     } for i, body in enumerate(bodies)]}
 
 
+def _hex_sign(secret: str, body: bytes) -> str:
+    import unicodedata
+
+    key = unicodedata.normalize("NFKD", secret).encode()
+    return "hmac-sha256-hex=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
 def build() -> dict[str, dict]:
     import sys
 
@@ -60,6 +67,8 @@ def build() -> dict[str, dict]:
     from postpurchase.messaging.requests import EmailRequest
     from postpurchase.orders.events import OrderPlaced
     from postpurchase.orders.models import Order
+    from postpurchase.orders.shipments import ShipmentIn
+    from postpurchase.tracking.messages import PollShipment, TrackShipment
 
     creds = demo_credentials()
     bearer = {"Authorization": f"Bearer {creds.api_key}"}
@@ -67,7 +76,10 @@ def build() -> dict[str, dict]:
     shipment_body = (STOREFRONTS / "api" / "shipment.json").read_bytes()
     shopify_body = (STOREFRONTS / "shopify" / "orders_create.json").read_bytes()
     woo_body = (STOREFRONTS / "woocommerce" / "order_created.json").read_bytes()
+    easypost_body = (EVENTS / "carriers" / "easypost" / "webhook_tracker_updated.json").read_bytes()
+    aftership_body = (EVENTS / "carriers" / "aftership" / "webhook_tracking_update.json").read_bytes()
     order = Order.model_validate_json(order_body)
+    shipment_id = ShipmentIn.model_validate_json(shipment_body).to_shipment(SAMPLE_TIME).shipment_id
     merchant = creds.merchant_id
     return {
         "api_place_order.json": api_event("POST", "/v1/orders", "/v1/orders", body=order_body, headers=bearer),
@@ -94,6 +106,26 @@ def build() -> dict[str, dict]:
             body=b"webhook_id=17", path_parameters={"merchant_id": merchant},
             headers={"Content-Type": "application/x-www-form-urlencoded"}),
         "api_openapi.json": api_event("GET", "/openapi.json", "/openapi.json"),
+        "api_get_tracking.json": api_event("GET", "/v1/orders/{order_id}/tracking",
+                                           f"/v1/orders/{order.order_id}/tracking", headers=bearer,
+                                           path_parameters={"order_id": order.order_id}),
+        "api_easypost_tracker_updated.json": api_event(
+            "POST", "/webhooks/easypost/{merchant_id}", f"/webhooks/easypost/{merchant}", body=easypost_body,
+            path_parameters={"merchant_id": merchant},
+            headers={"X-Hmac-Signature": _hex_sign(creds.easypost_secret, easypost_body)}),
+        "api_aftership_tracking_update.json": api_event(
+            "POST", "/webhooks/aftership/{merchant_id}", f"/webhooks/aftership/{merchant}", body=aftership_body,
+            path_parameters={"merchant_id": merchant},
+            headers={"aftership-hmac-sha256": _sign(creds.aftership_secret, aftership_body)}),
+        "tracking_poller_scheduled.json": {
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": SAMPLE_TIME.isoformat(),
+            "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/TrackingPollerSweep"],
+            "detail": {}},
+        "tracking_worker_track_and_poll.json": sqs_event("TrackingQueue", [
+            TrackShipment(merchant_id=merchant, order_id=order.order_id, shipment_id=shipment_id).model_dump_json(),
+            PollShipment(merchant_id=merchant, order_id=order.order_id, shipment_id=shipment_id,
+                         due=SAMPLE_TIME.isoformat()).model_dump_json()]),
         "order_events_order_placed.json": sqs_event("OrderEventsQueue", [OrderPlaced(
             event_id=f"api:{order.order_id}", merchant_id=merchant, source="api", received_at=SAMPLE_TIME,
             order=order).model_dump_json()]),

@@ -515,3 +515,24 @@ def _truth(value: Any, refs: Mapping[str, Any], template: Mapping[str, Any] | No
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise UnresolvableError(f"not a condition: {value!r}")
+
+
+@dataclass(frozen=True)
+class ScheduledFunction:
+    function_id: str
+    code_uri: str
+    handler: str
+    schedule: str  # "rate(5 minutes)" / "cron(...)"
+    event_id: str
+
+
+def scheduled_functions(t: Mapping[str, Any]) -> list[ScheduledFunction]:
+    """Functions fired by an EventBridge schedule (moto never fires them: the local runtime does)."""
+    found = []
+    for function_id, props in resources(t, "AWS::Serverless::Function").items():
+        for event_id, event in (props.get("Events") or {}).items():
+            if event.get("Type") in ("Schedule", "ScheduleV2"):
+                found.append(ScheduledFunction(function_id, props["CodeUri"], props["Handler"],
+                                               event["Properties"]["Schedule" if event["Type"] == "Schedule"
+                                                                   else "ScheduleExpression"], event_id))
+    return found

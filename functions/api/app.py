@@ -54,6 +54,15 @@ def create_shipment(order_id):
                    201)
 
 
+@app.route("/v1/orders/{order_id}/tracking", methods=["GET"])
+@json_errors
+def get_tracking(order_id):
+    from postpurchase.tracking.views import tracking_document
+
+    merchant_id = authenticated_merchant(app.current_request.headers)
+    return respond(tracking_document(merchant_id, order_id, clock.now()))
+
+
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)
 @json_errors
 def shopify_webhook(merchant_id):
@@ -68,6 +77,24 @@ def woocommerce_webhook(merchant_id):
     request = app.current_request
     return respond(intake.receive_woocommerce_webhook(merchant_id, request.headers, body_bytes(request.raw_body),
                                                       clock.now()))
+
+
+@app.route("/webhooks/easypost/{merchant_id}", methods=["POST"], content_types=JSON)
+@json_errors
+def easypost_webhook(merchant_id):
+    from postpurchase.tracking.intake import receive_provider_webhook
+
+    request = app.current_request
+    return respond(receive_provider_webhook("easypost", merchant_id, request.headers, body_bytes(request.raw_body)))
+
+
+@app.route("/webhooks/aftership/{merchant_id}", methods=["POST"], content_types=JSON)
+@json_errors
+def aftership_webhook(merchant_id):
+    from postpurchase.tracking.intake import receive_provider_webhook
+
+    request = app.current_request
+    return respond(receive_provider_webhook("aftership", merchant_id, request.headers, body_bytes(request.raw_body)))
 
 
 @app.route("/openapi.json", methods=["GET"])

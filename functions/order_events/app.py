@@ -11,6 +11,7 @@ from postpurchase.messaging.links import order_page_url
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.orders.events import OrderEvent
 from postpurchase.orders.processing import handle_order_event
+from postpurchase.tracking.messages import TrackShipment
 
 
 class OrderEventRecord(SqsRecordModel):
@@ -31,13 +32,18 @@ def _request_email(request) -> None:
                                             merchant_id=request.merchant_id)
 
 
+def _start_tracking(merchant_id: str, order_id: str, shipment_id: str) -> None:
+    message = TrackShipment(merchant_id=merchant_id, order_id=order_id, shipment_id=shipment_id)
+    services.tracking_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=merchant_id)
+
+
 @tracer.capture_method
 def record_handler(record: OrderEventRecord) -> None:
     event = record.body
     logger.append_keys(merchant_id=event.merchant_id, event_type=event.type,
                        order_id=getattr(event, "order_id", None) or event.order.order_id)
     outcome = handle_order_event(event, store=services.order_store(), request_email=_request_email,
-                                 order_page_url=_order_page, now=clock.now())
+                                 order_page_url=_order_page, start_tracking=_start_tracking, now=clock.now())
     metrics.add_metric(name="OrderEventsProcessed", unit=MetricUnit.Count, value=1)
     logger.info("order event processed", extra={"outcome": outcome})
 

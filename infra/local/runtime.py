@@ -73,12 +73,14 @@ class LocalRuntime:
     """Everything but the HTTP server: AWS (moto), resources, seed data, pump, outbox."""
 
     def __init__(self, *, outbox_dir: Path, public_base_url: str, retry_delay_seconds: int = 0,
-                 endpoint_url: str | None = None, log_level: str = "WARNING") -> None:
+                 endpoint_url: str | None = None, log_level: str = "WARNING",
+                 notice_debounce_seconds: int = 0) -> None:
         self.outbox_dir = Path(outbox_dir)
         self.public_base_url = public_base_url
         self.retry_delay_seconds = retry_delay_seconds
         self.endpoint_url = endpoint_url
         self.log_level = log_level
+        self.notice_debounce_seconds = notice_debounce_seconds
         self.moto_server = None
         self.names: dict[str, str] = {}
 
@@ -103,14 +105,16 @@ class LocalRuntime:
             "LinkSigningSecret": os.environ.get("LINK_SIGNING_SECRET", LOCAL_LINK_SECRET),
             "PublicBaseUrl": self.public_base_url,
         }))
-        # The local runtime keeps its own log level over the template's.
+        # The local runtime keeps its own log level over the template's; SQS delays are real
+        # seconds even on simulated time, so the notice debounce is the runtime's choice.
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
+        os.environ["NOTICE_DEBOUNCE_SECONDS"] = str(self.notice_debounce_seconds)
         reset_process_caches()
 
         from infra.local.outbox import Outbox
         from infra.local.pump import Consumer, QueuePump
         from infra.local.seed import seed_demo_store
-        from infra.template import sqs_consumers
+        from infra.template import scheduled_functions, sqs_consumers
 
         self.credentials = seed_demo_store()
         self.api = load_function_module("functions/api", "fn_api").app
@@ -121,8 +125,24 @@ class LocalRuntime:
             consumers.append(Consumer(spec.function_id, self.names[spec.queue_id],
                                       self.names[f"{spec.queue_id}.Arn"], spec.batch_size, handler, spec.timeout))
         self.pump = QueuePump(consumers, region=REGION, retry_delay_seconds=self.retry_delay_seconds)
+        self.schedules = [(spec, getattr(load_function_module(spec.code_uri, f"fn_{Path(spec.code_uri).name}"),
+                                         spec.handler.split(".", 1)[1]))
+                          for spec in scheduled_functions(self.template)]
         self.outbox = Outbox(self.outbox_dir, REGION)
         return self
+
+    def tick(self) -> dict[str, Any]:
+        """Fire every scheduled function once, as EventBridge would (moto never does)."""
+        from infra.local.lambda_context import LambdaContext
+        from postpurchase import clock
+
+        results = {}
+        for spec, handler in self.schedules:
+            event = {"version": "0", "id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
+                     "account": "123456789012", "region": REGION, "resources": [], "detail": {},
+                     "time": clock.now().isoformat()}
+            results[spec.function_id] = handler(event, LambdaContext(function_name=spec.function_id))
+        return results
 
     def settle(self) -> list:
         """Deliver everything queued (and retried) and collect the emails SES accepted."""

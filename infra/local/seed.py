@@ -1,7 +1,8 @@
 """The local merchant `demo-store`, with documented development credentials.
 
 Environment variables override each credential (DEMO_API_KEY, DEMO_SHOPIFY_SECRET,
-DEMO_WOO_SECRET), so a shared dev box need not use the published ones.
+DEMO_WOO_SECRET, DEMO_EASYPOST_SECRET, DEMO_AFTERSHIP_SECRET), so a shared dev box need not use
+the published ones.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ class DemoCredentials:
     api_key: str
     shopify_secret: str
     woocommerce_secret: str
+    easypost_secret: str
+    aftership_secret: str
 
 
 def demo_credentials() -> DemoCredentials:
@@ -27,6 +30,8 @@ def demo_credentials() -> DemoCredentials:
         api_key=os.environ.get("DEMO_API_KEY", "demo-store-local-key"),
         shopify_secret=os.environ.get("DEMO_SHOPIFY_SECRET", "demo-shopify-secret"),
         woocommerce_secret=os.environ.get("DEMO_WOO_SECRET", "demo-woo-secret"),
+        easypost_secret=os.environ.get("DEMO_EASYPOST_SECRET", "demo-easypost-secret"),
+        aftership_secret=os.environ.get("DEMO_AFTERSHIP_SECRET", "demo-aftership-secret"),
     )
 
 
@@ -35,7 +40,7 @@ def seed_demo_store(now: datetime | None = None) -> DemoCredentials:
     import boto3
 
     from postpurchase.messaging.requests import MerchantBranding
-    from postpurchase.storage.merchants import DynamoMerchantStore, Merchant
+    from postpurchase.storage.merchants import DynamoMerchantStore, Merchant, TrackingSettings
 
     now = now or datetime.now(timezone.utc)
     credentials = demo_credentials()
@@ -45,7 +50,11 @@ def seed_demo_store(now: datetime | None = None) -> DemoCredentials:
             merchant_id=credentials.merchant_id, name="Demo Store",
             from_email=f"orders@{DEMO_SENDER_DOMAIN}", support_email=f"help@{DEMO_SENDER_DOMAIN}",
             brand_color="#0f766e", website_url=f"https://{DEMO_SENDER_DOMAIN}", default_locale="en"),
-        shopify_secret=credentials.shopify_secret, woocommerce_secret=credentials.woocommerce_secret), now)
+        shopify_secret=credentials.shopify_secret, woocommerce_secret=credentials.woocommerce_secret,
+        # Parcels move on the sandbox carrier locally; EasyPost/AfterShip webhooks verify with
+        # the development secrets, so both can be exercised with curl.
+        tracking=TrackingSettings(provider="sandbox", easypost_webhook_secret=credentials.easypost_secret,
+                                  aftership_webhook_secret=credentials.aftership_secret)), now)
     store.add_api_key(credentials.merchant_id, credentials.api_key, now)
     boto3.client("sesv2", region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1")).create_email_identity(
         EmailIdentity=DEMO_SENDER_DOMAIN)

@@ -27,7 +27,8 @@ def main() -> int:
     outbox = Path(os.environ.get("OUTBOX_DIR", REPO_ROOT / "outbox"))
     runtime = LocalRuntime(outbox_dir=outbox, public_base_url=f"http://{host}:{port}",
                            retry_delay_seconds=int(os.environ.get("LOCAL_RETRY_DELAY_SECONDS", "2")),
-                           log_level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING")).start()
+                           log_level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"),
+                           notice_debounce_seconds=int(os.environ.get("NOTICE_DEBOUNCE_SECONDS", "5"))).start()
     runtime.serve_api(host, port)
     credentials = runtime.credentials
     print(BANNER.format(host=host, port=port, endpoint=runtime.endpoint_url, merchant=credentials.merchant_id,
@@ -41,7 +42,13 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # EventBridge schedules fire on this clock (moto never fires them): every 30 s by default.
+    schedule_every = float(os.environ.get("LOCAL_SCHEDULE_SECONDS", "30"))
+    next_tick = time.monotonic()
     while not stopping:
+        if time.monotonic() >= next_tick:
+            runtime.tick()
+            next_tick = time.monotonic() + schedule_every
         if runtime.pump.pump_once() == 0:
             time.sleep(0.2)
         for email in runtime.outbox.collect():

@@ -99,6 +99,7 @@ class Aws:
     api: Any  # functions/api/app.py
     order_events: Any  # functions/order_events/app.py
     email_sender: Any  # functions/email_sender/app.py
+    tracking_worker: Any  # functions/tracking_worker/app.py
     client: Any  # chalice.test.TestHTTPClient
     pump: Any  # infra.local.pump.QueuePump
     consumers: dict[str, Any] = field(default_factory=dict)  # queue id -> Consumer
@@ -343,6 +344,7 @@ def aws(monkeypatch, _template) -> Iterator[Aws]:
                 yield Aws(refs=refs, template=template, credentials=credentials, clock=simulated, api=api,
                           order_events=load_function_module("functions/order_events", "fn_order_events"),
                           email_sender=load_function_module("functions/email_sender", "fn_email_sender"),
+                          tracking_worker=load_function_module("functions/tracking_worker", "fn_tracking_worker"),
                           client=chalice_client.http, pump=pump, consumers=consumers)
         finally:
             clock_module.reset()

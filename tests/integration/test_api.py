@@ -318,8 +318,9 @@ def test_get_order_returns_order_shipments_and_notifications(aws):
                                   "total": "30.00"}
     assert document["items"][0]["price"] == "12.50"
     [stored_shipment] = document["shipments"]
+    # Tracking started when the shipment was stored: the sandbox carrier has the label.
     assert (stored_shipment["carrier"], stored_shipment["tracking_number"], stored_shipment["status"]) == (
-        "fedex", "794698760140", "pending")
+        "fedex", "794698760140", "info_received")
     assert stored_shipment["shipment_id"] == shipment.json_body["shipment_id"]
     assert document["notifications"] == [{"message": "order_confirmation", "state": "sent",
                                            "sent_at": aws.now.isoformat()}]

@@ -49,6 +49,9 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/orders/{order_id}/shipments"),
     ("POST", "/webhooks/shopify/{merchant_id}"),
     ("POST", "/webhooks/woocommerce/{merchant_id}"),
+    ("GET", "/v1/orders/{order_id}/tracking"),
+    ("POST", "/webhooks/easypost/{merchant_id}"),
+    ("POST", "/webhooks/aftership/{merchant_id}"),
     ("GET", "/openapi.json"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
@@ -60,6 +63,7 @@ LOCAL_REFS = {
     "OrderEventsQueue": "http://localhost:5000/123456789012/OrderEventsQueue",
     "OrderEventsQueue.Arn": f"arn:aws:sqs:{REGION}:123456789012:OrderEventsQueue",
     "OutboundEmailQueue": "http://localhost:5000/123456789012/OutboundEmailQueue",
+    "TrackingQueue": "http://localhost:5000/123456789012/TrackingQueue",
     "EmailConfigurationSet": "EmailConfigurationSet",
     "Api": "abc123defg",
     "LinkSigningSecret": TEST_SECRET,
@@ -120,7 +124,8 @@ def transformed(template: dict[str, Any]) -> dict[str, Any]:
 def test_sam_translator_transforms_the_template(transformed: dict[str, Any]) -> None:
     types = {logical_id: r["Type"] for logical_id, r in transformed["Resources"].items()}
     assert "Transform" not in transformed
-    for function_id in ("ApiFunction", "OrderEventsFunction", "EmailSenderFunction"):
+    for function_id in ("ApiFunction", "OrderEventsFunction", "EmailSenderFunction", "TrackingPollerFunction",
+                        "TrackingWorkerFunction"):
         assert types[function_id] == "AWS::Lambda::Function"
         assert types[f"{function_id}Role"] == "AWS::IAM::Role"
     assert types["Api"] == "AWS::ApiGateway::RestApi"
@@ -128,7 +133,7 @@ def test_sam_translator_transforms_the_template(transformed: dict[str, Any]) -> 
     assert len(permissions) == len(EXPECTED_ROUTES)
     mappings = [r["Properties"] for r in transformed["Resources"].values()
                 if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert len(mappings) == 2
+    assert len(mappings) == 3
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
     paths = transformed["Resources"]["Api"]["Properties"]["Body"]["paths"]
     assert {(method.upper(), path) for path, methods in paths.items() for method in methods} == EXPECTED_ROUTES
@@ -180,7 +185,8 @@ def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
 
 def test_every_sqs_event_source_reports_batch_item_failures(template: dict[str, Any]) -> None:
     consumers = sqs_consumers(template)
-    assert {c.function_id for c in consumers} == {"OrderEventsFunction", "EmailSenderFunction"}
+    assert {c.function_id for c in consumers} == {"OrderEventsFunction", "EmailSenderFunction",
+                                                  "TrackingWorkerFunction"}
     for consumer in consumers:
         assert consumer.report_batch_item_failures, f"{consumer.function_id}: FunctionResponseTypes"
 
@@ -363,6 +369,7 @@ def test_template_routes_equal_the_chalice_app_routes(template: dict[str, Any], 
         "IDEMPOTENCY_TABLE_NAME": "IdempotencyTable",
         "ORDER_EVENTS_QUEUE_URL": LOCAL_REFS["OrderEventsQueue"],
         "OUTBOUND_EMAIL_QUEUE_URL": LOCAL_REFS["OutboundEmailQueue"],
+        "TRACKING_QUEUE_URL": LOCAL_REFS["TrackingQueue"],
         "SES_CONFIGURATION_SET": "EmailConfigurationSet",
         "LINK_SIGNING_SECRET": TEST_SECRET,
         "PUBLIC_BASE_URL": "http://localhost:8000",
@@ -456,6 +463,17 @@ def test_sqs_consumers_view(template: dict[str, Any]) -> None:
     )
     email = by_function["EmailSenderFunction"]
     assert (email.queue_id, email.timeout, email.maximum_concurrency) == ("OutboundEmailQueue", 30, 5)
+    worker = by_function["TrackingWorkerFunction"]
+    assert (worker.queue_id, worker.timeout, worker.maximum_concurrency) == ("TrackingQueue", 30, 10)
+
+
+def test_the_poller_runs_on_a_schedule(template: dict[str, Any]) -> None:
+    [poller] = tpl.scheduled_functions(template)
+    assert (poller.function_id, poller.schedule) == ("TrackingPollerFunction", "rate(5 minutes)")
+    statements = resources(template, "AWS::Serverless::Function")["TrackingPollerFunction"]["Policies"][0]["Statement"]
+    # The poller reads the poll index only: no table Scan, no other index.
+    assert {"Fn::Sub": "${Table.Arn}/index/gsi2"} in [s["Resource"] for s in statements]
+    assert not any("Scan" in str(s["Action"]) for s in statements)
 
 
 def test_queues_and_tables_views(template: dict[str, Any]) -> None:

@@ -17,7 +17,13 @@ class Settings(BaseModel):
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
     order_events_queue_url: str = Field(alias="ORDER_EVENTS_QUEUE_URL", min_length=1)
     outbound_email_queue_url: str = Field(alias="OUTBOUND_EMAIL_QUEUE_URL", min_length=1)
+    tracking_queue_url: str = Field(alias="TRACKING_QUEUE_URL", min_length=1)
     ses_configuration_set: str = Field(alias="SES_CONFIGURATION_SET", min_length=1)
+    # A status change waits this long before its notice is picked, so a burst of scans
+    # (in transit, out for delivery, delivered within a minute) sends one email, not three.
+    notice_debounce_seconds: int = Field(alias="NOTICE_DEBOUNCE_SECONDS", default=120, ge=0, le=900)
+    # Shipments one poller sweep enqueues per shard at most; the rest wait for the next sweep.
+    poll_sweep_limit: int = Field(alias="POLL_SWEEP_LIMIT", default=1000, ge=1)
     # Secret that signs the customer's order-page links; rotate by redeploying.
     link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=16)
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)

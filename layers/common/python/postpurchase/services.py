@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from .storage.ledger import DynamoSendLedger
     from .storage.merchants import DynamoMerchantStore
     from .storage.orders import DynamoOrderStore
+    from .storage.tracking import DynamoTrackingStore
+    from .tracking.carriers.base import CarrierClient
 
 
 @lru_cache(maxsize=1)
@@ -51,6 +53,40 @@ def outbound_email_queue() -> "SqsPublisher":
 
 
 @lru_cache(maxsize=1)
+def tracking_store() -> "DynamoTrackingStore":
+    from .storage.tracking import DynamoTrackingStore
+
+    return DynamoTrackingStore()
+
+
+@lru_cache(maxsize=1)
+def tracking_queue() -> "SqsPublisher":
+    from .adapters.queues import SqsPublisher
+
+    return SqsPublisher(settings().tracking_queue_url)
+
+
+def carrier_client(merchant_id: str) -> "CarrierClient":
+    """The merchant's tracking provider; carrier SDK modules load only here, when needed."""
+    from . import clock
+
+    merchant = merchant_store().get(merchant_id)
+    tracking = merchant.tracking if merchant else None
+    provider = tracking.provider if tracking else "sandbox"
+    if provider == "easypost":
+        from .tracking.carriers.easypost import EasyPostClient
+
+        return EasyPostClient(tracking.api_key or "")
+    if provider == "aftership":
+        from .tracking.carriers.aftership import AfterShipClient
+
+        return AfterShipClient(tracking.api_key or "")
+    from .tracking.carriers.sandbox import SandboxCarrier
+
+    return SandboxCarrier(now=clock.now)
+
+
+@lru_cache(maxsize=1)
 def mailer() -> "SesMailer":
     from .adapters.ses import SesMailer
 
@@ -59,5 +95,6 @@ def mailer() -> "SesMailer":
 
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
-    for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer):
+    for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
+                    tracking_store, tracking_queue):
         factory.cache_clear()

@@ -8,8 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..orders.models import Email, Identifier, Order
 
-MessageKind = Literal["order_confirmation"]
+MessageKind = Literal["order_confirmation", "shipment_notice"]
 ConfirmationVariant = Literal["plain", "welcome"]
+# A shipment notice's variant is the notice kind (postpurchase.tracking.state.NoticeKind).
+ShipmentNoticeVariant = Literal["shipped", "out_for_delivery", "delivered", "delayed", "attempt_failed",
+                                "ready_for_pickup", "exception", "returned_to_sender"]
 
 
 class MerchantBranding(BaseModel):
@@ -28,13 +31,41 @@ class MerchantBranding(BaseModel):
     website_url: str | None = None
 
 
+class TimelineEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    occurred_at: datetime
+    status: str  # postpurchase.tracking.model.TrackingStatus value
+    description: str = ""  # the carrier's own words
+    location: str | None = None
+
+
+class ShipmentNotice(BaseModel):
+    """What a tracking notice says about one parcel (the order itself is EmailRequest.order)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    shipment_id: Identifier
+    carrier: str
+    tracking_number: str
+    tracking_url: str | None = None
+    status: str  # TrackingStatus value
+    latest: TimelineEntry | None = None
+    eta: datetime | None = None  # current estimate, when still meaningful
+    original_eta: datetime | None = None
+    eta_is_late: bool = False
+    delivered_at: datetime | None = None
+    signed_by: str | None = None
+    items: list[dict] = []  # [{"sku", "quantity"}] in this parcel; titles come from the order
+
+
 class EmailRequest(BaseModel):
     """A request to send one message; (ledger partition, kind, ref) is its identity."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: MessageKind
-    variant: ConfirmationVariant = "plain"
+    variant: ConfirmationVariant | ShipmentNoticeVariant = "plain"
     merchant_id: Identifier
     ref: Identifier
     recipient: Email
@@ -43,7 +74,11 @@ class EmailRequest(BaseModel):
     order: Order
     order_page_url: str
     requested_at: datetime
+    shipment: ShipmentNotice | None = None
 
     @property
     def message_key(self) -> str:
+        # One email per (order, confirmation) and per (shipment, notice kind).
+        if self.kind == "shipment_notice":
+            return f"shipment_{self.variant}#{self.ref}"
         return f"{self.kind}#{self.ref}"

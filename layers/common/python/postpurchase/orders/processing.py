@@ -47,7 +47,7 @@ def confirmation_due(order: Order, now: datetime) -> bool:
 
 def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled, *, store: OrderStore,
                        request_email: EmailRequests, order_page_url: Callable[[str, str], str],
-                       now: datetime) -> Outcome:
+                       start_tracking: Callable[[str, str, str], None], now: datetime) -> Outcome:
     if isinstance(event, OrderPlaced):
         recorded = store.record_order(event.merchant_id, event.order, now)
         if confirmation_due(recorded.order, now):
@@ -56,6 +56,9 @@ def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled, *,
         return "order_recorded" if recorded.newly_recorded else "order_duplicate"
     if isinstance(event, ShipmentCreated):
         store.record_shipment(event.merchant_id, event.order_id, event.shipment, now)
+        # Again on a redelivery: starting is idempotent, and a crash here must not leave a
+        # parcel nobody tracks.
+        start_tracking(event.merchant_id, event.order_id, event.shipment.shipment_id)
         return "shipment_recorded"
     store.cancel_order(event.merchant_id, event.order_id, event.cancelled_at, event.reason)
     return "order_cancelled"

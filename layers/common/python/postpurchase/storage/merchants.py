@@ -6,8 +6,9 @@ enough); a revoked key stops working within CACHE_SECONDS.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist
@@ -20,10 +21,21 @@ CACHE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
+class TrackingSettings:
+    """Which tracking provider serves the merchant, with its API key and webhook secret."""
+
+    provider: str = "sandbox"  # easypost | aftership | sandbox
+    api_key: str | None = None
+    easypost_webhook_secret: str | None = None
+    aftership_webhook_secret: str | None = None
+
+
+@dataclass(frozen=True)
 class Merchant:
     branding: MerchantBranding
     shopify_secret: str | None
     woocommerce_secret: str | None
+    tracking: TrackingSettings = TrackingSettings()
 
     @property
     def merchant_id(self) -> str:
@@ -67,8 +79,9 @@ class DynamoMerchantStore:
             return cached  # type: ignore[return-value]
         try:
             record = MerchantRecord.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK)
+            tracking = TrackingSettings(**json.loads(record.tracking)) if record.tracking else TrackingSettings()
             merchant: Merchant | None = Merchant(MerchantBranding.model_validate_json(record.branding),
-                                                 record.shopify_secret, record.woocommerce_secret)
+                                                 record.shopify_secret, record.woocommerce_secret, tracking)
         except DoesNotExist:
             merchant = None
         _merchants.put(merchant_id, merchant)
@@ -90,7 +103,7 @@ class DynamoMerchantStore:
         MerchantRecord(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK,
                        merchant_id=merchant.merchant_id, branding=merchant.branding.model_dump_json(),
                        shopify_secret=merchant.shopify_secret, woocommerce_secret=merchant.woocommerce_secret,
-                       updated_at=now).save()
+                       tracking=json.dumps(asdict(merchant.tracking)), updated_at=now).save()
         _merchants.put(merchant.merchant_id, merchant)
 
     def add_api_key(self, merchant_id: str, api_key: str, now: datetime) -> None:

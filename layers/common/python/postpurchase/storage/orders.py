@@ -156,6 +156,23 @@ class DynamoOrderStore:
                 raise RetryLater(f"cancellation arrived before order {order_id}") from error
             raise RetryLater(str(error)) from error
 
+    def get_order(self, merchant_id: str, order_id: str) -> Order | None:
+        try:
+            return Order.model_validate_json(OrderRecord.get(keys.order_pk(merchant_id, order_id),
+                                                             keys.ORDER_SK).document)
+        except DoesNotExist:
+            return None
+
+    def record_delivery(self, merchant_id: str, order_id: str, delivered_at: datetime) -> None:
+        """The first parcel's delivery time, kept on the order: return windows and review
+        requests count from it."""
+        try:
+            OrderRecord(keys.order_pk(merchant_id, order_id), keys.ORDER_SK).update(
+                actions=[OrderRecord.delivered_at.set(OrderRecord.delivered_at | delivered_at)],
+                condition=OrderRecord.pk.exists())
+        except UpdateError as error:
+            raise RetryLater(f"could not record delivery of order {order_id}: {error}") from error
+
     def order_view(self, merchant_id: str, order_id: str) -> OrderView | None:
         order: OrderRecord | None = None
         shipments: list[StoredShipment] = []

@@ -34,6 +34,7 @@ class MerchantRecord(Record, discriminator="merchant"):
     branding = UnicodeAttribute()
     shopify_secret = UnicodeAttribute(null=True)
     woocommerce_secret = UnicodeAttribute(null=True)
+    tracking = UnicodeAttribute(null=True)  # storage.merchants.TrackingSettings as JSON
     updated_at = UTCDateTimeAttribute()
 
 
@@ -68,6 +69,7 @@ class OrderRecord(Record, discriminator="order"):
     recorded_at = UTCDateTimeAttribute()
     cancelled_at = UTCDateTimeAttribute(null=True)
     cancel_reason = UnicodeAttribute(null=True)
+    delivered_at = UTCDateTimeAttribute(null=True)  # first delivery of any of its parcels
     # gsi1: customer -> orders, newest last.
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()

@@ -1,0 +1,49 @@
+"""tracking_worker: registers, polls and updates shipments; sends the notice a change deserves."""
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Json
+
+from postpurchase import clock, services
+from postpurchase.observability import MetricUnit, logger, metrics, tracer
+from postpurchase.tracking import service
+from postpurchase.tracking.effects import QueueEffects
+from postpurchase.tracking.messages import CarrierUpdate, NoticeCheck, PollShipment, TrackingMessage, TrackShipment
+
+
+class TrackingRecord(SqsRecordModel):
+    body: Json[TrackingMessage]  # type: ignore[valid-type]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=TrackingRecord)
+effects = QueueEffects()
+
+
+@tracer.capture_method
+def record_handler(record: TrackingRecord) -> None:
+    message = record.body
+    logger.append_keys(merchant_id=message.merchant_id, message_type=message.type,
+                       shipment_id=getattr(message, "shipment_id", None))
+    store, now = services.tracking_store(), clock.now()
+    if isinstance(message, TrackShipment):
+        outcome = service.start_tracking(message, store=store, carrier=services.carrier_client(message.merchant_id),
+                                         effects=effects, now=now)
+    elif isinstance(message, PollShipment):
+        outcome = service.poll(message, store=store, carrier=services.carrier_client(message.merchant_id),
+                               effects=effects, now=now)
+    elif isinstance(message, CarrierUpdate):
+        outcome = service.receive_update(message, store=store, effects=effects, now=now)
+    else:
+        outcome = service.check_notice(message, store=store, effects=effects, now=now)
+    metrics.add_metric(name=f"Tracking_{outcome}", unit=MetricUnit.Count, value=1)
+    logger.info("tracking message handled", extra={"outcome": outcome})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    try:
+        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                        context=context)
+    finally:
+        metrics.add_metric(name="TrackingMessageFailures", unit=MetricUnit.Count, value=len(processor.fail_messages))

@@ -1,0 +1,137 @@
+"""The tracking worker's use cases: start tracking, poll, take a webhook, send a notice.
+
+Each loads the shipment with its timeline (one Query), applies the pure rules (timeline,
+eta, schedule, notices) and saves with a revision check. Notices are not sent from here: a
+status change schedules a NoticeCheck after a debounce, and the check sends the one notice
+the shipment then deserves, so a burst of scans makes one email.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol
+
+from ..errors import RetryLater
+from . import notices, schedule, timeline
+from .carriers.base import CarrierClient
+from .carriers.http import CarrierRequestError
+from .messages import CarrierUpdate, NoticeCheck, PollShipment, TrackShipment
+from .model import TrackingStatus, TrackingUpdate
+from .state import NoticeKind, ShipmentTracking
+
+Outcome = Literal["tracking_started", "already_tracking", "updated", "unchanged", "not_due", "poll_failed",
+                  "unknown_shipment", "unknown_tracking_number", "notice_requested", "nothing_due"]
+
+
+class TrackedLike(Protocol):
+    merchant_id: str
+    order_id: str
+    tracking: ShipmentTracking
+    revision: int
+    provider_tracker_id: str | None
+
+    @property
+    def shipment(self): ...
+
+    @property
+    def timeline(self): ...
+
+
+class TrackingStore(Protocol):
+    def load(self, merchant_id: str, order_id: str, shipment_id: str) -> TrackedLike | None: ...
+
+    def save(self, current: TrackedLike, tracking: ShipmentTracking, new_events: list, now: datetime, *,
+             provider: str | None = None, provider_tracker_id: str | None = None) -> None: ...
+
+    def shipments_for_tracking_number(self, merchant_id: str, tracking_number: str) -> list[tuple[str, str]]: ...
+
+
+class Effects(Protocol):
+    """What a use case asks of the world besides the store (queues, the order, email)."""
+
+    def schedule_notice_check(self, check: NoticeCheck) -> None: ...
+
+    def delivered(self, tracked: TrackedLike, delivered_at: datetime) -> None: ...
+
+    def request_notice(self, tracked: TrackedLike, kind: NoticeKind, now: datetime) -> None: ...
+
+
+def start_tracking(message: TrackShipment, *, store: TrackingStore, carrier: CarrierClient, effects: Effects,
+                   now: datetime) -> Outcome:
+    tracked = store.load(message.merchant_id, message.order_id, message.shipment_id)
+    if tracked is None:
+        raise RetryLater(f"shipment {message.shipment_id} is not stored yet")
+    if tracked.revision > 0:
+        return "already_tracking"  # a redelivered TrackShipment
+    shipment = tracked.shipment
+    state = schedule.start(shipment.carrier, shipment.tracking_number, created_at=shipment.created_at, now=now)
+    try:
+        update = carrier.register(shipment.carrier, shipment.tracking_number)
+    except (RetryLater, CarrierRequestError):
+        # The provider is unavailable: keep the shipment on the poll schedule; polling registers it.
+        store.save(tracked, schedule.record_poll_failure(state, now), [], now, provider=carrier.provider)
+        return "poll_failed"
+    _apply(tracked, state, update, store=store, effects=effects, now=now, provider=carrier.provider)
+    return "tracking_started"
+
+
+def poll(message: PollShipment, *, store: TrackingStore, carrier: CarrierClient, effects: Effects,
+         now: datetime) -> Outcome:
+    tracked = store.load(message.merchant_id, message.order_id, message.shipment_id)
+    if tracked is None:
+        return "unknown_shipment"
+    due = tracked.tracking.next_poll_at
+    if due is None or due.isoformat() > message.due:
+        return "not_due"  # polled since the poller saw it (or tracking ended): nothing to do
+    shipment = tracked.shipment
+    try:
+        if tracked.provider_tracker_id is None and carrier.provider != "sandbox":
+            update = carrier.register(shipment.carrier, shipment.tracking_number)
+        else:
+            update = carrier.fetch(shipment.carrier, shipment.tracking_number, tracked.provider_tracker_id)
+    except (RetryLater, CarrierRequestError):
+        store.save(tracked, schedule.record_poll_failure(tracked.tracking, now), [], now)
+        return "poll_failed"
+    return _apply(tracked, tracked.tracking, update, store=store, effects=effects, now=now,
+                  provider=carrier.provider)
+
+
+def receive_update(message: CarrierUpdate, *, store: TrackingStore, effects: Effects, now: datetime) -> Outcome:
+    matches = store.shipments_for_tracking_number(message.merchant_id, message.update.tracking_number)
+    if not matches:
+        return "unknown_tracking_number"  # a code this merchant never shipped with us
+    order_id, shipment_id = matches[0]  # newest first: a recycled code belongs to the latest parcel
+    tracked = store.load(message.merchant_id, order_id, shipment_id)
+    if tracked is None:
+        return "unknown_shipment"
+    return _apply(tracked, tracked.tracking, message.update, store=store, effects=effects, now=now,
+                  provider=message.update.provider)
+
+
+def check_notice(message: NoticeCheck, *, store: TrackingStore, effects: Effects, now: datetime) -> Outcome:
+    tracked = store.load(message.merchant_id, message.order_id, message.shipment_id)
+    if tracked is None:
+        return "unknown_shipment"
+    kind = notices.pick_notice(tracked.tracking, now)
+    if kind is None:
+        return "nothing_due"
+    # Request first, record second: a crash between the two re-requests, and the send ledger
+    # keeps it to one email; the other order could lose the notice.
+    effects.request_notice(tracked, kind, now)
+    store.save(tracked, tracked.tracking.with_notice_sent(kind), [], now)
+    return "notice_requested"
+
+
+def _apply(tracked: TrackedLike, state: ShipmentTracking, update: TrackingUpdate, *, store: TrackingStore,
+           effects: Effects, now: datetime, provider: str | None) -> Outcome:
+    applied = timeline.apply(state, update, tracked.timeline, now, shipment_created_at=tracked.shipment.created_at)
+    new_state = schedule.reschedule(applied.state, now)
+    store.save(tracked, new_state, applied.added_events, now, provider=provider,
+               provider_tracker_id=update.provider_tracker_id)
+    if notices.notices_due(tracked.tracking, new_state, now):
+        effects.schedule_notice_check(NoticeCheck(merchant_id=tracked.merchant_id, order_id=tracked.order_id,
+                                                  shipment_id=tracked.shipment.shipment_id))
+    if new_state.status == TrackingStatus.DELIVERED and tracked.tracking.status != TrackingStatus.DELIVERED:
+        effects.delivered(tracked, new_state.delivered_at or now)
+    return "updated" if applied.added_events or applied.status_changed else "unchanged"
+
+
