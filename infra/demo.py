@@ -206,6 +206,80 @@ def run(demo: Demo) -> None:
                and order["notifications"][0]["state"] == "sent")
 
 
+PARCELS = {  # order -> (carrier, sandbox tracking number: the prefix picks the parcel's story)
+    "A-1002": ("dhl", "SBX-DELAY-DMITRI1"),
+    "A-1003": ("fedex", "SBX-FAIL-BUDI1"),
+    "A-1004": ("ups", "SBX-OK-AYSE2"),
+    "727": ("aramex", "SBX-RTS-FATIMA1"),
+}
+
+
+def shifted_easypost_event(tracking_code: str, latest: datetime) -> bytes:
+    """EasyPost's recorded tracker.updated event, moved onto the demo's days and parcel."""
+    payload = json.loads((REPO_ROOT / "events" / "carriers" / "easypost" / "webhook_tracker_updated.json")
+                         .read_text(encoding="utf-8"))
+    tracker = payload["result"]
+    details = tracker["tracking_details"]
+    shift = latest - datetime.fromisoformat(details[-1]["datetime"].replace("Z", "+00:00"))
+    for detail in details:
+        detail["datetime"] = (datetime.fromisoformat(detail["datetime"].replace("Z", "+00:00")) + shift).isoformat()
+    tracker["est_delivery_date"] = None
+    tracker["tracking_code"] = tracking_code
+    return json.dumps(payload).encode()
+
+
+def ship_and_track(demo: Demo) -> None:
+    rt = demo.runtime
+    demo.step("The merchant ships four orders; the Shopify order ships by fulfilment webhook", timedelta(hours=2))
+    for order_id, (carrier, code) in PARCELS.items():
+        status, _ = demo.merchant("POST", f"/v1/orders/{order_id}/shipments",
+                                  {"carrier": carrier, "tracking_number": code})
+        demo.check(f"shipment {code} for order {order_id} accepted", status == 201)
+    fulfilment = json.loads((STOREFRONTS / "shopify" / "fulfillments_create.json").read_text(encoding="utf-8"))
+    fulfilment.update(tracking_number="SBX-PICKUP-SOMCHAI1", tracking_numbers=["SBX-PICKUP-SOMCHAI1"],
+                      tracking_company="Kerry Express", created_at=demo.clock.now().isoformat())
+    status, _ = demo.shopify("fulfillments/create", json.dumps(fulfilment).encode(), "wh-fulfil-1")
+    demo.check("Shopify fulfilment webhook accepted", status == 200)
+    demo.settle()
+
+    demo.step("A week passes: the poller sweeps every 2 hours, parcels move, customers hear about it")
+    for _ in range(7 * 12):
+        demo.clock.advance(timedelta(hours=2))
+        rt.tick()
+        for email in rt.settle():
+            print(f"    {demo.clock.now():%a %d %b %H:%M}  email -> {email.recipient}: {email.subject}")
+
+    notices = {email.message_key.split("/", 1)[1].split("#")[0] for email in rt.outbox.emails}
+    for kind in ("shipment_shipped", "shipment_delivered", "shipment_delayed", "shipment_attempt_failed",
+                 "shipment_ready_for_pickup", "shipment_returned_to_sender"):
+        demo.check(f"a {kind.removeprefix('shipment_').replace('_', ' ')} notice was sent", kind in notices)
+    status, tracking = demo.merchant("GET", "/v1/orders/A-1002/tracking")
+    parcel = tracking["shipments"][0] if status == 200 and tracking.get("shipments") else {}
+    print(f"\n    Dmitri's parcel {parcel.get('tracking_number')}: {parcel.get('status')}")
+    for event in parcel.get("timeline", []):
+        print(f"      {event['time'][:16]}  {event['status']:<18} {event['place'] or '':<26} {event['description']}")
+    demo.check("Dmitri's timeline is complete and delivered",
+               parcel.get("status") == "delivered" and len(parcel.get("timeline", [])) >= 6)
+
+    demo.step("EasyPost reports a parcel by webhook (signed with the development secret)", timedelta(hours=1))
+    status, _ = demo.merchant("POST", "/v1/orders/A-1003/shipments",
+                              {"carrier": "usps", "tracking_number": "SBX-EXPIRE-EP1"})
+    demo.settle()
+    body = shifted_easypost_event("SBX-EXPIRE-EP1", demo.clock.now())
+    secret = rt.credentials.easypost_secret
+    signature = "hmac-sha256-hex=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    webhook = f"/webhooks/easypost/{rt.credentials.merchant_id}"
+    forged, _ = demo.http("POST", webhook, body, {"X-Hmac-Signature": "hmac-sha256-hex=" + "0" * 64})
+    accepted, _ = demo.http("POST", webhook, body, {"X-Hmac-Signature": signature})
+    again, _ = demo.http("POST", webhook, body, {"X-Hmac-Signature": signature})  # EasyPost retries
+    rt.settle()
+    status, tracking = demo.merchant("GET", "/v1/orders/A-1003/tracking")
+    by_code = {p["tracking_number"]: p for p in tracking.get("shipments", [])}
+    demo.check("signed EasyPost webhooks 200 (twice), the forged one 401; the parcel is delivered",
+               (forged, accepted, again) == (401, 200, 200)
+               and by_code.get("SBX-EXPIRE-EP1", {}).get("status") == "delivered")
+
+
 def main() -> int:
     from postpurchase import clock as clock_module
     from postpurchase.clock import SimulatedClock
@@ -215,12 +289,15 @@ def main() -> int:
     base_url = f"http://127.0.0.1:{port}"
     simulated = SimulatedClock(START)
     clock_module.use(simulated)
-    runtime = LocalRuntime(outbox_dir=outbox, public_base_url=base_url).start()
+    # Notices wait NOTICE_DEBOUNCE_SECONDS for a burst to settle, in real seconds (an SQS
+    # delay); on the demo's simulated clock each poll is hours apart, so no wait is needed.
+    runtime = LocalRuntime(outbox_dir=outbox, public_base_url=base_url, notice_debounce_seconds=0).start()
     runtime.serve_api("127.0.0.1", port)
     demo = Demo(runtime, base_url, simulated)
     print(f"Demo store on simulated time from {START:%Y-%m-%d %H:%M} UTC; AWS is moto at {runtime.endpoint_url}")
     try:
         run(demo)
+        ship_and_track(demo)
     finally:
         runtime.stop()
     emails = runtime.outbox.emails

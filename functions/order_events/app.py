@@ -11,7 +11,8 @@ from postpurchase.messaging.links import order_page_url
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.orders.events import OrderEvent
 from postpurchase.orders.processing import handle_order_event
-from postpurchase.tracking.messages import TrackShipment
+from postpurchase.tracking.messages import CarrierUpdate, TrackShipment
+from postpurchase.tracking.storefront_status import storefront_update
 
 
 class OrderEventRecord(SqsRecordModel):
@@ -37,13 +38,21 @@ def _start_tracking(merchant_id: str, order_id: str, shipment_id: str) -> None:
     services.tracking_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=merchant_id)
 
 
+def _report_status(merchant_id: str, shipment) -> None:
+    update = storefront_update(shipment, clock.now())
+    if update is not None:
+        message = CarrierUpdate(merchant_id=merchant_id, update=update)
+        services.tracking_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=merchant_id)
+
+
 @tracer.capture_method
 def record_handler(record: OrderEventRecord) -> None:
     event = record.body
     logger.append_keys(merchant_id=event.merchant_id, event_type=event.type,
                        order_id=getattr(event, "order_id", None) or event.order.order_id)
     outcome = handle_order_event(event, store=services.order_store(), request_email=_request_email,
-                                 order_page_url=_order_page, start_tracking=_start_tracking, now=clock.now())
+                                 order_page_url=_order_page, start_tracking=_start_tracking, report_status=_report_status,
+                                 now=clock.now())
     metrics.add_metric(name="OrderEventsProcessed", unit=MetricUnit.Count, value=1)
     logger.info("order event processed", extra={"outcome": outcome})
 

@@ -211,3 +211,7 @@ class Shipment(_Model):
     tracking_url: Annotated[str, Field(max_length=2048)] | None = None
     items: list[ShipmentItem] = []
     created_at: datetime
+    # What the storefront knows of the parcel's progress (Shopify's fulfilment shipment_status),
+    # fed into tracking like a carrier scan.
+    carrier_status: Annotated[str, Field(max_length=64)] | None = None
+    carrier_status_at: datetime | None = None

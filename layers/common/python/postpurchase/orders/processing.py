@@ -47,7 +47,8 @@ def confirmation_due(order: Order, now: datetime) -> bool:
 
 def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled, *, store: OrderStore,
                        request_email: EmailRequests, order_page_url: Callable[[str, str], str],
-                       start_tracking: Callable[[str, str, str], None], now: datetime) -> Outcome:
+                       start_tracking: Callable[[str, str, str], None],
+                       report_status: Callable[[str, Shipment], None] | None = None, now: datetime) -> Outcome:
     if isinstance(event, OrderPlaced):
         recorded = store.record_order(event.merchant_id, event.order, now)
         if confirmation_due(recorded.order, now):
@@ -59,6 +60,8 @@ def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled, *,
         # Again on a redelivery: starting is idempotent, and a crash here must not leave a
         # parcel nobody tracks.
         start_tracking(event.merchant_id, event.order_id, event.shipment.shipment_id)
+        if event.shipment.carrier_status and report_status is not None:
+            report_status(event.merchant_id, event.shipment)
         return "shipment_recorded"
     store.cancel_order(event.merchant_id, event.order_id, event.cancelled_at, event.reason)
     return "order_cancelled"

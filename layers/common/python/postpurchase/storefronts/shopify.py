@@ -137,6 +137,8 @@ class _FulfillmentPayload(PayloadModel):
     tracking_url: str | None = None
     tracking_urls: list[str | None] | None = None
     line_items: list[_FulfillmentLineItem] | None = None
+    shipment_status: str | None = None  # Shopify's carrier status for the parcel, when it knows one
+    updated_at: AwareDatetime | None = None
 
 
 # --- translation -----------------------------------------------------------------------------
@@ -344,6 +346,8 @@ def _shipment(payload: _FulfillmentPayload) -> Shipment | None:
         "tracking_url": urls[0] if urls else blank(payload.tracking_url),
         "items": [{"sku": _sku(item), "quantity": item.quantity} for item in payload.line_items or []],
         "created_at": payload.created_at,
+        "carrier_status": blank(payload.shipment_status),
+        "carrier_status_at": payload.updated_at if blank(payload.shipment_status) else None,
     }
     renames = {
         **_SHIPMENT_RENAMES,
