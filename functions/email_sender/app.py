@@ -1,9 +1,10 @@
 """email_sender: renders each requested email and sends it through SES, exactly once."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
+from postpurchase.batch import process_batch
 from postpurchase.errors import RetryLater
 from postpurchase.messaging.rendering import render_email
 from postpurchase.messaging.requests import EmailRequest
@@ -38,9 +39,5 @@ def record_handler(record: EmailRequestRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    try:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
-    finally:
-        # Failed records go back to the queue (and after 5 receives to the DLQ).
-        metrics.add_metric(name="EmailRequestFailures", unit=MetricUnit.Count, value=len(processor.fail_messages))
+    return process_batch(event, context, processor=processor, record_handler=record_handler,
+                         failure_metric="EmailRequestFailures")

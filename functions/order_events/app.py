@@ -1,11 +1,12 @@
 """order_events: stores orders, customers and shipments; asks for the confirmation email."""
 from datetime import timedelta
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
+from postpurchase.batch import process_batch
 from postpurchase.config import settings
 from postpurchase.messaging.links import order_page_url
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
@@ -61,9 +62,5 @@ def record_handler(record: OrderEventRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    try:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
-    finally:
-        # Failed records go back to the queue (and after 5 receives to the DLQ).
-        metrics.add_metric(name="OrderEventFailures", unit=MetricUnit.Count, value=len(processor.fail_messages))
+    return process_batch(event, context, processor=processor, record_handler=record_handler,
+                         failure_metric="OrderEventFailures")

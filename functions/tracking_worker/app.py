@@ -1,9 +1,10 @@
 """tracking_worker: registers, polls and updates shipments; sends the notice a change deserves."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
+from postpurchase.batch import process_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.tracking import service
 from postpurchase.tracking.effects import QueueEffects
@@ -42,8 +43,5 @@ def record_handler(record: TrackingRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    try:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                        context=context)
-    finally:
-        metrics.add_metric(name="TrackingMessageFailures", unit=MetricUnit.Count, value=len(processor.fail_messages))
+    return process_batch(event, context, processor=processor, record_handler=record_handler,
+                         failure_metric="TrackingMessageFailures")
