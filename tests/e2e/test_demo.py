@@ -18,6 +18,8 @@ def test_demo_runs_and_every_check_passes(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "FAILED" not in result.stdout
     emails = sorted(tmp_path.glob("*.eml"))
-    assert len(emails) == 6
+    confirmations = [p for p in emails if "confirmed" in p.name]
+    notices = [p for p in emails if "confirmed" not in p.name]
+    assert len(confirmations) == 6 and len(notices) >= 15
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert index.count("<tr><td>") == 6
+    assert index.count("<tr><td>") == len(emails)

@@ -17,7 +17,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -26,13 +26,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import css_inline
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_time, get_datetime_format, get_timezone_gmt
 from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from . import catalogs
-from .requests import EmailRequest, MerchantBranding
+from .requests import EmailRequest, MerchantBranding, ShipmentNotice
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,36 @@ _TEMPLATES = {
         "order_confirmation.html",
         "order_confirmation.txt",
     ),
+    # One family for every parcel notice; the request's variant picks headline and paragraphs.
+    "shipment_notice": (
+        "shipment_notice_subject.txt",
+        "shipment_notice.html",
+        "shipment_notice.txt",
+    ),
+}
+
+# How carriers spell their own names (brand names are not translated). Keys are our carrier
+# slugs (postpurchase.tracking.carriers.base.normalise_carrier); other values show as given.
+CARRIER_NAMES = {
+    "usps": "USPS",
+    "ups": "UPS",
+    "fedex": "FedEx",
+    "dhl": "DHL",
+    "dhl_express": "DHL Express",
+    "dhl_ecommerce": "DHL eCommerce",
+    "royal_mail": "Royal Mail",
+    "parcelforce": "Parcelforce",
+    "evri": "Evri",
+    "dpd": "DPD",
+    "dpd_uk": "DPD",
+    "gls": "GLS",
+    "tnt": "TNT",
+    "postnl": "PostNL",
+    "canada_post": "Canada Post",
+    "purolator": "Purolator",
+    "australia_post": "Australia Post",
+    "ontrac": "OnTrac",
+    "lasership": "LaserShip",
 }
 
 
@@ -221,6 +251,105 @@ def _zone(name: str | None) -> ZoneInfo | timezone:
     return timezone.utc
 
 
+def _carrier_name(carrier: str) -> str | None:
+    """"royal_mail" -> "Royal Mail"; None when the carrier is not known at all."""
+    name = carrier.strip()
+    if not name or name.lower() == "unknown":
+        return None
+    known = CARRIER_NAMES.get(re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_"))
+    if known:
+        return known
+    if name.islower() and "_" in name:  # an unlisted slug: "poste_italiane" -> "Poste Italiane"
+        return name.replace("_", " ").title()
+    return name
+
+
+def _expected_date(value: datetime, zone: ZoneInfo | timezone) -> date:
+    """The day a delivery estimate means. Carriers give dates, which arrive as midnight (in UTC
+    or their own offset): that calendar day, not the evening before west of Greenwich."""
+    if value.tzinfo is None or value.timetz().replace(tzinfo=None) == time(0, 0):
+        return value.date()
+    return value.astimezone(zone).date()
+
+
+def _shipment_context(
+    request: EmailRequest, shipment: ShipmentNotice, fmt_locale: Locale, items: list[dict[str, Any]]
+) -> dict[str, Any]:
+    zone = _zone(request.timezone)
+    zone_known = request.timezone is not None and not isinstance(zone, timezone)
+
+    def day(value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        return format_date(_expected_date(value, zone), format="full", locale=fmt_locale)
+
+    def moment(value: datetime | None) -> dict[str, str] | None:
+        """Date and time in the customer's zone ("November 21, 2026, 2:05 AM"), with the
+        offset spelled out only when we don't know the customer's zone."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        local = value.astimezone(zone)
+        day_text = format_date(local, format="long", locale=fmt_locale)
+        time_text = format_time(local, format="short", locale=fmt_locale)
+        if not zone_known:
+            time_text = f"{time_text} {get_timezone_gmt(local, width='long', locale=fmt_locale)}"
+        both = (
+            get_datetime_format("long", locale=fmt_locale)
+            .replace("'", "")
+            .replace("{0}", time_text)
+            .replace("{1}", day_text)
+        )
+        return {"date": day_text, "time": time_text, "datetime": both}
+
+    # The parcel's items, titled from the order; an empty list means the whole order.
+    by_sku = {item.sku: shown for item, shown in zip(request.order.items, items)}
+    parcel: list[dict[str, Any]] = []
+    for entry in shipment.items:
+        sku = str(entry.get("sku") or "").strip()
+        if not sku:
+            continue
+        shown = by_sku.get(sku) or {"title": sku, "variant_title": None, "image_url": None}
+        quantity = entry.get("quantity")
+        parcel.append(
+            {
+                "title": shown["title"],
+                "variant_title": shown["variant_title"],
+                "image_url": shown["image_url"],
+                "quantity": format_decimal(quantity, locale=fmt_locale) if quantity else shown.get("quantity"),
+            }
+        )
+    if not parcel:
+        parcel = [
+            {key: item[key] for key in ("title", "variant_title", "image_url", "quantity")} for item in items
+        ]
+
+    latest = None
+    if shipment.latest is not None:
+        entry = shipment.latest
+        description = " ".join(entry.description.split()) or None
+        location = " ".join((entry.location or "").split()) or None
+        latest = {"when": moment(entry.occurred_at), "description": description, "location": location}
+
+    original_eta = shipment.original_eta
+    if original_eta is not None and shipment.eta is not None and day(original_eta) == day(shipment.eta):
+        original_eta = None  # not a change the customer can see
+
+    return {
+        "carrier": _carrier_name(shipment.carrier),
+        "tracking_number": shipment.tracking_number,
+        "tracking_url": _web_url(shipment.tracking_url),
+        "eta": day(shipment.eta),
+        "original_eta": day(original_eta),
+        "eta_is_late": shipment.eta_is_late,
+        "delivered": moment(shipment.delivered_at),
+        "signed_by": " ".join((shipment.signed_by or "").split()) or None,
+        "contents": parcel,  # not "items": a dict's .items() would shadow it in Jinja
+        "latest": latest,
+    }
+
+
 def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -> dict[str, Any]:
     order = request.order
     fmt_locale = formatting_locale(language, request.locale, merchant.default_locale)
@@ -255,7 +384,7 @@ def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -
         lines = [a.name, a.address1, a.address2, ", ".join(p for p in (a.city, region) if p), country]
         address = {"lines": [line for line in lines if line]}
 
-    return {
+    context = {
         "variant": request.variant,
         "lang": language.replace("_", "-"),
         "dir": direction,
@@ -281,6 +410,9 @@ def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -
         "address": address,
         "order_page_url": request.order_page_url,
     }
+    if request.shipment is not None:
+        context["shipment"] = _shipment_context(request, request.shipment, fmt_locale, items)
+    return context
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -301,6 +433,8 @@ def _clean_subject(text: str) -> str:
 
 def render_email(request: EmailRequest, merchant: MerchantBranding) -> RenderedEmail:
     subject_name, html_name, text_name = _TEMPLATES[request.kind]
+    if request.kind == "shipment_notice" and request.shipment is None:
+        raise ValueError("a shipment_notice request needs its shipment")
     language = resolve_language(request.locale, merchant.default_locale)
     env = _environment(language)
     context = _context(request, merchant, language)
