@@ -164,8 +164,9 @@ class DynamoTrackingStore:
         return [tuple(item["gsi4sk"]["S"].rsplit("|", 2)[1:]) for item in response.get("Items", [])]
 
 
-def _event_order(event: TrackingEvent) -> tuple[str, str]:
-    return event.occurred_at.isoformat(), event.identity()
+def _event_order(event: TrackingEvent) -> tuple[datetime, str]:
+    # By instant, not by text: carriers mix UTC offsets within one timeline.
+    return event.occurred_at, event.identity()
 
 
 __all__ = ["DynamoTrackingStore", "TrackedShipment", "DuePoll", "poll_shard", "POLL_SHARDS"]

@@ -27,6 +27,7 @@ class TrackedLike(Protocol):
     order_id: str
     tracking: ShipmentTracking
     revision: int
+    provider: str | None
     provider_tracker_id: str | None
 
     @property
@@ -60,10 +61,12 @@ def start_tracking(message: TrackShipment, *, store: TrackingStore, carrier: Car
     tracked = store.load(message.merchant_id, message.order_id, message.shipment_id)
     if tracked is None:
         raise RetryLater(f"shipment {message.shipment_id} is not stored yet")
-    if tracked.revision > 0:
+    if tracked.provider is not None:
         return "already_tracking"  # a redelivered TrackShipment
     shipment = tracked.shipment
-    state = schedule.start(shipment.carrier, shipment.tracking_number, created_at=shipment.created_at, now=now)
+    # A webhook (or the storefront's status) may have come first: keep what it taught us.
+    state = tracked.tracking if tracked.revision else schedule.start(
+        shipment.carrier, shipment.tracking_number, created_at=shipment.created_at, now=now)
     try:
         update = carrier.register(shipment.carrier, shipment.tracking_number)
     except (RetryLater, CarrierRequestError):
@@ -103,8 +106,8 @@ def receive_update(message: CarrierUpdate, *, store: TrackingStore, effects: Eff
     tracked = store.load(message.merchant_id, order_id, shipment_id)
     if tracked is None:
         return "unknown_shipment"
-    return _apply(tracked, tracked.tracking, message.update, store=store, effects=effects, now=now,
-                  provider=message.update.provider)
+    # provider=None: a webhook's provider and tracker id must not replace the ones we poll with.
+    return _apply(tracked, tracked.tracking, message.update, store=store, effects=effects, now=now, provider=None)
 
 
 def check_notice(message: NoticeCheck, *, store: TrackingStore, effects: Effects, now: datetime) -> Outcome:
@@ -125,13 +128,17 @@ def _apply(tracked: TrackedLike, state: ShipmentTracking, update: TrackingUpdate
            effects: Effects, now: datetime, provider: str | None) -> Outcome:
     applied = timeline.apply(state, update, tracked.timeline, now, shipment_created_at=tracked.shipment.created_at)
     new_state = schedule.reschedule(applied.state, now)
-    store.save(tracked, new_state, applied.added_events, now, provider=provider,
-               provider_tracker_id=update.provider_tracker_id)
+    # Effects before the save: if one fails, the message is retried against the old state and
+    # sees the same change again. Both are idempotent (the notice check picks from the stored
+    # state and the ledger keeps one email; delivery is recorded if absent). Saved first, a
+    # failed effect would be lost: the retry would find nothing changed.
     if notices.notices_due(tracked.tracking, new_state, now):
         effects.schedule_notice_check(NoticeCheck(merchant_id=tracked.merchant_id, order_id=tracked.order_id,
                                                   shipment_id=tracked.shipment.shipment_id))
     if new_state.status == TrackingStatus.DELIVERED and tracked.tracking.status != TrackingStatus.DELIVERED:
         effects.delivered(tracked, new_state.delivered_at or now)
+    store.save(tracked, new_state, applied.added_events, now, provider=provider,
+               provider_tracker_id=update.provider_tracker_id if provider else None)
     return "updated" if applied.added_events or applied.status_changed else "unchanged"
 
 
