@@ -22,6 +22,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from infra.local.runtime import REPO_ROOT, LocalRuntime, free_port
+from infra.sample_events import easypost_update_now
 
 STOREFRONTS = REPO_ROOT / "events" / "storefronts"
 START = datetime(2026, 11, 20, 9, 0, tzinfo=timezone.utc)
@@ -215,20 +216,6 @@ PARCELS = {  # order -> (carrier, sandbox tracking number: the prefix picks the 
 }
 
 
-def shifted_easypost_event(tracking_code: str, latest: datetime) -> bytes:
-    """EasyPost's recorded tracker.updated event, moved onto the demo's days and parcel."""
-    payload = json.loads((REPO_ROOT / "events" / "carriers" / "easypost" / "webhook_tracker_updated.json")
-                         .read_text(encoding="utf-8"))
-    tracker = payload["result"]
-    details = tracker["tracking_details"]
-    shift = latest - datetime.fromisoformat(details[-1]["datetime"].replace("Z", "+00:00"))
-    for detail in details:
-        detail["datetime"] = (datetime.fromisoformat(detail["datetime"].replace("Z", "+00:00")) + shift).isoformat()
-    tracker["est_delivery_date"] = None
-    tracker["tracking_code"] = tracking_code
-    return json.dumps(payload).encode()
-
-
 def ship_and_track(demo: Demo) -> None:
     rt = demo.runtime
     demo.step("The merchant ships four orders; the Shopify order ships by fulfilment webhook", timedelta(hours=2))
@@ -266,7 +253,7 @@ def ship_and_track(demo: Demo) -> None:
     status, _ = demo.merchant("POST", "/v1/orders/A-1003/shipments",
                               {"carrier": "usps", "tracking_number": "SBX-EXPIRE-EP1"})
     demo.settle()
-    body = shifted_easypost_event("SBX-EXPIRE-EP1", demo.clock.now())
+    body = easypost_update_now("SBX-EXPIRE-EP1", demo.clock.now())
     secret = rt.credentials.easypost_secret
     signature = "hmac-sha256-hex=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     webhook = f"/webhooks/easypost/{rt.credentials.merchant_id}"

@@ -2,7 +2,9 @@
 
 API events are API Gateway REST (payload v1) proxy events, as Chalice expects; webhook
 samples are signed with the documented development secrets so they verify locally.
-Run `python -m infra.sample_events` after changing a storefront payload.
+Run `python -m infra.sample_events` after changing a storefront payload;
+`python -m infra.sample_events easypost-update CODE` prints an EasyPost webhook body for CODE
+with its scans ending now.
 """
 from __future__ import annotations
 
@@ -137,11 +139,31 @@ def build() -> dict[str, dict]:
     }
 
 
+def easypost_update_now(tracking_code: str, latest: datetime | None = None) -> bytes:
+    """EasyPost's recorded tracker.updated event for `tracking_code`, its scans moved so the last
+    one is `latest` (default: now): a webhook body to try against the local runtime."""
+    latest = latest or datetime.now(timezone.utc)
+    payload = json.loads((EVENTS / "carriers" / "easypost" / "webhook_tracker_updated.json").read_text(encoding="utf-8"))
+    tracker = payload["result"]
+    details = tracker["tracking_details"]
+    shift = latest - datetime.fromisoformat(details[-1]["datetime"].replace("Z", "+00:00"))
+    for detail in details:
+        detail["datetime"] = (datetime.fromisoformat(detail["datetime"].replace("Z", "+00:00")) + shift).isoformat()
+    tracker["est_delivery_date"] = None
+    tracker["tracking_code"] = tracking_code
+    return json.dumps(payload).encode()
+
+
 def render(event: dict) -> str:
     return json.dumps(event, indent=2, ensure_ascii=False) + "\n"
 
 
 def main() -> None:
+    import sys
+
+    if sys.argv[1:2] == ["easypost-update"] and len(sys.argv) == 3:
+        sys.stdout.write(easypost_update_now(sys.argv[2]).decode())
+        return
     for name, event in build().items():
         (EVENTS / name).write_text(render(event), encoding="utf-8")
         print(f"events/{name}")

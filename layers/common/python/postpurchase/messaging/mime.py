@@ -15,9 +15,15 @@ def _address(display_name: str | None, email: str) -> Address:
     return Address(display_name=display_name or "", username=local, domain=domain)
 
 
+# Python's header folder can drop the space between two encoded words at a fold (15% of
+# random Turkish/Russian/Thai/Arabic subjects in a test), and mail clients then show
+# "numaralısiparişiniz". RFC 5322 allows 998-character lines, so we do not fold at 78.
+_POLICY = SMTP.clone(max_line_length=998)
+
+
 def build_mime(request: EmailRequest, merchant: MerchantBranding, *, subject: str, html: str, text: str,
                now: datetime) -> bytes:
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=_POLICY)
     message["From"] = _address(merchant.name, merchant.from_email)
     message["To"] = _address(None, request.recipient)
     if merchant.reply_to or merchant.support_email:
