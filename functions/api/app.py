@@ -8,7 +8,15 @@ from postpurchase.orders.models import Order
 from postpurchase.orders.shipments import ShipmentIn
 from postpurchase.orders.views import order_document
 from postpurchase.validation import parse_json_object, validate
-from postpurchase.web import authenticated_merchant, body_bytes, json_errors, respond, with_our_error_shape
+from postpurchase.web import (
+    authenticated_merchant,
+    body_bytes,
+    json_errors,
+    respond,
+    respond_public,
+    storefront_merchant,
+    with_our_error_shape,
+)
 
 app = Chalice(app_name="postpurchase-api")
 # Storefront payloads are JSON; WooCommerce's creation ping is form-encoded.
@@ -61,6 +69,29 @@ def get_tracking(order_id):
 
     merchant_id = authenticated_merchant(app.current_request.headers)
     return respond(tracking_document(merchant_id, order_id, clock.now()))
+
+
+@app.route("/v1/returns/policy", methods=["GET"])
+@json_errors
+def get_return_policy():
+    from postpurchase.returns.policy_view import current_policy_document
+
+    request = app.current_request
+    merchant_id = storefront_merchant(request.headers, request.query_params)
+    locale = (request.query_params or {}).get("locale")
+    return respond_public(current_policy_document(merchant_id, locale), max_age=300)
+
+
+@app.route("/v1/returns/policy", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_return_policy():
+    from postpurchase.returns.policy_view import publish_policy
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    data = parse_json_object(body_bytes(request.raw_body))
+    locale = (request.query_params or {}).get("locale")
+    return respond(publish_policy(merchant_id, data, clock.now(), locale))
 
 
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)

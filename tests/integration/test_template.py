@@ -53,6 +53,8 @@ EXPECTED_ROUTES = {
     ("POST", "/webhooks/easypost/{merchant_id}"),
     ("POST", "/webhooks/aftership/{merchant_id}"),
     ("GET", "/openapi.json"),
+    ("GET", "/v1/returns/policy"),
+    ("PUT", "/v1/returns/policy"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.

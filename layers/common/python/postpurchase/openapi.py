@@ -78,6 +78,35 @@ def openapi_document() -> dict[str, Any]:
                 "security": _BEARER, "parameters": [order_id],
                 "responses": {"200": _answer("The parcels with their timelines"), **_errors(401, 404)},
             }},
+            "/v1/returns/policy": {
+                "get": {
+                    "summary": "The merchant's return policy in force, with its text in the customer's language "
+                               "(public: the merchant from the key when sent, else the merchant parameter)",
+                    "security": [{}, *_BEARER],
+                    "parameters": [
+                        {"name": "merchant", "in": "query", "required": False, "schema": {"type": "string"},
+                         "description": "The merchant id, when no key is sent (a storefront page)"},
+                        {"name": "locale", "in": "query", "required": False, "schema": {"type": "string"},
+                         "description": "BCP 47 tag (ar, pt-BR); else the merchant's default; else en"}],
+                    "responses": {"200": _answer("The policy: version, effective_from, language, direction, "
+                                                 "returns, logistics, general (cacheable 5 minutes)"),
+                                  **_errors(400, 401, 404)},
+                },
+                "put": {
+                    "summary": "Publish a new version of the return policy (version and effective_from are "
+                               "assigned)",
+                    "security": _BEARER,
+                    "parameters": [{"name": "locale", "in": "query", "required": False,
+                                    "schema": {"type": "string"}}],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["default_rule", "logistics"],
+                        "properties": {name: {} for name in (
+                            "default_rule", "categories", "final_sale_categories", "non_returnable_categories",
+                            "logistics", "conditions")}}}}},
+                    "responses": {"200": _answer("The stored version as the customer document"),
+                                  **_errors(400, 401, 409, 413, 415)},
+                },
+            },
             "/webhooks/shopify/{merchant_id}": _webhook("Shopify", "X-Shopify-Hmac-Sha256"),
             "/webhooks/easypost/{merchant_id}": _webhook("EasyPost tracker.updated", "X-Hmac-Signature"),
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),

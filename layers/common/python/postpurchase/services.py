@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .storage.ledger import DynamoSendLedger
     from .storage.merchants import DynamoMerchantStore
     from .storage.orders import DynamoOrderStore
+    from .storage.policies import DynamoPolicyStore
     from .storage.tracking import DynamoTrackingStore
     from .tracking.carriers.base import CarrierClient
 
@@ -29,6 +30,13 @@ def merchant_store() -> "DynamoMerchantStore":
     from .storage.merchants import DynamoMerchantStore
 
     return DynamoMerchantStore()
+
+
+@lru_cache(maxsize=1)
+def policy_store() -> "DynamoPolicyStore":
+    from .storage.policies import DynamoPolicyStore
+
+    return DynamoPolicyStore()
 
 
 @lru_cache(maxsize=1)
@@ -96,5 +104,5 @@ def mailer() -> "SesMailer":
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
-                    tracking_store, tracking_queue):
+                    tracking_store, tracking_queue, policy_store):
         factory.cache_clear()

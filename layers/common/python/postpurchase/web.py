@@ -12,7 +12,7 @@ from typing import Any, Callable
 from chalice import Response
 
 from .config import settings
-from .errors import DomainError, PayloadTooLarge, Unauthorized
+from .errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from .observability import logger
 from .security.signatures import header
 
@@ -61,6 +61,12 @@ def respond(body: Any, status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers=_NO_STORE)
 
 
+def respond_public(body: Any, max_age: int) -> Response:
+    """A 200 that browsers and CDNs may cache; it differs by merchant key, so Vary on it."""
+    return Response(body=body, status_code=200,
+                    headers={"Cache-Control": f"public, max-age={max_age}", "Vary": "Authorization"})
+
+
 def body_bytes(raw_body: bytes | None) -> bytes:
     raw = raw_body or b""
     limit = settings().max_body_bytes
@@ -79,5 +85,22 @@ def authenticated_merchant(headers: Mapping[str, str]) -> str:
     merchant_id = merchant_store().merchant_for_api_key(key.strip())
     if merchant_id is None:
         raise Unauthorized("the API key is not valid", field="Authorization")
+    logger.append_keys(merchant_id=merchant_id)
+    return merchant_id
+
+
+def storefront_merchant(headers: Mapping[str, str], query: Mapping[str, str] | None) -> str:
+    """The merchant of a public storefront read: its key when sent (server-side calls), else the
+    `merchant` query parameter (a storefront page), which must name a known merchant."""
+    from .services import merchant_store
+
+    if header(headers, "Authorization"):
+        return authenticated_merchant(headers)
+    merchant_id = ((query or {}).get("merchant") or "").strip()
+    if not merchant_id:
+        raise InvalidInput("name the shop: the 'merchant' query parameter or 'Authorization: Bearer <key>'",
+                           field="merchant")
+    if merchant_store().get(merchant_id) is None:
+        raise NotFound(f"no merchant {merchant_id!r}", field="merchant")
     logger.append_keys(merchant_id=merchant_id)
     return merchant_id

@@ -32,13 +32,12 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import sys
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po, write_po
 
 DOMAIN = "messages"
 SOURCE_LANGUAGE = "en"
@@ -62,8 +61,52 @@ def is_compiled(po_path: Path) -> bool:
         return False
 
 
+def candidates(tag: str | None) -> Iterator[str]:
+    """'zh-Hant-TW' -> zh_Hant_TW, zh_Hant, zh (each at most once, in that order)."""
+    if not tag:
+        return
+    parts = [part for part in re.split(r"[-_]", tag.strip()) if part]
+    for end in range(len(parts), 0, -1):
+        yield "_".join(parts[:end])
+
+
+_available_lock = threading.Lock()
+_available: dict[Path, dict[str, str]] = {}
+
+
+def available_languages(locale_dir: Path) -> dict[str, str]:
+    """Catalog directory names under ``locale_dir`` keyed by their lower-cased name."""
+    with _available_lock:
+        found = _available.get(locale_dir)
+        if found is None:
+            found = {}
+            if locale_dir.is_dir():
+                for child in sorted(locale_dir.iterdir()):
+                    messages = child / "LC_MESSAGES"
+                    if any((messages / f"{DOMAIN}{ext}").is_file() for ext in (".po", ".mo")):
+                        found[child.name.lower()] = child.name
+            _available[locale_dir] = found
+        return found
+
+
+def resolve_language(requested: str | None, default: str | None, locale_dir: Path | None = None) -> str:
+    """The catalog to write in: full tag, then its language, then the merchant's, then en.
+
+    Kept free of Babel and Jinja2 so the API can use it without their import cost."""
+    available = available_languages(Path(locale_dir) if locale_dir is not None else LOCALE_DIR)
+    for tag in (requested, default):
+        for candidate in candidates(tag):
+            name = available.get(candidate.lower())
+            if name is not None:
+                return name
+    return SOURCE_LANGUAGE
+
+
 def compile_po(po_path: Path) -> bytes:
     """The .mo bytes for one .po (fuzzy entries are left out, as gettext does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     with po_path.open("rb") as fp:
         catalog = read_po(fp, domain=DOMAIN)
     buffer = io.BytesIO()
@@ -102,6 +145,8 @@ def sync_source_catalog(
     locale_dir: Path | None = None, language: str = SOURCE_LANGUAGE, pot_path: Path | None = None
 ) -> Path:
     """Rewrite the source-language .po from the .pot with every msgstr equal to its msgid."""
+    from babel.messages.pofile import read_po, write_po
+
     root = Path(locale_dir) if locale_dir is not None else LOCALE_DIR
     pot = Path(pot_path) if pot_path is not None else root / f"{DOMAIN}.pot"
     with pot.open("rb") as fp:

@@ -15,7 +15,6 @@ import io
 import logging
 import re
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -90,13 +89,7 @@ class RenderedEmail:
 # --- locales -----------------------------------------------------------------------------
 
 
-def _candidates(tag: str | None) -> Iterator[str]:
-    """'zh-Hant-TW' -> zh_Hant_TW, zh_Hant, zh (each at most once, in that order)."""
-    if not tag:
-        return
-    parts = [part for part in re.split(r"[-_]", tag.strip()) if part]
-    for end in range(len(parts), 0, -1):
-        yield "_".join(parts[:end])
+_candidates = catalogs.candidates
 
 
 def _babel_locale(*tags: str | None) -> Locale | None:
@@ -132,34 +125,9 @@ def text_direction(locale: str) -> str:
     return "ltr"
 
 
-_available_lock = threading.Lock()
-_available: dict[Path, dict[str, str]] = {}
-
-
-def _available_languages(locale_dir: Path) -> dict[str, str]:
-    """Catalog directory names under ``locale_dir`` keyed by their lower-cased name."""
-    with _available_lock:
-        found = _available.get(locale_dir)
-        if found is None:
-            found = {}
-            if locale_dir.is_dir():
-                for child in sorted(locale_dir.iterdir()):
-                    messages = child / "LC_MESSAGES"
-                    if any((messages / f"{catalogs.DOMAIN}{ext}").is_file() for ext in (".po", ".mo")):
-                        found[child.name.lower()] = child.name
-            _available[locale_dir] = found
-        return found
-
-
 def resolve_language(requested: str | None, default: str | None, locale_dir: Path | None = None) -> str:
     """The catalog to write in: full tag, then its language, then the merchant's, then en."""
-    available = _available_languages(Path(locale_dir) if locale_dir is not None else LOCALE_DIR)
-    for tag in (requested, default):
-        for candidate in _candidates(tag):
-            name = available.get(candidate.lower())
-            if name is not None:
-                return name
-    return FALLBACK_LANGUAGE
+    return catalogs.resolve_language(requested, default, Path(locale_dir) if locale_dir is not None else LOCALE_DIR)
 
 
 # --- translations and environments -------------------------------------------------------

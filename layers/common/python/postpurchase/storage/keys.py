@@ -43,3 +43,11 @@ ORDER_SK = "ORDER"
 PROFILE_SK = "PROFILE"
 SETTINGS_SK = "SETTINGS"
 API_KEY_SK = "APIKEY"
+
+
+POLICY_SK_PREFIX = "POLICY#v"
+
+
+def policy_sk(version: int) -> str:
+    # Zero-padded so versions sort by number: the newest is the last of the partition's range.
+    return f"{POLICY_SK_PREFIX}{version:06d}"

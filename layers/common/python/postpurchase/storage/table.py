@@ -118,3 +118,12 @@ class MessageRecord(Record, discriminator="message"):
     sent_at = UTCDateTimeAttribute(null=True)
     provider_message_id = UnicodeAttribute(null=True)
     failure = UnicodeAttribute(null=True)
+
+
+class PolicyRecord(Record, discriminator="return_policy"):
+    """One version of a merchant's return policy: pk M#{m}, sk POLICY#v{n:06d}; never updated."""
+
+    merchant_id = UnicodeAttribute()
+    version = NumberAttribute()
+    document = UnicodeAttribute()  # postpurchase.returns.policy.ReturnPolicy as JSON
+    effective_from = UTCDateTimeAttribute()
