@@ -735,6 +735,31 @@ class RequestsResult:
     sqs_max_message_bytes: int = 0
 
 
+def instrument_runtime(runtime, sink: "_LogSink", port: int) -> tuple[list[float], "_PollerClient"]:
+    """Measure a started LocalRuntime as Lambda would bill it: app logs and EMF lines into
+    `sink`, API wall time per request, the pump's SQS polling counted apart; serve the API."""
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"  # EMF lines are log volume too
+    from postpurchase.observability import logger as app_logger
+
+    for handler in app_logger._logger.handlers:
+        if hasattr(handler, "setStream"):
+            handler.setStream(sink)
+    api_ms: list[float] = []
+
+    def timed(event, get_response):
+        started = time.perf_counter()
+        try:
+            return get_response(event)
+        finally:
+            api_ms.append((time.perf_counter() - started) * 1000)
+
+    runtime.api.register_middleware(timed, "http")
+    _serve_quietly(runtime, port)
+    poller = _PollerClient(runtime.pump._sqs)
+    runtime.pump._sqs = poller
+    return api_ms, poller
+
+
 def measure_requests(warm_orders: int) -> RequestsResult:
     import urllib.error
     import urllib.request
@@ -758,26 +783,7 @@ def measure_requests(warm_orders: int) -> RequestsResult:
         # INFO as in template.yaml, so the log volume is the production one.
         runtime = LocalRuntime(outbox_dir=Path(tmp) / "outbox", public_base_url=base_url, log_level="INFO").start()
         try:
-            os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"  # EMF lines are log volume too
-            from postpurchase.observability import logger as app_logger
-
-            for handler in app_logger._logger.handlers:
-                if hasattr(handler, "setStream"):
-                    handler.setStream(sink)
-
-            api_ms: list[float] = []
-
-            def timed(event, get_response):
-                started = time.perf_counter()
-                try:
-                    return get_response(event)
-                finally:
-                    api_ms.append((time.perf_counter() - started) * 1000)
-
-            runtime.api.register_middleware(timed, "http")
-            _serve_quietly(runtime, port)
-            poller = _PollerClient(runtime.pump._sqs)
-            runtime.pump._sqs = poller
+            api_ms, poller = instrument_runtime(runtime, sink, port)
 
             for consumer in runtime.pump.consumers:
                 consumer.handler = _timed_consumer(consumer.function_id, consumer.handler, recorder, sink)

@@ -349,28 +349,11 @@ def measure_updates() -> UpdatesResult:
                                notice_debounce_seconds=0).start()
         clock_module.use(simulated)
         try:
-            os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
-            from postpurchase.observability import logger as app_logger
             from postpurchase.services import tracking_store
             from postpurchase.storage.merchants import clear_caches
             from postpurchase.tracking.carriers import sandbox
 
-            for handler in app_logger._logger.handlers:
-                if hasattr(handler, "setStream"):
-                    handler.setStream(sink)
-            api_ms: list[float] = []
-
-            def timed(event, get_response):
-                started = time.perf_counter()
-                try:
-                    return get_response(event)
-                finally:
-                    api_ms.append((time.perf_counter() - started) * 1000)
-
-            runtime.api.register_middleware(timed, "http")
-            core._serve_quietly(runtime, port)
-            poller = core._PollerClient(runtime.pump._sqs)
-            runtime.pump._sqs = poller
+            api_ms, poller = core.instrument_runtime(runtime, sink, port)
             for consumer in runtime.pump.consumers:
                 consumer.handler = _timed_consumer(consumer.function_id, consumer.handler, recorder, sink)
             merchant = runtime.credentials.merchant_id
