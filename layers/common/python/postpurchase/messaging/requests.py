@@ -2,17 +2,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..orders.models import Email, Identifier, Order
 
-MessageKind = Literal["order_confirmation", "shipment_notice"]
+MessageKind = Literal["order_confirmation", "shipment_notice", "return_update"]
 ConfirmationVariant = Literal["plain", "welcome"]
 # A shipment notice's variant is the notice kind (postpurchase.tracking.state.NoticeKind).
 ShipmentNoticeVariant = Literal["shipped", "out_for_delivery", "delivered", "delayed", "attempt_failed",
                                 "ready_for_pickup", "exception", "returned_to_sender"]
+# One return notice per step that matters to the customer (postpurchase.returns.notices).
+ReturnUpdateVariant = Literal["requested", "approved", "rejected", "received", "refunded", "credit_issued",
+                              "exchange_shipped"]
 
 
 class MerchantBranding(BaseModel):
@@ -59,13 +63,56 @@ class ShipmentNotice(BaseModel):
     items: list[dict] = []  # [{"sku", "quantity"}] in this parcel; titles come from the order
 
 
+class ReturnNoticeLine(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    quantity: int  # units asked to return
+    reason: str  # postpurchase.returns.policy.ReturnReason value
+    resolution: str  # Resolution value the customer asked for
+    accepted_quantity: int | None = None  # after inspection
+
+
+class ReturnNotice(BaseModel):
+    """What a return notice says about one RMA (the order itself is EmailRequest.order).
+
+    Everything is data; the sentences come from the templates. Fields that do not apply to a
+    variant are None / empty."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rma_id: Identifier
+    status: str  # postpurchase.returns.rma.RmaStatus value
+    lines: list[ReturnNoticeLine]
+    requested_at: datetime
+    # approved: how to send the parcel back, and by when
+    ship_by: datetime | None = None
+    label_provided: bool = False
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_url: str | None = None
+    drop_off_code: str | None = None
+    drop_off_options: list[str] = []  # postpurchase.returns.policy.DropOffOption values
+    conditions: list[str] = []  # Condition values the items must meet
+    processing_days: int | None = None  # from receipt to decision
+    refund_days: int | None = None  # from approval to money back
+    # rejected
+    rejection_reason: str | None = None  # the merchant's own words
+    # received / resolved
+    inspection_outcome: str | None = None  # accepted | partially_accepted | rejected
+    amount: Decimal | None = None  # refund or store-credit amount, in the order's currency
+    credit_code: str | None = None  # store-credit or gift-card code, when the merchant sent one
+    exchange_tracking_number: str | None = None
+    exchange_carrier: str | None = None
+
+
 class EmailRequest(BaseModel):
     """A request to send one message; (ledger partition, kind, ref) is its identity."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: MessageKind
-    variant: ConfirmationVariant | ShipmentNoticeVariant = "plain"
+    variant: ConfirmationVariant | ShipmentNoticeVariant | ReturnUpdateVariant = "plain"
     merchant_id: Identifier
     ref: Identifier
     recipient: Email
@@ -75,10 +122,13 @@ class EmailRequest(BaseModel):
     order_page_url: str
     requested_at: datetime
     shipment: ShipmentNotice | None = None
+    return_notice: ReturnNotice | None = None
 
     @property
     def message_key(self) -> str:
         # One email per (order, confirmation) and per (shipment, notice kind).
         if self.kind == "shipment_notice":
             return f"shipment_{self.variant}#{self.ref}"
+        if self.kind == "return_update":
+            return f"return_{self.variant}#{self.ref}"
         return f"{self.kind}#{self.ref}"

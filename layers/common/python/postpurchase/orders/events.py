@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from .models import Identifier, Order, OrderSource, Shipment
+from .models import Identifier, Money, Order, OrderSource, Shipment, Sku
 
 
 class _Event(BaseModel):
@@ -36,9 +36,40 @@ class OrderCancelled(_Event):
     reason: Annotated[str, Field(max_length=200)] | None = None
 
 
-OrderEvent = Annotated[Union[OrderPlaced, ShipmentCreated, OrderCancelled], Field(discriminator="type")]
+class StorefrontReturnLine(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=100_000)]
+
+
+StorefrontReturnAction = Literal["requested", "approved", "declined", "cancelled", "closed", "refunded"]
+
+
+class StorefrontReturnChanged(_Event):
+    """The merchant acted on a return in their storefront's admin (Shopify returns/*, refunds/create).
+
+    `external_return_id` is the storefront's return id (our RMA is `{source}-{id}`); a refund
+    made without a return in the storefront has none and is matched to an open RMA by SKU."""
+
+    type: Literal["StorefrontReturnChanged"] = "StorefrontReturnChanged"
+    order_id: Identifier
+    external_return_id: Identifier | None = None
+    action: StorefrontReturnAction
+    occurred_at: datetime
+    lines: list[StorefrontReturnLine] = []
+    # returns.policy.ReturnReason value, mapped from the storefront's reason (requested only)
+    reason: Annotated[str, Field(max_length=40)] | None = None
+    # the customer's note (requested) or the merchant's decline reason (declined)
+    note: Annotated[str, Field(max_length=1000)] | None = None
+    refund_amount: Money | None = None  # refunded only
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+
+
+OrderEvent = Annotated[Union[OrderPlaced, ShipmentCreated, OrderCancelled, StorefrontReturnChanged],
+                       Field(discriminator="type")]
 order_event_adapter: TypeAdapter[OrderEvent] = TypeAdapter(OrderEvent)
 
 
-def parse_order_event(body: str) -> OrderPlaced | ShipmentCreated | OrderCancelled:
+def parse_order_event(body: str) -> OrderPlaced | ShipmentCreated | OrderCancelled | StorefrontReturnChanged:
     return order_event_adapter.validate_json(body)
