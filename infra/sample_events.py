@@ -71,11 +71,13 @@ def build() -> dict[str, dict]:
     from postpurchase.orders.models import Order
     from postpurchase.orders.shipments import ShipmentIn
     from postpurchase.tracking.messages import PollShipment, TrackShipment
+    from postpurchase.returns.messages import DeliverReturnWebhook, ReturnChanged
 
     creds = demo_credentials()
     bearer = {"Authorization": f"Bearer {creds.api_key}"}
     order_body = (STOREFRONTS / "api" / "order.json").read_bytes()
     shipment_body = (STOREFRONTS / "api" / "shipment.json").read_bytes()
+    return_body = (STOREFRONTS / "api" / "return_request.json").read_bytes()
     shopify_body = (STOREFRONTS / "shopify" / "orders_create.json").read_bytes()
     woo_body = (STOREFRONTS / "woocommerce" / "order_created.json").read_bytes()
     easypost_body = (EVENTS / "carriers" / "easypost" / "webhook_tracker_updated.json").read_bytes()
@@ -131,6 +133,14 @@ def build() -> dict[str, dict]:
         "order_events_order_placed.json": sqs_event("OrderEventsQueue", [OrderPlaced(
             event_id=f"api:{order.order_id}", merchant_id=merchant, source="api", received_at=SAMPLE_TIME,
             order=order).model_dump_json()]),
+        "api_create_return.json": api_event(
+            "POST", "/v1/orders/{order_id}/returns", f"/v1/orders/{order.order_id}/returns", body=return_body,
+            headers={**bearer, "Idempotency-Key": "return-sample-1"}, path_parameters={"order_id": order.order_id}),
+        "return_events_return_changed.json": sqs_event("ReturnEventsQueue", [
+            ReturnChanged(merchant_id=merchant, order_id=order.order_id, rma_id="R-SAMPLE0001", from_revision=0,
+                          to_revision=2).model_dump_json(),
+            DeliverReturnWebhook(merchant_id=merchant, order_id=order.order_id, rma_id="R-SAMPLE0001",
+                                 revision=7).model_dump_json()]),
         "email_sender_order_confirmation.json": sqs_event("OutboundEmailQueue", [EmailRequest(
             kind="order_confirmation", variant="welcome", merchant_id=merchant, ref=order.order_id,
             recipient=order.recipient, locale=order.customer.locale, timezone=order.customer.timezone, order=order,

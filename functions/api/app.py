@@ -11,7 +11,10 @@ from postpurchase.validation import parse_json_object, validate
 from postpurchase.web import (
     authenticated_merchant,
     body_bytes,
+    client_address,
     json_errors,
+    order_access,
+    public_base_url,
     respond,
     respond_public,
     storefront_merchant,
@@ -92,6 +95,72 @@ def put_return_policy():
     data = parse_json_object(body_bytes(request.raw_body))
     locale = (request.query_params or {}).get("locale")
     return respond(publish_policy(merchant_id, data, clock.now(), locale))
+
+
+@app.route("/v1/orders/{order_id}/returns", methods=["GET"])
+@json_errors
+def list_returns(order_id):
+    from postpurchase.returns.views import list_returns
+
+    request = app.current_request
+    return respond(list_returns(order_access(request.headers, request.query_params, order_id), clock.now()))
+
+
+@app.route("/v1/orders/{order_id}/returns", methods=["POST"], content_types=JSON)
+@json_errors
+def create_return(order_id):
+    from postpurchase.returns.requests import ReturnRequestIn
+    from postpurchase.returns.views import create_return
+
+    request = app.current_request
+    body = validate(ReturnRequestIn, parse_json_object(body_bytes(request.raw_body)))
+    access = order_access(request.headers, request.query_params, order_id, body.email, request.context)
+    document, created = create_return(access, body, request.headers.get("idempotency-key"), clock.now())
+    return respond(document, 201 if created else 200)
+
+
+@app.route("/v1/orders/{order_id}/returns/{rma_id}", methods=["GET"])
+@json_errors
+def get_return(order_id, rma_id):
+    from postpurchase.returns.views import get_return
+
+    request = app.current_request
+    return respond(get_return(order_access(request.headers, request.query_params, order_id), rma_id, clock.now()))
+
+
+@app.route("/v1/orders/{order_id}/returns/{rma_id}/transitions", methods=["POST"], content_types=JSON)
+@json_errors
+def step_return(order_id, rma_id):
+    from postpurchase.returns.requests import ReturnCommandIn
+    from postpurchase.returns.views import step
+
+    request = app.current_request
+    command = validate(ReturnCommandIn, parse_json_object(body_bytes(request.raw_body)))
+    access = order_access(request.headers, request.query_params, order_id)
+    return respond(step(access, rma_id, command, clock.now()))
+
+
+@app.route("/v1/order-access", methods=["POST"], content_types=JSON)
+@json_errors
+def order_lookup():
+    from postpurchase.returns.views import lookup_order
+    from postpurchase.security.order_access import OrderLookupIn
+
+    request = app.current_request
+    body = validate(OrderLookupIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(lookup_order(body.merchant, body.order_number, body.email, client_address(request.context),
+                                public_base_url(request.context), clock.now()))
+
+
+@app.route("/v1/settings/webhooks", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_webhook_settings():
+    from postpurchase.storage.merchants import WebhookSettingsIn, set_webhooks
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(WebhookSettingsIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(set_webhooks(merchant_id, body, clock.now()))
 
 
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)

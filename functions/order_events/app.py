@@ -1,14 +1,11 @@
 """order_events: stores orders, customers and shipments; asks for the confirmation email."""
-from datetime import timedelta
-
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
 from postpurchase.batch import process_batch
-from postpurchase.config import settings
-from postpurchase.messaging.links import order_page_url
+from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.orders.events import OrderEvent
 from postpurchase.orders.processing import handle_order_event
@@ -24,9 +21,7 @@ processor = BatchProcessor(event_type=EventType.SQS, model=OrderEventRecord)
 
 
 def _order_page(merchant_id: str, order_id: str) -> str:
-    config = settings()
-    return order_page_url(config.public_base_url, config.link_signing_secret, merchant_id, order_id, clock.now(),
-                          timedelta(days=config.order_link_ttl_days))
+    return customer_order_link(merchant_id, order_id, clock.now())
 
 
 def _request_email(request) -> None:
@@ -46,6 +41,19 @@ def _report_status(merchant_id: str, shipment) -> None:
         services.tracking_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=merchant_id)
 
 
+def _sync_return(event) -> None:
+    from postpurchase.returns.messages import ReturnChanged
+    from postpurchase.returns.storefront_sync import apply_storefront_change
+
+    def notify(change: ReturnChanged) -> None:
+        services.return_events_queue().publish(change.model_dump_json(), kind=change.type,
+                                               merchant_id=change.merchant_id)
+
+    outcome = apply_storefront_change(event, store=services.return_store(), policies=services.policy_store(),
+                                      notify=notify, now=clock.now())
+    logger.info("storefront return change", extra={"action": event.action, "outcome": outcome})
+
+
 @tracer.capture_method
 def record_handler(record: OrderEventRecord) -> None:
     event = record.body
@@ -53,6 +61,7 @@ def record_handler(record: OrderEventRecord) -> None:
                        order_id=getattr(event, "order_id", None) or event.order.order_id)
     outcome = handle_order_event(event, store=services.order_store(), request_email=_request_email,
                                  order_page_url=_order_page, start_tracking=_start_tracking, report_status=_report_status,
+                                 policy_version_at=services.policy_store().version_in_force, sync_return=_sync_return,
                                  now=clock.now())
     metrics.add_metric(name="OrderEventsProcessed", unit=MetricUnit.Count, value=1)
     logger.info("order event processed", extra={"outcome": outcome})

@@ -1,4 +1,4 @@
-"""Create the template's table, queues (with redrive) and SES configuration set on an endpoint.
+"""Create the template's table, queues (with redrive), event bus and SES configuration set on an endpoint.
 
 The local runtime and the integration tests build AWS from template.yaml itself, so there is
 no second hand-written list of resources to drift from what `sam deploy` creates.
@@ -44,6 +44,12 @@ def create_resources(template: Mapping[str, Any], region: str) -> dict[str, str]
         refs[queue.logical_id] = url
         refs[f"{queue.logical_id}.Arn"] = sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    events = boto3.client("events", region_name=region)
+    for logical_id in resources(template, "AWS::Events::EventBus"):
+        arn = events.create_event_bus(Name=logical_id)["EventBusArn"]
+        refs[logical_id] = logical_id
+        refs[f"{logical_id}.Arn"] = arn
 
     sesv2 = boto3.client("sesv2", region_name=region)
     for logical_id in resources(template, "AWS::SES::ConfigurationSet"):

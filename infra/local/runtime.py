@@ -58,13 +58,14 @@ def reset_process_caches() -> None:
     from postpurchase import config, services
     from postpurchase.adapters import aws
     from postpurchase.orders import intake
-    from postpurchase.storage import merchants, orders
+    from postpurchase.storage import merchants, orders, policies
 
     config.reset()
     orders._connection.cache_clear()
     aws.reset()
     services.reset()
     merchants.clear_caches()
+    policies.clear_cache()
     intake._idempotent_publish.cache_clear()
     intake._idempotency_config.cache_clear()
 

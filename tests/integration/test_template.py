@@ -55,6 +55,12 @@ EXPECTED_ROUTES = {
     ("GET", "/openapi.json"),
     ("GET", "/v1/returns/policy"),
     ("PUT", "/v1/returns/policy"),
+    ("GET", "/v1/orders/{order_id}/returns"),
+    ("POST", "/v1/orders/{order_id}/returns"),
+    ("GET", "/v1/orders/{order_id}/returns/{rma_id}"),
+    ("POST", "/v1/orders/{order_id}/returns/{rma_id}/transitions"),
+    ("POST", "/v1/order-access"),
+    ("PUT", "/v1/settings/webhooks"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.
@@ -66,6 +72,8 @@ LOCAL_REFS = {
     "OrderEventsQueue.Arn": f"arn:aws:sqs:{REGION}:123456789012:OrderEventsQueue",
     "OutboundEmailQueue": "http://localhost:5000/123456789012/OutboundEmailQueue",
     "TrackingQueue": "http://localhost:5000/123456789012/TrackingQueue",
+    "ReturnEventsQueue": "http://localhost:5000/123456789012/ReturnEventsQueue",
+    "EventBus": "EventBus",
     "EmailConfigurationSet": "EmailConfigurationSet",
     "Api": "abc123defg",
     "LinkSigningSecret": TEST_SECRET,
@@ -135,7 +143,7 @@ def test_sam_translator_transforms_the_template(transformed: dict[str, Any]) -> 
     assert len(permissions) == len(EXPECTED_ROUTES)
     mappings = [r["Properties"] for r in transformed["Resources"].values()
                 if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert len(mappings) == 3
+    assert len(mappings) == 4
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
     paths = transformed["Resources"]["Api"]["Properties"]["Body"]["paths"]
     assert {(method.upper(), path) for path, methods in paths.items() for method in methods} == EXPECTED_ROUTES
@@ -188,7 +196,7 @@ def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
 def test_every_sqs_event_source_reports_batch_item_failures(template: dict[str, Any]) -> None:
     consumers = sqs_consumers(template)
     assert {c.function_id for c in consumers} == {"OrderEventsFunction", "EmailSenderFunction",
-                                                  "TrackingWorkerFunction"}
+                                                  "TrackingWorkerFunction", "ReturnEventsFunction"}
     for consumer in consumers:
         assert consumer.report_batch_item_failures, f"{consumer.function_id}: FunctionResponseTypes"
 
@@ -372,6 +380,8 @@ def test_template_routes_equal_the_chalice_app_routes(template: dict[str, Any], 
         "ORDER_EVENTS_QUEUE_URL": LOCAL_REFS["OrderEventsQueue"],
         "OUTBOUND_EMAIL_QUEUE_URL": LOCAL_REFS["OutboundEmailQueue"],
         "TRACKING_QUEUE_URL": LOCAL_REFS["TrackingQueue"],
+        "RETURN_EVENTS_QUEUE_URL": LOCAL_REFS["ReturnEventsQueue"],
+        "EVENT_BUS_NAME": "EventBus",
         "SES_CONFIGURATION_SET": "EmailConfigurationSet",
         "LINK_SIGNING_SECRET": TEST_SECRET,
         "PUBLIC_BASE_URL": "http://localhost:8000",

@@ -18,6 +18,11 @@ class Settings(BaseModel):
     order_events_queue_url: str = Field(alias="ORDER_EVENTS_QUEUE_URL", min_length=1)
     outbound_email_queue_url: str = Field(alias="OUTBOUND_EMAIL_QUEUE_URL", min_length=1)
     tracking_queue_url: str = Field(alias="TRACKING_QUEUE_URL", min_length=1)
+    return_events_queue_url: str = Field(alias="RETURN_EVENTS_QUEUE_URL", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    # Merchant webhooks must be https; the local runtime allows http to reach its own receiver.
+    webhooks_allow_http: bool = Field(alias="WEBHOOKS_ALLOW_HTTP", default=False)
+    webhook_timeout_seconds: float = Field(alias="WEBHOOK_TIMEOUT_SECONDS", default=5.0, gt=0, le=20)
     ses_configuration_set: str = Field(alias="SES_CONFIGURATION_SET", min_length=1)
     # A status change waits this long before its notice is picked, so a burst of scans
     # (in transit, out for delivery, delivered within a minute) sends one email, not three.

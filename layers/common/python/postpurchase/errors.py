@@ -6,15 +6,18 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(self, message: str, field: str | None = None, **details: object) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        # Machine-readable extras for the client (e.g. a refused return's `reason`, `last_day`).
+        self.details = {name: value for name, value in details.items() if value is not None}
 
     def as_body(self) -> dict:
         error: dict = {"code": self.code, "message": self.message}
         if self.field is not None:
             error["field"] = self.field
+        error.update(self.details)
         return {"error": error}
 
 
@@ -56,6 +59,18 @@ class PayloadTooLarge(DomainError):
 class NotAllowed(DomainError):
     status = 422
     code = "not_allowed"
+
+
+class ServiceUnavailable(DomainError):
+    """Stored, but a follow-up could not be queued: the client retries with the same key."""
+
+    status = 503
+    code = "retry"
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
 
 
 class RetryLater(Exception):

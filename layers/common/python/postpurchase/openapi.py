@@ -21,7 +21,10 @@ def _answer(description: str, schema: dict | None = None) -> dict:
 def _errors(*codes: int) -> dict:
     names = {400: "Malformed JSON or a field that fails validation", 401: "Missing or invalid key or signature",
              404: "Unknown order or merchant", 409: "Conflicts with what was already accepted",
-             413: "Body too large", 415: "Unsupported content type"}
+             413: "Body too large", 415: "Unsupported content type",
+             422: "Not allowed now (error.reason says why: window_closed, final_sale, an illegal step...)",
+             429: "Too many attempts; try again later",
+             503: "Saved, but a follow-up could not be queued: repeat the request with the same Idempotency-Key"}
     return {str(code): _answer(names[code], _ERROR) for code in codes}
 
 
@@ -33,6 +36,16 @@ def _webhook(name: str, header: str) -> dict:
         "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
         "responses": {"200": _answer("Received"), **_errors(400, 401, 404, 413)},
     }}
+
+
+_REASONS = ["changed_mind", "damaged", "wrong_item", "doesnt_fit", "not_as_described", "other"]
+_RESOLUTIONS = ["refund", "store_credit", "exchange"]
+_CUSTOMER = [{"orderToken": []}]
+_ORDER_ACCESS = [
+    {"name": "merchant", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "The merchant id (customer calls, without a key)"},
+    {"name": "token", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "The order link's token (or the X-Order-Token header)"}]
 
 
 @lru_cache(maxsize=1)
@@ -52,7 +65,9 @@ def openapi_document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Post-purchase storefront API", "version": "1.0.0"},
         "components": {"schemas": schemas,
-                       "securitySchemes": {"merchantKey": {"type": "http", "scheme": "bearer"}}},
+                       "securitySchemes": {"merchantKey": {"type": "http", "scheme": "bearer"},
+                                           "orderToken": {"type": "apiKey", "in": "header",
+                                                          "name": "X-Order-Token"}}},
         "paths": {
             "/v1/orders": {"post": {
                 "summary": "Accept an order from a custom storefront (idempotent on order_id)",
@@ -107,6 +122,76 @@ def openapi_document() -> dict[str, Any]:
                                   **_errors(400, 401, 409, 413, 415)},
                 },
             },
+            "/v1/orders/{order_id}/returns": {
+                "get": {
+                    "summary": "What of the order can be returned (per SKU: returnable, reason, last day, "
+                               "resolutions) and its returns with their history",
+                    "security": [*_CUSTOMER, *_BEARER],
+                    "parameters": _ORDER_ACCESS,
+                    "responses": {"200": _answer("order_id, policy_version, items, returns"),
+                                  **_errors(400, 401, 404)},
+                },
+                "post": {
+                    "summary": "Request a return (the customer with the order link's token or order number + "
+                               "email, or the merchant). Idempotent on the Idempotency-Key header.",
+                    "security": [*_CUSTOMER, *_BEARER],
+                    "parameters": [*_ORDER_ACCESS,
+                                   {"name": "Idempotency-Key", "in": "header", "required": False,
+                                    "schema": {"type": "string", "maxLength": 200},
+                                    "description": "The same key answers the same return (200) instead of a "
+                                                   "second one"}],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["items", "reason", "resolution"],
+                        "properties": {
+                            "items": {"type": "array", "items": {"type": "object", "required": ["sku", "quantity"],
+                                      "properties": {"sku": {"type": "string"}, "quantity": {"type": "integer"},
+                                                     "reason": {"enum": _REASONS},
+                                                     "resolution": {"enum": _RESOLUTIONS},
+                                                     "comment": {"type": "string"}}}},
+                            "reason": {"enum": _REASONS}, "comment": {"type": "string"},
+                            "resolution": {"enum": _RESOLUTIONS},
+                            "email": {"type": "string", "description": "Order number + email access: the path's "
+                                                                       "{order_id} is then the order number"}}}}}},
+                    "responses": {"201": _answer("The RMA (status requested, or approved when the policy "
+                                                 "auto-approves)"),
+                                  "200": _answer("The RMA this Idempotency-Key created earlier"),
+                                  **_errors(400, 401, 404, 409, 422, 429, 503)},
+                },
+            },
+            "/v1/orders/{order_id}/returns/{rma_id}": {"get": {
+                "summary": "One return with its history (time and actor of every step)",
+                "security": [*_CUSTOMER, *_BEARER], "parameters": _ORDER_ACCESS,
+                "responses": {"200": _answer("The RMA"), **_errors(401, 404)}}},
+            "/v1/orders/{order_id}/returns/{rma_id}/transitions": {"post": {
+                "summary": "One step of the RMA: approve, reject (reason), issue_label (carrier, "
+                           "tracking_number, label_url), issue_drop_off_code (drop_off_code), mark_in_transit, "
+                           "receive, inspect (lines: sku, accepted_quantity), resolve (resolution: kind, amount, "
+                           "currency, store_credit_code | exchange_order_id), close; cancel (the customer too, "
+                           "before it ships). Illegal steps answer 422.",
+                "security": [*_CUSTOMER, *_BEARER], "parameters": _ORDER_ACCESS,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["action"], "properties": {"action": {"enum": [
+                        "approve", "reject", "issue_label", "issue_drop_off_code", "mark_in_transit", "receive",
+                        "inspect", "resolve", "close", "cancel"]}}}}}},
+                "responses": {"200": _answer("The RMA after the step"), **_errors(400, 401, 404, 409, 422, 503)}}},
+            "/v1/order-access": {"post": {
+                "summary": "Order number + email -> a token opening that one order for a day (rate-limited; "
+                           "the same 404 whichever of the two is wrong)",
+                "security": [{}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["merchant", "order_number", "email"],
+                    "properties": {"merchant": {"type": "string"}, "order_number": {"type": "string"},
+                                   "email": {"type": "string"}}}}}},
+                "responses": {"200": _answer("order_id, token, expires_at, order_page_url"),
+                              **_errors(400, 404, 429)}}},
+            "/v1/settings/webhooks": {"put": {
+                "summary": "Where resolved returns are POSTed (signed X-PostPurchase-Signature: "
+                           "t=<unix>,v1=<hex HMAC-SHA256 of '<t>.<body>'>); answers a new secret",
+                "security": _BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["returns_url"],
+                    "properties": {"returns_url": {"type": ["string", "null"]}}}}}},
+                "responses": {"200": _answer("returns_url, secret"), **_errors(400, 401)}}},
             "/webhooks/shopify/{merchant_id}": _webhook("Shopify", "X-Shopify-Hmac-Sha256"),
             "/webhooks/easypost/{merchant_id}": _webhook("EasyPost tracker.updated", "X-Hmac-Signature"),
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),

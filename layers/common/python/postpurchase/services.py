@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from .storage.orders import DynamoOrderStore
     from .storage.policies import DynamoPolicyStore
     from .storage.tracking import DynamoTrackingStore
+    from .adapters.events import EventBridgePublisher
+    from .adapters.webhooks import HttpWebhookSender
+    from .storage.attempts import DynamoAttemptLimiter, DynamoOrderNumbers
+    from .storage.returns import DynamoReturnStore
     from .tracking.carriers.base import CarrierClient
 
 
@@ -63,6 +67,10 @@ def outbound_email_queue() -> "SqsPublisher":
 @lru_cache(maxsize=1)
 def tracking_store() -> "DynamoTrackingStore":
     from .storage.tracking import DynamoTrackingStore
+    from .adapters.events import EventBridgePublisher
+    from .adapters.webhooks import HttpWebhookSender
+    from .storage.attempts import DynamoAttemptLimiter, DynamoOrderNumbers
+    from .storage.returns import DynamoReturnStore
 
     return DynamoTrackingStore()
 
@@ -101,8 +109,52 @@ def mailer() -> "SesMailer":
     return SesMailer(settings().ses_configuration_set)
 
 
+@lru_cache(maxsize=1)
+def return_store() -> "DynamoReturnStore":
+    from .storage.returns import DynamoReturnStore
+
+    return DynamoReturnStore(order_store())
+
+
+@lru_cache(maxsize=1)
+def return_events_queue() -> "SqsPublisher":
+    from .adapters.queues import SqsPublisher
+
+    return SqsPublisher(settings().return_events_queue_url)
+
+
+@lru_cache(maxsize=1)
+def event_publisher() -> "EventBridgePublisher":
+    from .adapters.events import EventBridgePublisher
+
+    return EventBridgePublisher(settings().event_bus_name)
+
+
+@lru_cache(maxsize=1)
+def webhook_sender() -> "HttpWebhookSender":
+    from .adapters.webhooks import HttpWebhookSender
+
+    config = settings()
+    return HttpWebhookSender(config.webhook_timeout_seconds, config.webhooks_allow_http)
+
+
+@lru_cache(maxsize=1)
+def attempt_limiter() -> "DynamoAttemptLimiter":
+    from .storage.attempts import DynamoAttemptLimiter
+
+    return DynamoAttemptLimiter()
+
+
+@lru_cache(maxsize=1)
+def order_numbers() -> "DynamoOrderNumbers":
+    from .storage.attempts import DynamoOrderNumbers
+
+    return DynamoOrderNumbers()
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
-                    tracking_store, tracking_queue, policy_store):
+                    tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
+                    webhook_sender, attempt_limiter, order_numbers):
         factory.cache_clear()

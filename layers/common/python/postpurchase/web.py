@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Response
 
 from .config import settings
+
+if TYPE_CHECKING:
+    from .security.order_access import OrderAccess
 from .errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
 from .observability import logger
 from .security.signatures import header
@@ -104,3 +107,39 @@ def storefront_merchant(headers: Mapping[str, str], query: Mapping[str, str] | N
         raise NotFound(f"no merchant {merchant_id!r}", field="merchant")
     logger.append_keys(merchant_id=merchant_id)
     return merchant_id
+
+
+def public_base_url(context: Mapping[str, Any] | None) -> str:
+    """Links' base URL: PUBLIC_BASE_URL, or (when it says "from-request") this API's own URL."""
+    configured = settings().public_base_url
+    if configured != "from-request":
+        return configured
+    context = context or {}
+    return f"https://{context.get('domainName', 'localhost')}/{context.get('stage', 'api')}"
+
+
+def client_address(context: Mapping[str, Any] | None) -> str:
+    return str(((context or {}).get("identity") or {}).get("sourceIp") or "unknown")
+
+
+def order_access(headers: Mapping[str, str], query: Mapping[str, str] | None, order_id: str,
+                 email: str | None = None, context: Mapping[str, Any] | None = None) -> "OrderAccess":
+    """Who is asking about this order: the merchant (API key), or the customer with the order's
+    signed link token (`X-Order-Token` header or `token` parameter) or, when `email` is given,
+    order number + email. Every customer refusal reads the same whichever part was wrong."""
+    from . import clock
+    from .security.order_access import OrderAccess, open_by_email, open_by_link
+
+    if header(headers, "Authorization"):
+        return OrderAccess(authenticated_merchant(headers), order_id, "merchant")
+    merchant_id = storefront_merchant(headers, query)
+    token = header(headers, "X-Order-Token") or (query or {}).get("token")
+    if token:
+        return open_by_link(settings().link_signing_secret, merchant_id, order_id, token, clock.now())
+    if email is not None:
+        from .services import attempt_limiter, order_numbers
+
+        return open_by_email(merchant_id, order_id, email, client_address(context), numbers=order_numbers(),
+                             limiter=attempt_limiter(), now=clock.now())
+    raise Unauthorized("open the order with its link's token, with order number and email, or with the merchant "
+                       "API key", field="token")

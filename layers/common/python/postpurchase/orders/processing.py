@@ -11,14 +11,14 @@ from typing import Callable, Literal, Protocol
 
 from ..messaging.confirmation import confirmation_request
 from ..messaging.requests import EmailRequest
-from .events import OrderCancelled, OrderPlaced, ShipmentCreated
+from .events import OrderCancelled, OrderPlaced, ShipmentCreated, StorefrontReturnChanged
 from .models import Order, Shipment
 
 # An order older than this when it reaches us (a backfill, a redrive days later) is stored
 # but not confirmed: a "thank you for your order" a week late confuses more than it helps.
 CONFIRMATION_MAX_AGE = timedelta(days=3)
 
-Outcome = Literal["order_recorded", "order_duplicate", "shipment_recorded", "order_cancelled"]
+Outcome = Literal["order_recorded", "order_duplicate", "shipment_recorded", "order_cancelled", "return_synced"]
 
 
 class RecordedOrderLike(Protocol):
@@ -30,7 +30,8 @@ class RecordedOrderLike(Protocol):
 
 
 class OrderStore(Protocol):
-    def record_order(self, merchant_id: str, order: Order, now: datetime) -> RecordedOrderLike: ...
+    def record_order(self, merchant_id: str, order: Order, now: datetime,
+                     policy_version: int = 0) -> RecordedOrderLike: ...
 
     def record_shipment(self, merchant_id: str, order_id: str, shipment: Shipment, now: datetime) -> None: ...
 
@@ -45,12 +46,17 @@ def confirmation_due(order: Order, now: datetime) -> bool:
     return now - order.placed_at <= CONFIRMATION_MAX_AGE
 
 
-def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled, *, store: OrderStore,
-                       request_email: EmailRequests, order_page_url: Callable[[str, str], str],
+def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled | StorefrontReturnChanged, *,
+                       store: OrderStore, request_email: EmailRequests, order_page_url: Callable[[str, str], str],
                        start_tracking: Callable[[str, str, str], None],
-                       report_status: Callable[[str, Shipment], None] | None = None, now: datetime) -> Outcome:
+                       report_status: Callable[[str, Shipment], None] | None = None,
+                       policy_version_at: Callable[[str, datetime], int] = lambda merchant_id, at: 0,
+                       sync_return: Callable[[StorefrontReturnChanged], object] | None = None,
+                       now: datetime) -> Outcome:
     if isinstance(event, OrderPlaced):
-        recorded = store.record_order(event.merchant_id, event.order, now)
+        # The return policy in force when the order was placed judges its returns for good.
+        recorded = store.record_order(event.merchant_id, event.order, now,
+                                      policy_version_at(event.merchant_id, event.order.placed_at))
         if confirmation_due(recorded.order, now):
             request_email(confirmation_request(recorded, order_page_url(event.merchant_id, recorded.order.order_id),
                                                now))
@@ -63,5 +69,10 @@ def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled, *,
         if event.shipment.carrier_status and report_status is not None:
             report_status(event.merchant_id, event.shipment)
         return "shipment_recorded"
+    if isinstance(event, StorefrontReturnChanged):
+        if sync_return is None:
+            raise TypeError("a storefront return change needs sync_return")
+        sync_return(event)
+        return "return_synced"
     store.cancel_order(event.merchant_id, event.order_id, event.cancelled_at, event.reason)
     return "order_cancelled"

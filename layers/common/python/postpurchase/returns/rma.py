@@ -563,11 +563,14 @@ def resolve(
     line_prices: Mapping[str, Decimal | str] | None = None,
     restocking_percent: Decimal | str | int = Decimal("0"),
     return_shipping_fee: Decimal | str | int = Decimal("0"),
+    recorded_elsewhere: bool = False,
 ) -> ReturnRequest:
     """Refund, issue store credit or ship an exchange for what inspection accepted.
 
     A refund needs `line_prices` and may not exceed refundable_amount(...). Nothing accepted
-    means nothing to resolve: close the RMA instead.
+    means nothing to resolve: close the RMA instead. `recorded_elsewhere`: the merchant already
+    refunded in their storefront (which may include shipping or tax); we record that amount as
+    it is instead of checking it against the item prices.
     """
     actor, now = _actor(actor), _aware(now)
     _check(rma, "resolve", actor)
@@ -575,7 +578,9 @@ def resolve(
     if rma.inspection_outcome is InspectionOutcome.rejected:
         raise IllegalTransition(rma.status, "resolve", "inspection accepted nothing; close the return instead")
     data: dict[str, Any] = resolution.model_dump(mode="json", exclude_none=True)
-    if resolution.kind is ResolutionKind.REFUND:
+    if resolution.kind is ResolutionKind.REFUND and recorded_elsewhere:
+        data["recorded_elsewhere"] = True
+    elif resolution.kind is ResolutionKind.REFUND:
         if line_prices is None:
             raise InvalidInput("a refund needs the line prices to check its amount", field="line_prices")
         limit = refundable_amount(rma.inspection or (), line_prices, restocking_percent, return_shipping_fee)

@@ -51,3 +51,18 @@ POLICY_SK_PREFIX = "POLICY#v"
 def policy_sk(version: int) -> str:
     # Zero-padded so versions sort by number: the newest is the last of the partition's range.
     return f"{POLICY_SK_PREFIX}{version:06d}"
+
+
+def return_sk(rma_id: str) -> str:
+    return f"{RETURN_SK_PREFIX}{rma_id}"
+
+
+RETURN_SK_PREFIX = "RMA#"
+
+
+def order_number_pk(merchant_id: str, number: str) -> str:
+    return f"M#{merchant_id}#NUM#{number}"
+
+
+def attempts_pk(merchant_id: str, scope: str) -> str:
+    return f"M#{merchant_id}#RL#{scope}"

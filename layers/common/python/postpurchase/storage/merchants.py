@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pynamodb.exceptions import DoesNotExist
 
+from ..errors import NotFound
 from ..messaging.requests import MerchantBranding
 from . import keys
 from .table import ApiKeyRecord, MerchantRecord
@@ -31,11 +36,20 @@ class TrackingSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    """Where resolved returns are announced to the merchant's systems, and the signing secret."""
+
+    returns_url: str | None = None
+    secret: str | None = None
+
+
+@dataclass(frozen=True)
 class Merchant:
     branding: MerchantBranding
     shopify_secret: str | None
     woocommerce_secret: str | None
     tracking: TrackingSettings = TrackingSettings()
+    webhooks: WebhookSettings = WebhookSettings()
 
     @property
     def merchant_id(self) -> str:
@@ -80,8 +94,9 @@ class DynamoMerchantStore:
         try:
             record = MerchantRecord.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK)
             tracking = TrackingSettings(**json.loads(record.tracking)) if record.tracking else TrackingSettings()
+            webhooks = WebhookSettings(**json.loads(record.webhooks)) if record.webhooks else WebhookSettings()
             merchant: Merchant | None = Merchant(MerchantBranding.model_validate_json(record.branding),
-                                                 record.shopify_secret, record.woocommerce_secret, tracking)
+                                                 record.shopify_secret, record.woocommerce_secret, tracking, webhooks)
         except DoesNotExist:
             merchant = None
         _merchants.put(merchant_id, merchant)
@@ -103,9 +118,40 @@ class DynamoMerchantStore:
         MerchantRecord(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK,
                        merchant_id=merchant.merchant_id, branding=merchant.branding.model_dump_json(),
                        shopify_secret=merchant.shopify_secret, woocommerce_secret=merchant.woocommerce_secret,
-                       tracking=json.dumps(asdict(merchant.tracking)), updated_at=now).save()
+                       tracking=json.dumps(asdict(merchant.tracking)), webhooks=json.dumps(asdict(merchant.webhooks)),
+                       updated_at=now).save()
         _merchants.put(merchant.merchant_id, merchant)
 
     def add_api_key(self, merchant_id: str, api_key: str, now: datetime) -> None:
         ApiKeyRecord(keys.api_key_pk(hash_api_key(api_key)), keys.API_KEY_SK,
                      merchant_id=merchant_id, created_at=now).save()
+
+
+class WebhookSettingsIn(BaseModel):
+    """`PUT /v1/settings/webhooks`: where to announce resolved returns (null turns it off)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    returns_url: Annotated[str, Field(max_length=2048)] | None
+
+    @field_validator("returns_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        from ..adapters.webhooks import check_webhook_url
+        from ..config import settings
+
+        return None if value is None else check_webhook_url(value, settings().webhooks_allow_http)
+
+
+def set_webhooks(merchant_id: str, body: WebhookSettingsIn, now: datetime) -> dict:
+    """Store the URL with a fresh signing secret, shown in this answer only (rotated on every PUT)."""
+    from ..services import merchant_store
+
+    store = merchant_store()
+    merchant = store.get(merchant_id)
+    if merchant is None:
+        raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id")
+    secret = f"whsec_{secrets.token_urlsafe(32)}" if body.returns_url else None
+    store.save(replace(merchant, webhooks=WebhookSettings(returns_url=body.returns_url, secret=secret)), now)
+    return {"returns_url": body.returns_url, "secret": secret,
+            "signature_header": "X-PostPurchase-Signature", "delivery_header": "X-PostPurchase-Delivery"}

@@ -5,7 +5,7 @@ retry after a crash finds either both or neither.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -17,7 +17,8 @@ from ..config import settings
 from ..errors import RetryLater
 from ..orders.models import Order, Shipment
 from . import keys
-from .table import CustomerRecord, MessageRecord, OrderRecord, Record, ShipmentRecord
+from .table import (CustomerRecord, MessageRecord, OrderNumberRecord, OrderRecord, Record, ReturnRecord,
+                    ShipmentRecord, TrackingEventRecord)
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,15 @@ class RecordedOrder:
 class StoredShipment:
     shipment: Shipment
     status: str
+    tracking: str | None = None  # postpurchase.tracking.state.ShipmentTracking as JSON
+
+
+@dataclass(frozen=True)
+class StoredReturn:
+    document: str  # postpurchase.returns.rma.ReturnRequest as JSON
+    revision: int
+    fingerprint: str | None
+    external_id: str | None
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,10 @@ class OrderView:
     cancelled_at: datetime | None
     shipments: list[StoredShipment]
     messages: list[StoredMessage]
+    returns: list[StoredReturn] = field(default_factory=list)
+    policy_version: int = 0
+    returns_revision: int = 0
+    delivered_at: datetime | None = None
 
 
 @lru_cache(maxsize=1)
@@ -66,7 +80,11 @@ def _reasons(error: TransactWriteError) -> list[str | None]:
 
 
 class DynamoOrderStore:
-    def record_order(self, merchant_id: str, order: Order, now: datetime) -> RecordedOrder:
+    def record_order(self, merchant_id: str, order: Order, now: datetime, policy_version: int = 0) -> RecordedOrder:
+        """Store the order, its customer's profile and its order-number lookup in one transaction.
+
+        `policy_version` is the return policy in force when the order was placed (0 = the
+        default policy); returns of this order are judged by it, whatever is published later."""
         customer_id = order.customer.customer_id()
         profile_pk = keys.customer_pk(merchant_id, customer_id)
         try:
@@ -80,7 +98,7 @@ class DynamoOrderStore:
             keys.order_pk(merchant_id, order.order_id), keys.ORDER_SK,
             merchant_id=merchant_id, order_id=order.order_id, customer_id=customer_id,
             document=order.model_dump_json(), status="placed", is_first_order=is_first,
-            placed_at=order.placed_at, recorded_at=now,
+            placed_at=order.placed_at, recorded_at=now, policy_version=policy_version, returns_revision=0,
             gsi1pk=profile_pk, gsi1sk=f"O#{order.placed_at.isoformat()}#{order.order_id}",
         )
         c = order.customer
@@ -108,6 +126,7 @@ class DynamoOrderStore:
                 transaction.save(record, condition=OrderRecord.pk.does_not_exist())
                 transaction.update(CustomerRecord(profile_pk, keys.PROFILE_SK), actions=actions,
                                    condition=condition)
+                transaction.save(self._number_record(merchant_id, order))
         except TransactWriteError as error:
             reasons = _reasons(error)
             if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -116,6 +135,14 @@ class DynamoOrderStore:
                                      existing.customer_id, existing.is_first_order, newly_recorded=False)
             raise RetryLater(f"order write cancelled: {reasons or error.cause_response_code}") from error
         return RecordedOrder(merchant_id, order, customer_id, is_first, newly_recorded=True)
+
+    @staticmethod
+    def _number_record(merchant_id: str, order: Order) -> OrderNumberRecord:
+        from ..security.order_access import email_digest, normalise_order_number
+
+        number = normalise_order_number(order.display_number)
+        return OrderNumberRecord(keys.order_number_pk(merchant_id, number), keys.ORDER_SK, merchant_id=merchant_id,
+                                 order_id=order.order_id, email_hash=email_digest(order.recipient))
 
     def record_shipment(self, merchant_id: str, order_id: str, shipment: Shipment, now: datetime) -> None:
         pk = keys.order_pk(merchant_id, order_id)
@@ -173,21 +200,29 @@ class DynamoOrderStore:
         except UpdateError as error:
             raise RetryLater(f"could not record delivery of order {order_id}: {error}") from error
 
-    def order_view(self, merchant_id: str, order_id: str) -> OrderView | None:
+    def order_view(self, merchant_id: str, order_id: str, consistent: bool = False) -> OrderView | None:
+        """The order with its shipments, messages and returns: one Query on the order's partition."""
         order: OrderRecord | None = None
         shipments: list[StoredShipment] = []
         messages: list[StoredMessage] = []
-        for item in Record.query(keys.order_pk(merchant_id, order_id)):
+        returns: list[StoredReturn] = []
+        # Everything but the carrier scans (SHIP#{s}#EV#...), which only the timeline reads.
+        for item in Record.query(keys.order_pk(merchant_id, order_id), consistent_read=consistent,
+                                 filter_condition=Record.type != TrackingEventRecord):
             if isinstance(item, OrderRecord):
                 order = item
             elif isinstance(item, ShipmentRecord):
-                shipments.append(StoredShipment(Shipment.model_validate_json(item.document), item.status))
+                shipments.append(StoredShipment(Shipment.model_validate_json(item.document), item.status,
+                                                item.tracking))
             elif isinstance(item, MessageRecord):
                 messages.append(StoredMessage(item.message_key, item.state, item.claimed_at, item.sent_at))
+            elif isinstance(item, ReturnRecord):
+                returns.append(StoredReturn(item.document, int(item.revision), item.fingerprint, item.external_id))
         if order is None or order.merchant_id != merchant_id:
             return None
         return OrderView(Order.model_validate_json(order.document), order.status, order.is_first_order,
-                         order.cancelled_at, shipments, messages)
+                         order.cancelled_at, shipments, messages, returns, int(order.policy_version or 0),
+                         int(order.returns_revision or 0), order.delivered_at)
 
 
-__all__ = ["DynamoOrderStore", "RecordedOrder", "OrderView", "StoredShipment", "StoredMessage"]
+__all__ = ["DynamoOrderStore", "RecordedOrder", "OrderView", "StoredShipment", "StoredMessage", "StoredReturn"]

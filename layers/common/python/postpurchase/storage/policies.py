@@ -17,6 +17,12 @@ from . import keys
 from .table import PolicyRecord, Record
 
 SERVER_ASSIGNED = ("version", "effective_from")
+_VERSIONS_CACHED = 256
+_versions: dict[tuple[str, int], ReturnPolicy] = {}
+
+
+def clear_cache() -> None:
+    _versions.clear()
 
 
 class DynamoPolicyStore:
@@ -37,11 +43,32 @@ class DynamoPolicyStore:
         return int(record.version) if record else 0
 
     def version(self, merchant_id: str, version: int) -> ReturnPolicy | None:
+        """One version (0 = the default policy, for orders placed before any was published).
+
+        Versions never change once written, so each is read once per container."""
+        if version == 0:
+            return DEFAULT_POLICY
+        cached = _versions.get((merchant_id, version))
+        if cached is not None:
+            return cached
         try:
             record = PolicyRecord.get(keys.merchant_pk(merchant_id), keys.policy_sk(version))
         except DoesNotExist:
             return None
-        return ReturnPolicy.model_validate_json(record.document)
+        policy = ReturnPolicy.model_validate_json(record.document)
+        if len(_versions) >= _VERSIONS_CACHED:
+            _versions.clear()
+        _versions[(merchant_id, version)] = policy
+        return policy
+
+    def version_in_force(self, merchant_id: str, at: datetime) -> int:
+        """The version in force at `at` (an order's placed_at): the newest published by then;
+        0 (the default policy) when none was. One Query, newest first, usually one item read."""
+        for record in Record.query(keys.merchant_pk(merchant_id), Record.sk.startswith(keys.POLICY_SK_PREFIX),
+                                   scan_index_forward=False, page_size=10):
+            if record.effective_from <= at:
+                return int(record.version)
+        return 0
 
     def publish(self, merchant_id: str, policy_data: Any, now: datetime) -> ReturnPolicy:
         """Store `policy_data` (the policy without version/effective_from) as the next version.

@@ -10,6 +10,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     DiscriminatorAttribute,
     NumberAttribute,
+    TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
@@ -36,6 +37,8 @@ class MerchantRecord(Record, discriminator="merchant"):
     woocommerce_secret = UnicodeAttribute(null=True)
     tracking = UnicodeAttribute(null=True)  # storage.merchants.TrackingSettings as JSON
     updated_at = UTCDateTimeAttribute()
+    # storage.merchants.WebhookSettings as JSON: where resolved returns are announced.
+    webhooks = UnicodeAttribute(null=True)
 
 
 class ApiKeyRecord(Record, discriminator="api_key"):
@@ -70,6 +73,10 @@ class OrderRecord(Record, discriminator="order"):
     cancelled_at = UTCDateTimeAttribute(null=True)
     cancel_reason = UnicodeAttribute(null=True)
     delivered_at = UTCDateTimeAttribute(null=True)  # first delivery of any of its parcels
+    # The return policy version in force when the order was placed (0 = the default policy).
+    policy_version = NumberAttribute(null=True)
+    # Bumped by every new return: two concurrent requests cannot both count the same units.
+    returns_revision = NumberAttribute(null=True)
     # gsi1: customer -> orders, newest last.
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
@@ -127,3 +134,36 @@ class PolicyRecord(Record, discriminator="return_policy"):
     version = NumberAttribute()
     document = UnicodeAttribute()  # postpurchase.returns.policy.ReturnPolicy as JSON
     effective_from = UTCDateTimeAttribute()
+
+
+class OrderNumberRecord(Record, discriminator="order_number"):
+    """pk M#{m}#NUM#{number}: what a customer knows (order number + email) -> the order.
+
+    Holds a hash of the order's email, so the lookup compares hashes in constant time without
+    reading the order."""
+
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    email_hash = UnicodeAttribute()
+
+
+class ReturnRecord(Record, discriminator="return"):
+    """One RMA under its order: pk M#{m}#O#{o}, sk RMA#{r}; saved with a revision check."""
+
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    rma_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.returns.rma.ReturnRequest as JSON
+    status = UnicodeAttribute()
+    revision = NumberAttribute()  # = number of transitions in the document's history
+    fingerprint = UnicodeAttribute(null=True)  # of the creating request, for idempotent retries
+    external_id = UnicodeAttribute(null=True)  # the storefront's return id, when it came from one
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class AttemptCounterRecord(Record, discriminator="attempts"):
+    """Attempts in one fixed window (pk M#{m}#RL#{scope}, sk W#{window start}); expires by TTL."""
+
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()

@@ -1,0 +1,69 @@
+"""return_events: acts on RMA changes - customer notices, ReturnResolved, the merchant's webhook."""
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Json
+
+from postpurchase import clock, services
+from postpurchase.batch import process_batch
+from postpurchase.messaging.links import customer_order_link
+from postpurchase.observability import MetricUnit, logger, metrics, tracer
+from postpurchase.returns import handoff
+from postpurchase.returns.effects import deliver_webhook, handle_return_changed
+from postpurchase.returns.messages import DeliverReturnWebhook, ReturnMessage
+
+
+class ReturnMessageRecord(SqsRecordModel):
+    body: Json[ReturnMessage]  # type: ignore[valid-type]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=ReturnMessageRecord)
+
+
+class AwsPorts:
+    """The effects' ports, served by this function's adapters."""
+
+    store = property(lambda self: services.return_store())
+    policies = property(lambda self: services.policy_store())
+
+    def request_email(self, request) -> None:
+        services.outbound_email_queue().publish(request.model_dump_json(), kind=request.kind,
+                                                merchant_id=request.merchant_id)
+
+    def publish_event(self, detail_type: str, detail: dict) -> None:
+        services.event_publisher().put(source=handoff.EVENT_SOURCE, detail_type=detail_type, detail=detail)
+
+    def enqueue(self, message: DeliverReturnWebhook) -> None:
+        services.return_events_queue().publish(message.model_dump_json(), kind=message.type,
+                                               merchant_id=message.merchant_id)
+
+    def webhook_target(self, merchant_id: str):
+        merchant = services.merchant_store().get(merchant_id)
+        return merchant.webhooks if merchant else None
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        return services.webhook_sender().post(url, body, headers)
+
+
+PORTS = AwsPorts()
+
+
+@tracer.capture_method
+def record_handler(record: ReturnMessageRecord) -> None:
+    message = record.body
+    logger.append_keys(merchant_id=message.merchant_id, order_id=message.order_id, rma_id=message.rma_id,
+                       message_type=message.type)
+    now = clock.now()
+    if isinstance(message, DeliverReturnWebhook):
+        outcome = deliver_webhook(message, PORTS, now)
+    else:
+        outcome = handle_return_changed(message, PORTS, lambda m, o: customer_order_link(m, o, now), now)
+    metrics.add_metric(name="ReturnMessagesProcessed", unit=MetricUnit.Count, value=1)
+    logger.info("return message handled", extra={"outcome": outcome})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return process_batch(event, context, processor=processor, record_handler=record_handler,
+                         failure_metric="ReturnMessageFailures")

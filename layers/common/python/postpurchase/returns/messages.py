@@ -1,0 +1,42 @@
+"""What travels on the return-events queue."""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from ..orders.models import Identifier
+
+Origin = Literal["api", "shopify"]
+
+
+class ReturnChanged(BaseModel):
+    """An RMA gained the transitions history[from_revision:to_revision]: send what they mean
+    (customer notices, the ReturnResolved event, the merchant's webhook)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["ReturnChanged"] = "ReturnChanged"
+    merchant_id: Identifier
+    order_id: Identifier
+    rma_id: Identifier
+    from_revision: Annotated[int, Field(ge=0)]
+    to_revision: Annotated[int, Field(ge=1)]
+    # Where the change was made: a storefront already moved the money, so no refund webhook.
+    origin: Origin = "api"
+
+
+class DeliverReturnWebhook(BaseModel):
+    """Tell the merchant's system a return was resolved; retried on its own until it answers 2xx."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["DeliverReturnWebhook"] = "DeliverReturnWebhook"
+    merchant_id: Identifier
+    order_id: Identifier
+    rma_id: Identifier
+    revision: Annotated[int, Field(ge=1)]
+
+
+ReturnMessage = Annotated[Union[ReturnChanged, DeliverReturnWebhook], Field(discriminator="type")]
+return_message_adapter: TypeAdapter[ReturnMessage] = TypeAdapter(ReturnMessage)

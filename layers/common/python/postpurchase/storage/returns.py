@@ -1,0 +1,72 @@
+"""RMAs on the one table, under their order (pk M#{m}#O#{o}, sk RMA#{r}).
+
+A new RMA is one transaction: put the RMA (only if its id is new) and bump the order's
+`returns_revision` (only if it is still the value the request was judged against). A step on
+an RMA is a put conditioned on the RMA's own revision.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from ..errors import RetryLater
+from ..returns.rma import ReturnRequest
+from ..returns.service import ReturnExists, StaleOrder, StaleReturn
+from . import keys
+from .orders import DynamoOrderStore, OrderView, _connection, _reasons
+from .table import OrderRecord, ReturnRecord
+
+
+def _record(merchant_id: str, rma: ReturnRequest, now: datetime, *, fingerprint: str | None,
+            external_id: str | None, created_at: datetime) -> ReturnRecord:
+    return ReturnRecord(keys.order_pk(merchant_id, rma.order_id), keys.return_sk(rma.rma_id),
+                        merchant_id=merchant_id, order_id=rma.order_id, rma_id=rma.rma_id,
+                        document=rma.model_dump_json(), status=rma.status.value, revision=len(rma.history),
+                        fingerprint=fingerprint, external_id=external_id, created_at=created_at, updated_at=now)
+
+
+class DynamoReturnStore:
+    def __init__(self, orders: DynamoOrderStore) -> None:
+        self._orders = orders
+
+    def order_view(self, merchant_id: str, order_id: str, consistent: bool = False) -> OrderView | None:
+        return self._orders.order_view(merchant_id, order_id, consistent=consistent)
+
+    def create_return(self, merchant_id: str, rma: ReturnRequest, *, expected_revision: int,
+                      fingerprint: str | None, external_id: str | None, now: datetime) -> None:
+        record = _record(merchant_id, rma, now, fingerprint=fingerprint, external_id=external_id,
+                         created_at=rma.created_at)
+        seen = (OrderRecord.returns_revision == expected_revision)
+        if expected_revision == 0:  # orders stored before returns existed have no counter yet
+            seen = seen | OrderRecord.returns_revision.does_not_exist()
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.update(OrderRecord(keys.order_pk(merchant_id, rma.order_id), keys.ORDER_SK),
+                                   actions=[OrderRecord.returns_revision.set(expected_revision + 1)],
+                                   condition=OrderRecord.pk.exists() & seen)
+                transaction.save(record, condition=ReturnRecord.pk.does_not_exist())
+        except TransactWriteError as error:
+            reasons = _reasons(error)
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                raise ReturnExists(rma.rma_id) from None
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise StaleOrder(rma.order_id) from None
+            # TransactionConflict: another transaction on the same items is in flight.
+            if "TransactionConflict" in reasons:
+                raise StaleOrder(rma.order_id) from None
+            raise RetryLater(f"return write cancelled: {reasons or error.cause_response_code}") from error
+
+    def save_return(self, merchant_id: str, rma: ReturnRequest, *, expected_revision: int, now: datetime) -> None:
+        record = ReturnRecord(keys.order_pk(merchant_id, rma.order_id), keys.return_sk(rma.rma_id))
+        try:
+            record.update(actions=[ReturnRecord.document.set(rma.model_dump_json()),
+                                   ReturnRecord.status.set(rma.status.value),
+                                   ReturnRecord.revision.set(len(rma.history)),
+                                   ReturnRecord.updated_at.set(now)],
+                          condition=ReturnRecord.revision == expected_revision)
+        except UpdateError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise StaleReturn(rma.rma_id) from None
+            raise RetryLater(f"return save failed: {error.cause_response_code}") from error
