@@ -53,7 +53,10 @@ def invalid(topic: str, data: dict) -> InvalidInput:
 
 def test_supported_topics():
     assert shopify.SUPPORTED_TOPICS == frozenset(
-        {"orders/create", "orders/paid", "orders/cancelled", "fulfillments/create", "fulfillments/update"}
+        {"orders/create", "orders/paid", "orders/cancelled", "fulfillments/create", "fulfillments/update",
+         # returns and refunds: tests/unit/test_shopify_returns.py
+         "returns/request", "returns/approve", "returns/decline", "returns/cancel", "returns/close",
+         "returns/reopen", "refunds/create"}
     )
 
 

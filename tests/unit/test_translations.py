@@ -1,8 +1,8 @@
 """The customer emails in Indonesian, Thai, Turkish, Arabic and Russian.
 
 Each catalog is complete and keeps every placeholder; every email (confirmation plain and
-welcome, every parcel-notice variant) renders in that language, with the right direction,
-no English sentence left over, and money and dates formatted by Babel for the customer's
+welcome, every parcel-notice and return-notice variant) renders in that language, with the right
+direction, no English sentence left over, and money and dates formatted by Babel for the customer's
 locale. Every rendered HTML is written to ``test-artifacts/emails/<lang>-<kind>-<variant>.html``
 (gitignored) for a person or a browser test to look at.
 """
@@ -22,10 +22,17 @@ from babel.numbers import format_currency, format_decimal
 
 from postpurchase.messaging import catalogs
 from postpurchase.messaging.rendering import render_email
-from postpurchase.messaging.requests import ShipmentNotice
+from postpurchase.messaging.requests import ReturnNotice, ShipmentNotice
 
 # Shared builders only (importing test functions would collect them a second time).
 from test_rendering import ORDER_URL, Doc, make_merchant, make_order, make_request
+from test_return_notice_emails import (
+    RETURN_DATA,
+    RETURN_HEADLINES,
+    RETURN_SUBJECTS,
+    RETURN_VARIANTS,
+    make_return_notice,
+)
 from test_shipment_notices import TRACKING_URL, VARIANTS, make_shipment
 
 # language -> (the customer's locale tag, the order's currency)
@@ -39,7 +46,7 @@ LANGUAGES = {
 NON_LATIN = {"th", "ar", "ru"}
 CASES = [("order_confirmation", "plain"), ("order_confirmation", "welcome")] + [
     ("shipment_notice", variant) for variant in VARIANTS
-]
+] + [("return_update", variant) for variant in RETURN_VARIANTS]
 HEADLINES = {
     "shipped": "Your order is on its way",
     "out_for_delivery": "Arriving today",
@@ -49,6 +56,7 @@ HEADLINES = {
     "ready_for_pickup": "Ready for pickup",
     "exception": "There's a problem with your delivery",
     "returned_to_sender": "Your parcel is going back to the sender",
+    **RETURN_HEADLINES,
 }
 SUBJECTS = {
     "plain": "Your order %(number)s is confirmed",
@@ -62,6 +70,7 @@ SUBJECTS = {
     "exception": "There's a problem with the delivery of your order %(number)s",
     "returned_to_sender": "Your order %(number)s is going back to the sender",
     "update": "An update on the delivery of your order %(number)s",
+    **RETURN_SUBJECTS,
 }
 SHOP = "Dükkan"
 NUMBER = "#1001"
@@ -73,7 +82,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "emails"
 DATA = [
     "Ayşe Y", "Ayşe", "Kitap: Çağdaş Şiir", "help@dukkan.example", "https://dukkan.example", ORDER_URL,
     TRACKING_URL, "https://cdn.example/logo.png", "https://cdn.example/silk.png", "DHL Express", "JD014600",
-    "Shipment arrived at facility", "Leipzig, DE", SHOP, NUMBER,
+    "Shipment arrived at facility", "Leipzig, DE", SHOP, NUMBER, *RETURN_DATA,
 ]  # fmt: skip
 ENGLISH_WORDS = {"your", "you", "the", "and", "with", "order", "parcel", "delivery", "track", "view", "hello", "thank"}
 
@@ -158,6 +167,16 @@ def _request(language: str, kind: str, variant: str):
     order = make_order(currency=currency, totals={"discount": "3.00", "total": "33.00"})
     if kind == "order_confirmation":
         return make_request(order=order, variant=variant, locale=tag)
+    if kind == "return_update":
+        return make_request(
+            order=order,
+            kind="return_update",
+            variant=variant,
+            ref="R-1001-1",
+            locale=tag,
+            timezone="Europe/Istanbul",
+            return_notice=ReturnNotice(**make_return_notice()),
+        )
     return make_request(
         order=order,
         kind="shipment_notice",
@@ -249,6 +268,13 @@ def test_every_email_renders_in_the_customers_language(language, kind, variant):
         ]  # fmt: skip
         assert money("12.50") != format_currency(Decimal("12.50"), currency, locale="en")
         assert _translated(language, "Qty %(quantity)s × %(price)s", quantity=format_decimal(2, locale=fmt), price=money("12.50")) in html
+    elif kind == "return_update":
+        expected = []
+        if variant in ("refunded", "credit_issued"):
+            expected.append(money("12.50"))
+            assert money("12.50") != format_currency(Decimal("12.50"), currency, locale="en")
+        elif variant == "approved":  # 22:30 UTC on 4 December: the 5th in Istanbul
+            expected.append(format_date(date(2026, 12, 5), format="full", locale=fmt))
     else:
         scan = datetime(2026, 11, 22, 13, 5, tzinfo=timezone.utc).astimezone(ISTANBUL)
         expected = [format_date(scan, format="long", locale=fmt), format_time(scan, format="short", locale=fmt)]

@@ -15,6 +15,7 @@ import io
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -31,7 +32,7 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from . import catalogs
-from .requests import EmailRequest, MerchantBranding, ShipmentNotice
+from .requests import EmailRequest, MerchantBranding, ReturnNotice, ShipmentNotice
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,12 @@ _TEMPLATES = {
         "shipment_notice_subject.txt",
         "shipment_notice.html",
         "shipment_notice.txt",
+    ),
+    # One family for every return (RMA) notice; the variant is the step the customer hears about.
+    "return_update": (
+        "return_update_subject.txt",
+        "return_update.html",
+        "return_update.txt",
     ),
 }
 
@@ -318,6 +325,73 @@ def _shipment_context(
     }
 
 
+def _return_context(
+    request: EmailRequest,
+    notice: ReturnNotice,
+    fmt_locale: Locale,
+    items: list[dict[str, Any]],
+    money: Callable[[Decimal], str],
+) -> dict[str, Any]:
+    """The RMA as template data: values, not words (reasons, resolutions, drop-off options and
+    conditions are put into words by the templates), lines titled from the order."""
+    by_sku = {item.sku: shown for item, shown in zip(request.order.items, items)}
+
+    def number(value: int | None) -> str | None:
+        return None if value is None else format_decimal(value, locale=fmt_locale)
+
+    lines = []
+    for line in notice.lines:
+        shown = by_sku.get(line.sku) or {"title": line.sku, "variant_title": None, "image_url": None}
+        lines.append(
+            {
+                "title": shown["title"],
+                "variant_title": shown["variant_title"],
+                "image_url": shown["image_url"],
+                "quantity": number(line.quantity),
+                "accepted": number(line.accepted_quantity),
+                "reason": line.reason,
+                "resolution": line.resolution,
+            }
+        )
+
+    ship_by = None
+    if notice.ship_by is not None:  # a deadline: the day it falls on where the customer is
+        value = notice.ship_by if notice.ship_by.tzinfo else notice.ship_by.replace(tzinfo=timezone.utc)
+        ship_by = format_date(value.astimezone(_zone(request.timezone)).date(), format="full", locale=fmt_locale)
+
+    def parcel(carrier: str | None, tracking_number: str | None) -> dict[str, str | None] | None:
+        carrier_name = _carrier_name(carrier) if carrier else None
+        tracking_number = (tracking_number or "").strip() or None
+        if not (carrier_name or tracking_number):
+            return None
+        return {"carrier": carrier_name, "tracking_number": tracking_number}
+
+    def code(value: str | None) -> str | None:
+        return " ".join((value or "").split()) or None
+
+    return {
+        "number": notice.rma_id,
+        "lines": lines,
+        "resolutions": sorted({line.resolution for line in notice.lines}),
+        "partial": notice.inspection_outcome == "partially_accepted",
+        "ship_by": ship_by,
+        "label_provided": notice.label_provided,
+        "label": parcel(notice.carrier, notice.tracking_number),
+        "label_url": _web_url(notice.label_url),
+        "drop_off_code": code(notice.drop_off_code),
+        "drop_off_options": list(notice.drop_off_options),
+        "conditions": list(notice.conditions),
+        "processing_days": notice.processing_days,
+        "processing_days_text": number(notice.processing_days),
+        "refund_days": notice.refund_days,
+        "refund_days_text": number(notice.refund_days),
+        "rejection_reason": " ".join((notice.rejection_reason or "").split()) or None,
+        "amount": money(notice.amount) if notice.amount is not None else None,
+        "credit_code": code(notice.credit_code),
+        "exchange": parcel(notice.exchange_carrier, notice.exchange_tracking_number),
+    }
+
+
 def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -> dict[str, Any]:
     order = request.order
     fmt_locale = formatting_locale(language, request.locale, merchant.default_locale)
@@ -380,6 +454,8 @@ def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -
     }
     if request.shipment is not None:
         context["shipment"] = _shipment_context(request, request.shipment, fmt_locale, items)
+    if request.return_notice is not None:
+        context["rma"] = _return_context(request, request.return_notice, fmt_locale, items, money)
     return context
 
 
@@ -403,6 +479,8 @@ def render_email(request: EmailRequest, merchant: MerchantBranding) -> RenderedE
     subject_name, html_name, text_name = _TEMPLATES[request.kind]
     if request.kind == "shipment_notice" and request.shipment is None:
         raise ValueError("a shipment_notice request needs its shipment")
+    if request.kind == "return_update" and request.return_notice is None:
+        raise ValueError("a return_update request needs its return_notice")
     language = resolve_language(request.locale, merchant.default_locale)
     env = _environment(language)
     context = _context(request, merchant, language)

@@ -41,6 +41,8 @@ class StorefrontReturnLine(BaseModel):
 
     sku: Sku
     quantity: Annotated[int, Field(ge=1, le=100_000)]
+    # The storefront's line item id, when it named the line (Shopify returns carry no SKU).
+    line_id: Annotated[str, Field(max_length=64)] | None = None
 
 
 StorefrontReturnAction = Literal["requested", "approved", "declined", "cancelled", "closed", "refunded"]
@@ -53,7 +55,9 @@ class StorefrontReturnChanged(_Event):
     made without a return in the storefront has none and is matched to an open RMA by SKU."""
 
     type: Literal["StorefrontReturnChanged"] = "StorefrontReturnChanged"
-    order_id: Identifier
+    # None when the storefront names only its return (Shopify's returns/decline): the RMA is
+    # then found through the storefront return id.
+    order_id: Identifier | None
     external_return_id: Identifier | None = None
     action: StorefrontReturnAction
     occurred_at: datetime

@@ -126,6 +126,8 @@ class LineItem(_Model):
     variant_title: ShortText | None = None
     image_url: Annotated[str, Field(max_length=2048)] | None = None
     product_url: Annotated[str, Field(max_length=2048)] | None = None
+    # The storefront's own id of this line (Shopify): its returns name lines by it, not by SKU.
+    line_id: Annotated[str, Field(max_length=64)] | None = None
 
     @field_validator("price")
     @classmethod

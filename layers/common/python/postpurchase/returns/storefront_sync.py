@@ -42,6 +42,15 @@ def storefront_rma_id(source: str, external_id: str) -> str:
     return f"{source}-{external_id}"
 
 
+def _order_skus(event: StorefrontReturnChanged, order: Order) -> StorefrontReturnChanged:
+    """The event with each line named by the order's SKU: a storefront that identified a line
+    by its own line id (Shopify returns) is matched through the order's `line_id`s."""
+    by_line_id = {item.line_id: item.sku for item in order.items if item.line_id}
+    lines = [line.model_copy(update={"sku": by_line_id[line.line_id]})
+             if line.line_id in by_line_id else line for line in event.lines]
+    return event.model_copy(update={"lines": lines})
+
+
 def _bought(order: Order) -> dict[str, int]:
     bought: dict[str, int] = {}
     for item in order.items:
@@ -121,11 +130,18 @@ def _match_refund(event: StorefrontReturnChanged, returns: OrderReturns) -> Stor
 def apply_storefront_change(event: StorefrontReturnChanged, *, store: ReturnStore, policies: PolicySource,
                             notify: Notify, now: datetime) -> SyncOutcome:
     actor = Actor(kind="merchant", id=event.source)
+    if event.order_id is None:
+        found = (store.order_of_return(event.merchant_id, storefront_rma_id(event.source, event.external_return_id))
+                 if event.external_return_id else None)
+        if found is None:
+            return "unmatched"
+        event = event.model_copy(update={"order_id": found})
     for _ in range(MAX_ATTEMPTS):
         try:
             returns = load(store, policies, event.merchant_id, event.order_id, now, consistent=True)
         except NotFound:  # storefronts do not promise order: the order may be on its way
             raise RetryLater(f"return for order {event.order_id}, which is not stored yet") from None
+        event = _order_skus(event, returns.order)
         if event.external_return_id is not None:
             rma_id = storefront_rma_id(event.source, event.external_return_id)
             stored = next((entry for entry in returns.returns if entry.rma.rma_id == rma_id), None)

@@ -66,3 +66,10 @@ def order_number_pk(merchant_id: str, number: str) -> str:
 
 def attempts_pk(merchant_id: str, scope: str) -> str:
     return f"M#{merchant_id}#RL#{scope}"
+
+
+def return_order_pk(merchant_id: str, rma_id: str) -> str:
+    return f"M#{merchant_id}#RMA#{rma_id}"
+
+
+RETURN_ORDER_SK = "ORDER"

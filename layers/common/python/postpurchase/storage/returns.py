@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from ..errors import RetryLater
@@ -16,7 +16,7 @@ from ..returns.rma import ReturnRequest
 from ..returns.service import ReturnExists, StaleOrder, StaleReturn
 from . import keys
 from .orders import DynamoOrderStore, OrderView, _connection, _reasons
-from .table import OrderRecord, ReturnRecord
+from .table import OrderRecord, ReturnOrderRecord, ReturnRecord
 
 
 def _record(merchant_id: str, rma: ReturnRequest, now: datetime, *, fingerprint: str | None,
@@ -47,6 +47,8 @@ class DynamoReturnStore:
                                    actions=[OrderRecord.returns_revision.set(expected_revision + 1)],
                                    condition=OrderRecord.pk.exists() & seen)
                 transaction.save(record, condition=ReturnRecord.pk.does_not_exist())
+                transaction.save(ReturnOrderRecord(keys.return_order_pk(merchant_id, rma.rma_id), keys.RETURN_ORDER_SK,
+                                                   merchant_id=merchant_id, order_id=rma.order_id))
         except TransactWriteError as error:
             reasons = _reasons(error)
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
@@ -57,6 +59,12 @@ class DynamoReturnStore:
             if "TransactionConflict" in reasons:
                 raise StaleOrder(rma.order_id) from None
             raise RetryLater(f"return write cancelled: {reasons or error.cause_response_code}") from error
+
+    def order_of_return(self, merchant_id: str, rma_id: str) -> str | None:
+        try:
+            return ReturnOrderRecord.get(keys.return_order_pk(merchant_id, rma_id), keys.RETURN_ORDER_SK).order_id
+        except DoesNotExist:
+            return None
 
     def save_return(self, merchant_id: str, rma: ReturnRequest, *, expected_revision: int, now: datetime) -> None:
         record = ReturnRecord(keys.order_pk(merchant_id, rma.order_id), keys.return_sk(rma.rma_id))

@@ -162,6 +162,14 @@ class ReturnRecord(Record, discriminator="return"):
     updated_at = UTCDateTimeAttribute()
 
 
+class ReturnOrderRecord(Record, discriminator="return_order"):
+    """pk M#{m}#RMA#{r}: which order an RMA belongs to, for callers that know only the RMA
+    (a storefront's return webhook that names no order)."""
+
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+
+
 class AttemptCounterRecord(Record, discriminator="attempts"):
     """Attempts in one fixed window (pk M#{m}#RL#{scope}, sk W#{window start}); expires by TTL."""
 

@@ -1,19 +1,27 @@
 """Shopify Admin REST webhooks -> our order events.
 
-Payload shapes are Shopify's REST `Order` and `Fulfillment` resources, as webhooks deliver
-them. Field paths in errors are Shopify's (`line_items[0].quantity`, `customer_locale`).
-Pure: no AWS, no clock, no environment.
+Payload shapes are Shopify's REST `Order`, `Fulfillment`, `Return` and `Refund` resources, as
+webhooks deliver them. Field paths in errors are Shopify's (`line_items[0].quantity`,
+`customer_locale`). Pure: no AWS, no clock, no environment.
+
+Returns (`returns/*`, `refunds/create`) become `StorefrontReturnChanged`. Shopify's return
+webhooks are thin: `returns/request` and `returns/approve` carry the return with `order` and
+`return_line_items` (whose `fulfillment_line_item.line_item` may hold only ids),
+`returns/cancel` and `returns/close` only `id`, `order_id` and `status`, and `returns/decline`
+only `id`, `status` and `decline`. Ids come as numbers or as `gid://shopify/Return/123`.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, StrictInt
+from pydantic import AwareDatetime, Field, StrictInt
 
 from ..errors import InvalidInput
-from ..orders.events import OrderCancelled, OrderPlaced, ShipmentCreated
+from ..orders.events import OrderCancelled, OrderPlaced, ShipmentCreated, StorefrontReturnChanged
 from ..orders.models import Order, Shipment
+from ..returns.policy import ReturnReason
 from .payloads import (
     MoneyText,
     PayloadModel,
@@ -29,14 +37,54 @@ from .payloads import (
 SOURCE = "shopify"
 
 SUPPORTED_TOPICS: frozenset[str] = frozenset(
-    {"orders/create", "orders/paid", "orders/cancelled", "fulfillments/create", "fulfillments/update"}
+    {
+        "orders/create", "orders/paid", "orders/cancelled", "fulfillments/create", "fulfillments/update",
+        "returns/request", "returns/approve", "returns/decline", "returns/cancel", "returns/close",
+        "returns/reopen", "refunds/create",
+    }
 )
 _ORDER_TOPICS = frozenset({"orders/create", "orders/paid"})
 _FULFILLMENT_TOPICS = frozenset({"fulfillments/create", "fulfillments/update"})
 # Fulfillment statuses that mean nothing is (or will be) on its way.
 _DEAD_FULFILLMENT_STATUSES = frozenset({"cancelled", "error", "failure"})
+_RETURN_ACTIONS = {
+    "returns/request": "requested",
+    "returns/approve": "approved",
+    "returns/decline": "declined",
+    "returns/cancel": "cancelled",
+    "returns/close": "closed",
+}
+# Acknowledged, acted on by nobody: reopening puts a closed return back to open, and a closed
+# RMA is final in our lifecycle (returns/rma.py).
+_IGNORED_TOPICS = frozenset({"returns/reopen"})
 
-Event = OrderPlaced | ShipmentCreated | OrderCancelled
+# Shopify's return reasons (the REST webhooks send the ReturnReason enum in lower case:
+# "size_too_small"; API 2026-01 adds `return_reason_definition.handle`, "too-small") -> ours.
+# Anything else is `other`.
+_RETURN_REASONS: dict[str, ReturnReason] = {
+    "defective": ReturnReason.DAMAGED,
+    "damaged": ReturnReason.DAMAGED,
+    "size_too_large": ReturnReason.DOESNT_FIT,
+    "size_too_small": ReturnReason.DOESNT_FIT,
+    "too_large": ReturnReason.DOESNT_FIT,
+    "too_small": ReturnReason.DOESNT_FIT,
+    "too_loose": ReturnReason.DOESNT_FIT,
+    "too_tight": ReturnReason.DOESNT_FIT,
+    "too_long": ReturnReason.DOESNT_FIT,
+    "too_short": ReturnReason.DOESNT_FIT,
+    "wrong_item": ReturnReason.WRONG_ITEM,
+    "not_as_described": ReturnReason.NOT_AS_DESCRIBED,
+    "unwanted": ReturnReason.CHANGED_MIND,
+    "style": ReturnReason.CHANGED_MIND,
+    "color": ReturnReason.CHANGED_MIND,
+    "other": ReturnReason.OTHER,
+    "unknown": ReturnReason.OTHER,
+}
+_GID = re.compile(r"^gid://shopify/([A-Za-z]+)/(\d+)$")
+_DIGITS = re.compile(r"^\d+$")
+_NOTE_MAX = 1000  # StorefrontReturnChanged.note
+
+Event = OrderPlaced | ShipmentCreated | OrderCancelled | StorefrontReturnChanged
 
 
 # --- payload models (Shopify's field names) ------------------------------------------------
@@ -44,10 +92,12 @@ Event = OrderPlaced | ShipmentCreated | OrderCancelled
 
 class _Money(PayloadModel):
     amount: MoneyText | None = None
+    currency_code: str | None = None
 
 
 class _MoneySet(PayloadModel):
     shop_money: _Money | None = None
+    presentment_money: _Money | None = None
 
 
 class _ShippingLine(PayloadModel):
@@ -141,6 +191,83 @@ class _FulfillmentPayload(PayloadModel):
     updated_at: AwareDatetime | None = None
 
 
+class _Ref(PayloadModel):
+    """A reference to another resource: `{"id": 123, "admin_graphql_api_id": "gid://shopify/Order/123"}`."""
+
+    id: StorefrontId | None = None
+    admin_graphql_api_id: str | None = None
+
+
+class _ReferencedLineItem(PayloadModel):
+    """An order line item inside a return or refund: often only its ids (returns/*), in full
+    in refunds/create."""
+
+    id: StorefrontId | None = None
+    admin_graphql_api_id: str | None = None
+    sku: str | None = None
+    variant_id: StorefrontId | None = None
+    product_id: StorefrontId | None = None
+
+
+class _ReturnFulfillmentLineItem(PayloadModel):
+    id: StorefrontId | None = None
+    line_item: _ReferencedLineItem
+
+
+class _ReasonDefinition(PayloadModel):
+    handle: str | None = None
+
+
+class _ReturnLineItem(PayloadModel):
+    quantity: StrictInt
+    fulfillment_line_item: _ReturnFulfillmentLineItem
+    return_reason: str | None = None  # deprecated in API 2026-01 for return_reason_definition
+    return_reason_definition: _ReasonDefinition | None = None
+    return_reason_note: str | None = None
+    customer_note: str | None = None
+
+
+class _Decline(PayloadModel):
+    reason: str | None = None  # return_period_ended, final_sale, other
+    note: str | None = None  # the message Shopify sent the customer
+
+
+class _ReturnPayload(PayloadModel):
+    id: StorefrontId | None = None
+    admin_graphql_api_id: str | None = None
+    order: _Ref | None = None  # returns/request, returns/approve
+    order_id: StorefrontId | None = None  # returns/cancel, returns/close
+    status: str | None = None
+    return_line_items: list[_ReturnLineItem] | None = None
+    decline: _Decline | None = None  # returns/decline
+    created_at: AwareDatetime | None = None  # not in Shopify's samples; used when present
+    updated_at: AwareDatetime | None = None
+
+
+class _RefundLineItem(PayloadModel):
+    line_item_id: StorefrontId | None = None
+    line_item: _ReferencedLineItem | None = None
+    quantity: StrictInt
+    subtotal_set: _MoneySet | None = None
+
+
+class _Transaction(PayloadModel):
+    kind: str | None = None
+    status: str | None = None
+    amount: MoneyText | None = None
+    currency: str | None = None
+
+
+class _RefundPayload(PayloadModel):
+    id: StorefrontId | None = None
+    order_id: StorefrontId
+    created_at: AwareDatetime | None = None
+    processed_at: AwareDatetime | None = None
+    refund_line_items: list[_RefundLineItem] | None = None
+    transactions: list[_Transaction] | None = None
+    returned: _Ref | None = Field(default=None, alias="return")  # newer API versions; null without a return
+
+
 # --- translation -----------------------------------------------------------------------------
 
 
@@ -149,7 +276,7 @@ def translate(
 ) -> list[Event]:
     """The events one Shopify webhook delivery means; [] for topics we do not act on."""
     topic = (topic or "").strip().lower()
-    if topic not in SUPPORTED_TOPICS:
+    if topic not in SUPPORTED_TOPICS or topic in _IGNORED_TOPICS:
         return []
     data = parse_object(raw_body)
 
@@ -175,6 +302,13 @@ def translate(
                 reason=reason[:200] if reason else None,
             )
         ]
+    if topic in _RETURN_ACTIONS:
+        event = _return_changed(_RETURN_ACTIONS[topic], validate_payload(_ReturnPayload, data),
+                                envelope(0), received_at)
+        return [event] if event else []
+    if topic == "refunds/create":
+        event = _refund(validate_payload(_RefundPayload, data), envelope(0), received_at)
+        return [event] if event else []
     # fulfillments/create, fulfillments/update
     fulfillment = validate_payload(_FulfillmentPayload, data)
     shipment = _shipment(fulfillment)
@@ -187,7 +321,7 @@ def translate(
     ]
 
 
-def _sku(item: _LineItem | _FulfillmentLineItem) -> str | None:
+def _sku(item: _LineItem | _FulfillmentLineItem | _ReferencedLineItem) -> str | None:
     """The SKU, or a stable stand-in for items sold without one."""
     sku = blank(item.sku)
     if sku:
@@ -294,6 +428,7 @@ def _order(payload: _OrderPayload) -> Order | None:
         "items": [
             {
                 "sku": _sku(item),
+                "line_id": blank(item.id) if item.id is not None else None,
                 "title": item.title,
                 "variant_title": blank(item.variant_title),
                 "quantity": item.quantity,
@@ -355,3 +490,205 @@ def _shipment(payload: _FulfillmentPayload) -> Shipment | None:
         "tracking_url": "tracking_urls[0]" if urls else "tracking_url",
     }
     return build(Shipment, data, renames)
+
+
+# --- returns and refunds ---------------------------------------------------------------------
+
+
+def _shopify_id(value: str | None, kind: str, field: str) -> str | None:
+    """Shopify's numeric id from a number, a numeric string or `gid://shopify/{kind}/123`."""
+    text = blank(value)
+    if text is None:
+        return None
+    if _DIGITS.match(text):
+        return text
+    match = _GID.match(text)
+    if match and match.group(1) == kind:
+        return match.group(2)
+    raise InvalidInput(f"must be a Shopify id or gid://shopify/{kind}/<number>", field=field)
+
+
+def _ref_id(id_value: str | None, gid: str | None, kind: str, prefix: str = "") -> tuple[str | None, str]:
+    """The id of a referenced resource from `id`, else `admin_graphql_api_id`; and its field."""
+    found = _shopify_id(id_value, kind, f"{prefix}id")
+    if found is not None:
+        return found, f"{prefix}id"
+    return _shopify_id(gid, kind, f"{prefix}admin_graphql_api_id"), f"{prefix}admin_graphql_api_id"
+
+
+def _referenced_sku(item: _ReferencedLineItem, field: str) -> str:
+    """The SKU as the order translation has it (`_sku`); a line item known only by its gid
+    gets the same `li{id}` stand-in."""
+    sku = _sku(item)
+    if sku is not None:
+        return sku
+    line_item_id, _ = _ref_id(None, item.admin_graphql_api_id, "LineItem", f"{field}.")
+    if line_item_id is None:
+        raise InvalidInput("needs a sku, variant_id, product_id, id or admin_graphql_api_id", field=field)
+    return f"li{line_item_id}"
+
+
+def _line_id(item: _ReferencedLineItem) -> str | None:
+    """The order line's id (as the order translation keeps it in `line_id`), from id or gid."""
+    try:
+        found, _ = _ref_id(item.id, item.admin_graphql_api_id, "LineItem")
+    except InvalidInput:
+        return None
+    return found
+
+
+def _return_reason(line: _ReturnLineItem) -> ReturnReason:
+    code = blank(line.return_reason)
+    if code is None and line.return_reason_definition is not None:
+        code = blank(line.return_reason_definition.handle)
+    if code is None:
+        return ReturnReason.OTHER
+    return _RETURN_REASONS.get(code.lower().replace("-", "_"), ReturnReason.OTHER)
+
+
+def _note(parts: list[str | None]) -> str | None:
+    """The distinct non-blank texts, one a line, cut to what the event carries."""
+    seen: list[str] = []
+    for part in parts:
+        text = blank(part)
+        if text and text not in seen:
+            seen.append(text)
+    return "\n".join(seen)[:_NOTE_MAX] if seen else None
+
+
+def _return_changed(action: str, payload: _ReturnPayload, envelope: dict,
+                    received_at: datetime) -> StorefrontReturnChanged | None:
+    """The return as our event, or None for a decline that names no order.
+
+    `reason` is the first line's reason mapped to ours: a return whose lines give different
+    reasons keeps the first. `note` is the customer's notes of all lines (`customer_note`,
+    `return_reason_note`). Both are set for a request and for an approval too (a return the
+    merchant creates in the admin may reach us approved, never requested). A decline's `note`
+    is the merchant's message to the customer, else the decline reason code
+    (`return_period_ended`).
+    """
+    return_id, return_field = _ref_id(payload.id, payload.admin_graphql_api_id, "Return")
+    if return_id is None:
+        raise InvalidInput("is required", field="id")
+
+    # The order: `order` {id, admin_graphql_api_id} (request, approve), else `order_id`
+    # (cancel, close). A missing one is reported where this topic's shape carries it.
+    order_id, order_field = None, "order.id" if action in ("requested", "approved") else "order_id"
+    if payload.order is not None:
+        order_id, order_field = _ref_id(payload.order.id, payload.order.admin_graphql_api_id, "Order", "order.")
+    if order_id is None and payload.order_id is not None:
+        order_id, order_field = _shopify_id(payload.order_id, "Order", "order_id"), "order_id"
+    if order_id is None and action != "declined":
+        # Shopify's returns/decline names the return only: the RMA is found by the return id.
+        raise InvalidInput("is required", field="order.id" if payload.order is not None else order_field)
+
+    lines = payload.return_line_items or []
+    data: dict = {
+        **envelope,
+        "order_id": order_id,
+        "external_return_id": return_id,
+        "action": action,
+        "occurred_at": payload.updated_at or payload.created_at or received_at,
+        "lines": [
+            {
+                "sku": _referenced_sku(line.fulfillment_line_item.line_item,
+                                       f"return_line_items[{i}].fulfillment_line_item.line_item"),
+                "line_id": _line_id(line.fulfillment_line_item.line_item),
+                "quantity": line.quantity,
+            }
+            for i, line in enumerate(lines)
+        ],
+    }
+    if action in ("requested", "approved"):
+        data["reason"] = _return_reason(lines[0]).value if lines else None
+        data["note"] = _note([text for line in lines for text in (line.customer_note, line.return_reason_note)])
+    elif action == "declined" and payload.decline is not None:
+        reason = blank(payload.decline.reason)
+        data["note"] = _note([payload.decline.note]) or (_note([reason.lower()]) if reason else None)
+    renames = {
+        "order_id": order_field,
+        "external_return_id": return_field,
+        "lines": "return_line_items",
+        "lines[].quantity": "return_line_items[].quantity",
+        "lines[].sku": "return_line_items[].fulfillment_line_item.line_item.sku",
+    }
+    return build(StorefrontReturnChanged, data, renames)
+
+
+def _refunded(payload: _RefundPayload) -> tuple[Decimal | None, str | None, str]:
+    """The sum of the successful refund transactions, their currency, and the currency's field.
+
+    The amount is None when no refund transaction succeeded (money still pending, or none
+    moved); the currency falls back to the refunded lines' presentment, then shop, money.
+    """
+    total: Decimal | None = None
+    currency, currency_field = None, "transactions"
+    for i, transaction in enumerate(payload.transactions or []):
+        kind, status = (blank(transaction.kind) or "").lower(), (blank(transaction.status) or "").lower()
+        if kind != "refund" or status != "success":
+            continue
+        if transaction.amount is None:
+            raise InvalidInput("is required", field=f"transactions[{i}].amount")
+        amount = decimal_amount(transaction.amount, f"transactions[{i}].amount")
+        if amount < 0:
+            raise InvalidInput("must not be negative", field=f"transactions[{i}].amount")
+        total = amount if total is None else total + amount
+        code = blank(transaction.currency)
+        if code is not None:
+            if currency is not None and code != currency:
+                raise InvalidInput(f"differs from the other refund transactions ({currency})",
+                                   field=f"transactions[{i}].currency")
+            currency, currency_field = code, f"transactions[{i}].currency"
+    if currency is None:
+        for i, line in enumerate(payload.refund_line_items or []):
+            money_set = line.subtotal_set
+            for key in ("presentment_money", "shop_money"):
+                money = getattr(money_set, key) if money_set is not None else None
+                if money is not None and blank(money.currency_code):
+                    return total, blank(money.currency_code), f"refund_line_items[{i}].subtotal_set.{key}.currency_code"
+    return total, currency, currency_field
+
+
+def _refund(payload: _RefundPayload, envelope: dict, received_at: datetime) -> StorefrontReturnChanged | None:
+    """A refund as our `refunded` event; None for one that touches no return and no line (a
+    shipping-only or goodwill refund: nothing to do with returns)."""
+    return_id, return_field = None, "return"
+    if payload.returned is not None:
+        return_id, return_field = _ref_id(payload.returned.id, payload.returned.admin_graphql_api_id, "Return",
+                                          "return.")
+    refund_lines = payload.refund_line_items or []
+    if return_id is None and not refund_lines:
+        return None
+    lines = []
+    for i, line in enumerate(refund_lines):
+        field = f"refund_line_items[{i}]"
+        if line.line_item is not None:
+            sku = _referenced_sku(line.line_item, f"{field}.line_item")
+            line_id = _line_id(line.line_item)
+        else:
+            line_id = _shopify_id(line.line_item_id, "LineItem", f"{field}.line_item_id")
+            if line_id is None:
+                raise InvalidInput("is required", field=f"{field}.line_item")
+            sku = f"li{line_id}"
+        lines.append({"sku": sku, "line_id": line_id, "quantity": line.quantity})
+    amount, currency, currency_field = _refunded(payload)
+    data = {
+        **envelope,
+        "order_id": _shopify_id(payload.order_id, "Order", "order_id"),
+        "external_return_id": return_id,
+        "action": "refunded",
+        "occurred_at": payload.created_at or payload.processed_at or received_at,
+        "lines": lines,
+        "refund_amount": amount,
+        "currency": currency,
+    }
+    renames = {
+        "order_id": "order_id",
+        "external_return_id": return_field,
+        "lines": "refund_line_items",
+        "lines[].quantity": "refund_line_items[].quantity",
+        "lines[].sku": "refund_line_items[].line_item.sku",
+        "refund_amount": "transactions",
+        "currency": currency_field,
+    }
+    return build(StorefrontReturnChanged, data, renames)
