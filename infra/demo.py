@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import sys
 import tempfile
 import urllib.error
@@ -122,9 +123,25 @@ def storefront_payload(path: str, **fields: object) -> bytes:
     return json.dumps(payload, ensure_ascii=False).encode()
 
 
+RETURN_POLICY = {  # demo-store's policy: clothing is checked by hand, the rest approved at once
+    "default_rule": {"window_days": 30, "resolutions": ["refund", "store_credit", "exchange"], "auto_approve": True},
+    "categories": {"apparel": {"window_days": 30, "resolutions": ["refund", "store_credit", "exchange"],
+                               "auto_approve": False}},
+    "final_sale_categories": ["clearance"],
+    "non_returnable_categories": ["gift_card"],
+    "logistics": {"drop_off_options": ["carrier_drop_off", "in_store"], "label_provided": True,
+                  "processing_days": 3, "refund_days": 7},
+    "conditions": ["unworn_with_tags", "proof_of_purchase"],
+}
+
+
 def run(demo: Demo) -> None:
     rt = demo.runtime
     sqs = __import__("boto3").client("sqs", region_name="us-east-1")
+
+    demo.step("The merchant publishes the return policy (orders placed from now on are judged by it)")
+    status, policy = demo.merchant("PUT", "/v1/returns/policy", RETURN_POLICY)
+    demo.check("PUT /v1/returns/policy stores version 1", status == 200 and policy.get("version") == 1)
 
     demo.step("Ayşe places her first order (custom storefront API)")
     status, body = demo.merchant("POST", "/v1/orders", api_order("A-1001", "ayse", demo.clock.now(), {"MUG-1": 2}))
@@ -268,6 +285,112 @@ def ship_and_track(demo: Demo) -> None:
                and by_code.get("SBX-EXPIRE-EP1", {}).get("status") == "delivered")
 
 
+def returns(demo: Demo) -> None:
+    from postpurchase.returns.handoff import verify_signature
+
+    from infra.local.merchant_endpoint import MerchantEndpoint
+
+    rt = demo.runtime
+    merchant_id = rt.credentials.merchant_id
+    endpoint = MerchantEndpoint()
+    demo.step("The merchant points resolved returns at their payment system's webhook")
+    status, hook = demo.merchant("PUT", "/v1/settings/webhooks", {"returns_url": endpoint.start()})
+    demo.check("PUT /v1/settings/webhooks answers the signing secret", status == 200 and hook.get("secret"))
+
+    demo.step("Dmitri's T-shirt doesn't fit: he finds his order by number and email", timedelta(hours=3))
+    wrong, miss = demo.http("POST", "/v1/order-access", {"merchant": merchant_id, "order_number": "A-1002",
+                                                         "email": "someone.else@example.ru"})
+    unknown, other = demo.http("POST", "/v1/order-access", {"merchant": merchant_id, "order_number": "A-9999",
+                                                            "email": CUSTOMERS["dmitri"]["email"]})
+    status, access = demo.http("POST", "/v1/order-access", {"merchant": merchant_id, "order_number": "#a-1002",
+                                                            "email": CUSTOMERS["dmitri"]["email"].upper()})
+    demo.check("a wrong email and an unknown number get the same 404; the right pair a token",
+               wrong == unknown == 404 and miss == other and status == 200 and access.get("token"))
+    as_dmitri = {"X-Order-Token": access.get("token", "")}
+    query = f"?merchant={merchant_id}"
+    status, eligible = demo.http("GET", f"/v1/orders/A-1002/returns{query}", headers=as_dmitri)
+    item = (eligible.get("items") or [{}])[0]
+    print(f"    TEE-2: returnable={item.get('returnable')} until {item.get('last_day')}")
+    request = {"items": [{"sku": "TEE-2", "quantity": 1}], "reason": "doesnt_fit", "comment": "Too small",
+               "resolution": "refund"}
+    status, rma = demo.http("POST", f"/v1/orders/A-1002/returns{query}", request,
+                            {**as_dmitri, "Idempotency-Key": "dmitri-return-1"})
+    again, same = demo.http("POST", f"/v1/orders/A-1002/returns{query}", request,
+                            {**as_dmitri, "Idempotency-Key": "dmitri-return-1"})
+    demo.check("the return is accepted for review (201, clothing is checked by hand); the retry gets the same "
+               "RMA (200)", status == 201 and rma.get("status") == "requested" and again == 200
+               and same.get("rma_id") == rma.get("rma_id"))
+    double, refused = demo.http("POST", f"/v1/orders/A-1002/returns{query}", request, as_dmitri)
+    foreign, _ = demo.http("GET", f"/v1/orders/A-1003/returns{query}", headers=as_dmitri)
+    demo.check("a second return of the same unit is refused (409); his token opens no other order (401)",
+               double == 409 and refused["error"].get("reason") == "already_returned" and foreign == 401)
+    emails = demo.settle()
+    demo.check("Dmitri gets 'we received your return request', in Russian",
+               [e.message_key.split("/", 1)[1].split("#")[0] for e in emails] == ["return_requested"])
+
+    rma_id = rma.get("rma_id")
+    steps = f"/v1/orders/A-1002/returns/{rma_id}/transitions"
+    demo.step("The merchant approves and issues a prepaid label; the parcel comes back", timedelta(hours=2))
+    approved, _ = demo.merchant("POST", steps, {"action": "approve"})
+    labelled, _ = demo.merchant("POST", steps, {"action": "issue_label", "carrier": "dhl",
+                                                "tracking_number": "JD014600006281230",
+                                                "label_url": "https://labels.example/JD014600006281230.pdf"})
+    emails = demo.settle()
+    demo.clock.advance(timedelta(days=3))
+    received, _ = demo.merchant("POST", steps, {"action": "receive"})
+    emails += demo.settle()
+    inspected, _ = demo.merchant("POST", steps, {"action": "inspect",
+                                                 "lines": [{"sku": "TEE-2", "accepted_quantity": 1}]})
+    too_much, over = demo.merchant("POST", steps, {"action": "resolve",
+                                                   "resolution": {"kind": "refund", "amount": "99.00"}})
+    endpoint.fail_next(1)  # the payment system is briefly down: the queue retries the webhook
+    status, resolved = demo.merchant("POST", steps, {"action": "resolve",
+                                                     "resolution": {"kind": "refund", "amount": "24.00"}})
+    emails += demo.settle()
+    kinds = [e.message_key.split("/", 1)[1].split("#")[0] for e in emails]
+    demo.check("label, receipt and refund each reach Dmitri once (approved, received, refunded)",
+               (approved, labelled, received, inspected) == (200, 200, 200, 200) and kinds == ["return_approved", "return_received",
+                                                                                  "return_refunded"])
+    demo.check("a refund above what the item is worth is refused (400 naming the field)",
+               too_much == 400 and over["error"].get("field") == "outcome.amount")
+    history = " -> ".join(f"{step['to_status']} ({step['actor']['kind']})" for step in resolved.get("history", []))
+    print(f"    {rma_id}: {history}")
+    print(f"    merchant endpoint answered: {[d.status for d in endpoint.deliveries]}")
+    good = [d for d in endpoint.deliveries if d.status == 200]
+    verified = bool(good) and verify_signature(hook["secret"], good[0].headers.get("x-postpurchase-signature"),
+                                               good[0].body, demo.clock.now())
+    demo.check("the merchant's webhook got ReturnResolved (after one 503 and a retry), signature verified",
+               status == 200 and [d.status for d in endpoint.deliveries] == [503, 200] and verified
+               and good[0].json.get("amount") == "24.00" and good[0].json.get("currency") == "EUR")
+    events = rt.bus_events()
+    demo.check("ReturnResolved was published on the EventBridge bus once",
+               [e.get("detail-type") for e in events] == ["ReturnResolved"]
+               and events[0]["detail"]["rma_id"] == rma_id)
+
+    demo.step("Budi returns one of three T-shirts; the merchant rejects it", timedelta(hours=1))
+    status, budi = demo.merchant("POST", "/v1/orders/A-1003/returns",
+                                 {"items": [{"sku": "TEE-2", "quantity": 1}], "reason": "changed_mind",
+                                  "resolution": "store_credit"})
+    rejected, _ = demo.merchant("POST", f"/v1/orders/A-1003/returns/{budi.get('rma_id')}/transitions",
+                                {"action": "reject", "reason": "The T-shirt was worn and washed."})
+    emails = demo.settle()
+    demo.check("the rejection reaches Budi, with the reason, in Indonesian",
+               (status, rejected) == (201, 200) and len(emails) == 2
+               and emails[-1].message_key.split("/", 1)[1].startswith("return_rejected"))
+
+    demo.step("Six weeks later Ayşe asks to return her mugs, from the link in her email", timedelta(days=42))
+    confirmation = next(e for e in rt.outbox.emails if e.message_key.endswith("order_confirmation#A-1001"))
+    link = re.search(r"token=([\w.\-]+)", confirmation.html_path.read_text(encoding="utf-8"))
+    status, late = demo.http("POST", f"/v1/orders/A-1001/returns?merchant={merchant_id}&token={link.group(1)}",
+                             {"items": [{"sku": "MUG-1", "quantity": 2}], "reason": "changed_mind",
+                              "resolution": "refund"})
+    error = late.get("error", {})
+    print(f"    {status}: {error.get('message')} (last day {error.get('last_day')})")
+    demo.check("outside the return window: refused with 422, reason window_closed and the last day",
+               status == 422 and error.get("reason") == "window_closed" and error.get("last_day"))
+    endpoint.stop()
+
+
 def main() -> int:
     from postpurchase import clock as clock_module
     from postpurchase.clock import SimulatedClock
@@ -286,6 +409,7 @@ def main() -> int:
     try:
         run(demo)
         ship_and_track(demo)
+        returns(demo)
     finally:
         runtime.stop()
     emails = runtime.outbox.emails

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import json
 import os
 import socket
 import sys
@@ -110,7 +111,10 @@ class LocalRuntime:
         # seconds even on simulated time, so the notice debounce is the runtime's choice.
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
         os.environ["NOTICE_DEBOUNCE_SECONDS"] = str(self.notice_debounce_seconds)
+        # Merchant webhooks must be https in AWS; locally they reach receivers on localhost.
+        os.environ["WEBHOOKS_ALLOW_HTTP"] = "true"
         reset_process_caches()
+        self._tap_event_bus()
 
         from infra.local.outbox import Outbox
         from infra.local.pump import Consumer, QueuePump
@@ -131,6 +135,36 @@ class LocalRuntime:
                           for spec in scheduled_functions(self.template)]
         self.outbox = Outbox(self.outbox_dir, REGION)
         return self
+
+    def _tap_event_bus(self) -> None:
+        """A local-only rule copying our business events to a queue, so they can be shown
+        (what a merchant's own EventBridge rule would receive)."""
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=REGION)
+        events = boto3.client("events", region_name=REGION)
+        url = sqs.create_queue(QueueName="LocalEventTap")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        bus = self.names["EventBus"]
+        events.put_rule(Name="local-event-tap", EventBusName=bus,
+                        EventPattern=json.dumps({"source": ["postpurchase.returns"]}))
+        events.put_targets(Rule="local-event-tap", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+        self.names["LocalEventTap"] = url
+
+    def bus_events(self) -> list[dict[str, Any]]:
+        """The business events published since the last call (oldest first)."""
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=REGION)
+        found: list[dict[str, Any]] = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.names["LocalEventTap"], MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=0).get("Messages", [])
+            if not messages:
+                return found
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.names["LocalEventTap"], ReceiptHandle=message["ReceiptHandle"])
 
     def tick(self) -> dict[str, Any]:
         """Fire every scheduled function once, as EventBridge would (moto never does)."""
