@@ -8,8 +8,8 @@ from postpurchase.batch import process_batch
 from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.returns import handoff
-from postpurchase.returns.effects import deliver_webhook, handle_return_changed
-from postpurchase.returns.messages import DeliverReturnWebhook, ReturnMessage
+from postpurchase.returns.effects import deliver_webhook, handle_parcel_moved, handle_return_changed
+from postpurchase.returns.messages import DeliverReturnWebhook, ReturnMessage, ReturnParcelMoved
 
 
 class ReturnMessageRecord(SqsRecordModel):
@@ -32,9 +32,20 @@ class AwsPorts:
     def publish_event(self, detail_type: str, detail: dict) -> None:
         services.event_publisher().put(source=handoff.EVENT_SOURCE, detail_type=detail_type, detail=detail)
 
-    def enqueue(self, message: DeliverReturnWebhook) -> None:
+    def enqueue(self, message) -> None:
         services.return_events_queue().publish(message.model_dump_json(), kind=message.type,
                                                merchant_id=message.merchant_id)
+
+    def track_return_parcel(self, merchant_id: str, order_id: str, rma_id: str, carrier: str, tracking_number: str,
+                            now) -> None:
+        from postpurchase.orders.models import Shipment
+        from postpurchase.tracking.messages import TrackShipment
+
+        parcel = Shipment(shipment_id=f"return-{rma_id}", carrier=carrier, tracking_number=tracking_number,
+                          created_at=now, rma_id=rma_id)
+        services.order_store().record_shipment(merchant_id, order_id, parcel, now)
+        start = TrackShipment(merchant_id=merchant_id, order_id=order_id, shipment_id=parcel.shipment_id)
+        services.tracking_queue().publish(start.model_dump_json(), kind=start.type, merchant_id=merchant_id)
 
     def webhook_target(self, merchant_id: str):
         merchant = services.merchant_store().get(merchant_id)
@@ -55,6 +66,8 @@ def record_handler(record: ReturnMessageRecord) -> None:
     now = clock.now()
     if isinstance(message, DeliverReturnWebhook):
         outcome = deliver_webhook(message, PORTS, now)
+    elif isinstance(message, ReturnParcelMoved):
+        outcome = handle_parcel_moved(message, PORTS, now)
     else:
         outcome = handle_return_changed(message, PORTS, lambda m, o: customer_order_link(m, o, now), now)
     metrics.add_metric(name="ReturnMessagesProcessed", unit=MetricUnit.Count, value=1)

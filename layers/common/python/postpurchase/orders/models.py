@@ -217,3 +217,6 @@ class Shipment(_Model):
     # fed into tracking like a carrier scan.
     carrier_status: Annotated[str, Field(max_length=64)] | None = None
     carrier_status_at: datetime | None = None
+    # Set on a return parcel (the customer's items going back under this RMA): it is tracked
+    # like any parcel, but moves the RMA instead of telling the customer about a delivery.
+    rma_id: Identifier | None = None

@@ -14,11 +14,17 @@ from typing import Callable, Literal, Protocol
 from ..errors import RetryLater
 from ..messaging.requests import EmailRequest
 from . import handoff
-from .messages import DeliverReturnWebhook, ReturnChanged
+from . import rma as lifecycle
+from .messages import DeliverReturnWebhook, ReturnChanged, ReturnParcelMoved
 from .notices import notice_requests
-from .service import PolicySource, ReturnStore, find_return, load
+from .rma import Actor, IllegalTransition, RmaStatus
+from .service import PolicySource, ReturnStore, StaleReturn, find_return, load
 
-Outcome = Literal["handled", "webhook_sent", "no_webhook"]
+Outcome = Literal["handled", "webhook_sent", "no_webhook", "rma_moved", "unchanged"]
+
+# Carrier statuses that mean the parcel is on its way back (before it is delivered to the shop).
+_MOVING = frozenset({"in_transit", "out_for_delivery", "available_for_pickup", "attempt_failed"})
+CARRIER = Actor(kind="carrier", id="tracking")
 
 
 class WebhookTarget(Protocol):
@@ -34,7 +40,10 @@ class Ports(Protocol):
 
     def publish_event(self, detail_type: str, detail: dict) -> None: ...
 
-    def enqueue(self, message: DeliverReturnWebhook) -> None: ...
+    def enqueue(self, message: DeliverReturnWebhook | ReturnChanged) -> None: ...
+
+    def track_return_parcel(self, merchant_id: str, order_id: str, rma_id: str, carrier: str,
+                            tracking_number: str, now: datetime) -> None: ...
 
     def webhook_target(self, merchant_id: str) -> WebhookTarget | None: ...
 
@@ -53,6 +62,10 @@ def handle_return_changed(message: ReturnChanged, ports: Ports, order_page_url: 
                                    order_page_url=order_page_url(message.merchant_id, message.order_id), now=now):
         ports.request_email(request)
     for offset, transition in enumerate(new):
+        if transition.command == "issue_label" and rma.label and rma.label.carrier and rma.label.tracking_number:
+            # Where a carrier code exists, the tracking capability follows the parcel back.
+            ports.track_return_parcel(message.merchant_id, message.order_id, rma.rma_id, rma.label.carrier,
+                                      rma.label.tracking_number, now)
         if transition.command != "resolve":
             continue
         revision = message.from_revision + offset + 1
@@ -76,3 +89,27 @@ def deliver_webhook(message: DeliverReturnWebhook, ports: Ports, now: datetime) 
         handoff.DELIVERY_HEADER: handoff.delivery_id(rma, message.revision),
     })
     return "webhook_sent"
+
+
+def handle_parcel_moved(message: ReturnParcelMoved, ports: Ports, now: datetime) -> Outcome:
+    """Step the RMA as the carrier: in transit on the first movement, received on delivery."""
+    returns = load(ports.store, ports.policies, message.merchant_id, message.order_id, now, consistent=True)
+    stored = find_return(returns, message.rma_id)
+    rma = stored.rma
+    try:
+        if message.status in _MOVING or message.status == "delivered":
+            if rma.status is RmaStatus.label_issued:
+                rma = lifecycle.mark_in_transit(rma, CARRIER, message.at)
+            if message.status == "delivered" and rma.status is RmaStatus.in_transit:
+                rma = lifecycle.receive(rma, CARRIER, message.at)
+    except IllegalTransition:
+        pass  # the merchant stepped it already (or it was cancelled): nothing for the carrier to do
+    if rma is stored.rma:
+        return "unchanged"
+    try:
+        ports.store.save_return(message.merchant_id, rma, expected_revision=stored.revision, now=now)
+    except StaleReturn:
+        raise RetryLater(f"return {message.rma_id} changed meanwhile; judged again on retry") from None
+    ports.enqueue(ReturnChanged(merchant_id=message.merchant_id, order_id=message.order_id, rma_id=rma.rma_id,
+                                from_revision=stored.revision, to_revision=len(rma.history)))
+    return "rma_moved"

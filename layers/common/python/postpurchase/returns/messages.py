@@ -1,6 +1,7 @@
 """What travels on the return-events queue."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -38,5 +39,18 @@ class DeliverReturnWebhook(BaseModel):
     revision: Annotated[int, Field(ge=1)]
 
 
-ReturnMessage = Annotated[Union[ReturnChanged, DeliverReturnWebhook], Field(discriminator="type")]
+class ReturnParcelMoved(BaseModel):
+    """The carrier moved a return parcel (tracking capability): in transit, or delivered to the shop."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["ReturnParcelMoved"] = "ReturnParcelMoved"
+    merchant_id: Identifier
+    order_id: Identifier
+    rma_id: Identifier
+    status: str  # postpurchase.tracking.model.TrackingStatus value
+    at: datetime
+
+
+ReturnMessage = Annotated[Union[ReturnChanged, DeliverReturnWebhook, ReturnParcelMoved], Field(discriminator="type")]
 return_message_adapter: TypeAdapter[ReturnMessage] = TypeAdapter(ReturnMessage)

@@ -564,13 +564,15 @@ def resolve(
     restocking_percent: Decimal | str | int = Decimal("0"),
     return_shipping_fee: Decimal | str | int = Decimal("0"),
     recorded_elsewhere: bool = False,
+    refundable: Decimal | None = None,
 ) -> ReturnRequest:
     """Refund, issue store credit or ship an exchange for what inspection accepted.
 
     A refund needs `line_prices` and may not exceed refundable_amount(...). Nothing accepted
     means nothing to resolve: close the RMA instead. `recorded_elsewhere`: the merchant already
     refunded in their storefront (which may include shipping or tax); we record that amount as
-    it is instead of checking it against the item prices.
+    it is instead of checking it against the item prices. `refundable`: the limit, computed by
+    the caller (lines under different category rules), instead of from the arguments above.
     """
     actor, now = _actor(actor), _aware(now)
     _check(rma, "resolve", actor)
@@ -581,9 +583,10 @@ def resolve(
     if resolution.kind is ResolutionKind.REFUND and recorded_elsewhere:
         data["recorded_elsewhere"] = True
     elif resolution.kind is ResolutionKind.REFUND:
-        if line_prices is None:
+        if line_prices is None and refundable is None:
             raise InvalidInput("a refund needs the line prices to check its amount", field="line_prices")
-        limit = refundable_amount(rma.inspection or (), line_prices, restocking_percent, return_shipping_fee)
+        limit = refundable if refundable is not None else refundable_amount(
+            rma.inspection or (), line_prices or {}, restocking_percent, return_shipping_fee)
         assert resolution.amount is not None  # the model guarantees it for a refund
         if resolution.amount > limit:
             raise InvalidInput(

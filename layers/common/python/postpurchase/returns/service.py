@@ -149,6 +149,8 @@ def _shipment_facts(view: OrderViewLike) -> list[ShipmentFacts]:
 
     facts = []
     for stored in view.shipments:
+        if stored.shipment.rma_id is not None:
+            continue  # a return parcel carries nothing to the customer
         tracking = ShipmentTracking.model_validate_json(stored.tracking) if stored.tracking else None
         facts.append(ShipmentFacts.from_shipment(stored.shipment, tracking))
     return facts
@@ -259,21 +261,26 @@ def _required(value: object, field: str, action: str) -> object:
     return value
 
 
-def _refund_terms(returns: OrderReturns, rma: ReturnRequest) -> tuple[dict[str, Decimal], Decimal]:
-    """Unit prices net of each category's restocking fee, and the return-shipping fee (the
-    largest of the lines' rules: one parcel goes back)."""
+def refundable_limit(returns: OrderReturns, rma: ReturnRequest) -> Decimal:
+    """What inspection accepted is worth, less each category's restocking fee (rounded per
+    category as rma.refundable_amount documents) and one return-shipping fee (the largest of
+    the lines' rules: one parcel goes back), never below zero."""
     prices: dict[str, Decimal] = {}
     category: dict[str, str | None] = {}
     for item in returns.order.items:
         prices.setdefault(item.sku, item.price)
         category.setdefault(item.sku, item.category)
-    net: dict[str, Decimal] = {}
+    groups: dict[int, list] = {}
+    rules = {}
     fee = Decimal("0")
-    for line in rma.lines:
+    for line in rma.inspection or ():
         rule = returns.policy.rule_for(category.get(line.sku))
-        net[line.sku] = prices.get(line.sku, Decimal("0")) * (Decimal("100") - rule.restocking_fee_percent) / 100
+        rules[id(rule)] = rule
+        groups.setdefault(id(rule), []).append(line)
         fee = max(fee, rule.return_shipping_fee)
-    return net, fee
+    value = sum((lifecycle.refundable_amount(lines, prices, rules[key].restocking_fee_percent)
+                 for key, lines in groups.items()), Decimal("0"))
+    return max(Decimal("0"), value - fee).quantize(Decimal("0.01"))
 
 
 def apply_command(returns: OrderReturns, rma: ReturnRequest, command: ReturnCommandIn, actor: Actor,
@@ -305,8 +312,7 @@ def apply_command(returns: OrderReturns, rma: ReturnRequest, command: ReturnComm
             if outcome["currency"] != currency:
                 raise InvalidInput(f"resolution.currency must be the order's currency, {currency}",
                                    field="resolution.currency")
-        prices, fee = _refund_terms(returns, rma)
-        return lifecycle.resolve(rma, actor, now, outcome, line_prices=prices, return_shipping_fee=fee)
+        return lifecycle.resolve(rma, actor, now, outcome, refundable=refundable_limit(returns, rma))
     if action == "close":
         return lifecycle.close(rma, actor, now)
     return lifecycle.cancel(rma, actor, now)

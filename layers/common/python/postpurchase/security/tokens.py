@@ -29,6 +29,8 @@ def verify_order_token(secret: str, merchant_id: str, order_id: str, token: str,
     """True only for an unexpired token signed for exactly this merchant and order."""
     try:
         expires_hex, signature = token.split(".", 1)
+        if not 1 <= len(expires_hex) <= 12:  # a Unix time in hex; anything longer is forged
+            return False
         expires = int(expires_hex, 16)
         given = _unb64(signature)
     except (ValueError, TypeError):

@@ -32,3 +32,12 @@ class QueueEffects:
                                           order_page_url=link, now=now)
         services.outbound_email_queue().publish(request.model_dump_json(), kind=request.kind,
                                                 merchant_id=tracked.merchant_id)
+
+    def return_parcel_moved(self, tracked, state, now: datetime) -> None:
+        from ..returns.messages import ReturnParcelMoved
+
+        message = ReturnParcelMoved(merchant_id=tracked.merchant_id, order_id=tracked.order_id,
+                                    rma_id=tracked.shipment.rma_id, status=state.status.value,
+                                    at=state.delivered_at or state.last_event_at or now)
+        services.return_events_queue().publish(message.model_dump_json(), kind=message.type,
+                                               merchant_id=tracked.merchant_id)

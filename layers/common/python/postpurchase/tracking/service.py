@@ -55,6 +55,8 @@ class Effects(Protocol):
 
     def request_notice(self, tracked: TrackedLike, kind: NoticeKind, now: datetime) -> None: ...
 
+    def return_parcel_moved(self, tracked: TrackedLike, state: ShipmentTracking, now: datetime) -> None: ...
+
 
 def start_tracking(message: TrackShipment, *, store: TrackingStore, carrier: CarrierClient, effects: Effects,
                    now: datetime) -> Outcome:
@@ -132,11 +134,17 @@ def _apply(tracked: TrackedLike, state: ShipmentTracking, update: TrackingUpdate
     # sees the same change again. Both are idempotent (the notice check picks from the stored
     # state and the ledger keeps one email; delivery is recorded if absent). Saved first, a
     # failed effect would be lost: the retry would find nothing changed.
-    if notices.notices_due(tracked.tracking, new_state, now):
-        effects.schedule_notice_check(NoticeCheck(merchant_id=tracked.merchant_id, order_id=tracked.order_id,
-                                                  shipment_id=tracked.shipment.shipment_id))
-    if new_state.status == TrackingStatus.DELIVERED and tracked.tracking.status != TrackingStatus.DELIVERED:
-        effects.delivered(tracked, new_state.delivered_at or now)
+    if tracked.shipment.rma_id is not None:
+        # A return parcel: its progress moves the RMA (in transit, received); the customer hears
+        # about that from the returns capability, not as a delivery of their order.
+        if new_state.status != tracked.tracking.status:
+            effects.return_parcel_moved(tracked, new_state, now)
+    else:
+        if notices.notices_due(tracked.tracking, new_state, now):
+            effects.schedule_notice_check(NoticeCheck(merchant_id=tracked.merchant_id, order_id=tracked.order_id,
+                                                      shipment_id=tracked.shipment.shipment_id))
+        if new_state.status == TrackingStatus.DELIVERED and tracked.tracking.status != TrackingStatus.DELIVERED:
+            effects.delivered(tracked, new_state.delivered_at or now)
     store.save(tracked, new_state, applied.added_events, now, provider=provider,
                provider_tracker_id=update.provider_tracker_id if provider else None)
     return "updated" if applied.added_events or applied.status_changed else "unchanged"
