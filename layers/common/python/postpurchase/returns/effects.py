@@ -25,6 +25,7 @@ Outcome = Literal["handled", "webhook_sent", "no_webhook", "rma_moved", "unchang
 # Carrier statuses that mean the parcel is on its way back (before it is delivered to the shop).
 _MOVING = frozenset({"in_transit", "out_for_delivery", "available_for_pickup", "attempt_failed"})
 CARRIER = Actor(kind="carrier", id="tracking")
+_WITHDRAWN = frozenset({RmaStatus.cancelled, RmaStatus.expired, RmaStatus.rejected})
 
 
 class WebhookTarget(Protocol):
@@ -60,6 +61,8 @@ def handle_return_changed(message: ReturnChanged, ports: Ports, order_page_url: 
     new = list(rma.history[message.from_revision:message.to_revision])
     for request in notice_requests(rma, new, returns.order, returns.policy,
                                    order_page_url=order_page_url(message.merchant_id, message.order_id), now=now):
+        if request.variant in ("requested", "approved") and rma.status in _WITHDRAWN:
+            continue  # handled late: the return was withdrawn meanwhile, its instructions are moot
         ports.request_email(request)
     for offset, transition in enumerate(new):
         if transition.command == "issue_label" and rma.label and rma.label.carrier and rma.label.tracking_number:
@@ -71,7 +74,7 @@ def handle_return_changed(message: ReturnChanged, ports: Ports, order_page_url: 
         revision = message.from_revision + offset + 1
         ports.publish_event(handoff.RETURN_RESOLVED, handoff.return_resolved(rma, returns.order, revision,
                                                                              message.origin))
-        if message.origin == "api":
+        if message.origin == "api" and not handoff.resolved_elsewhere(rma):
             ports.enqueue(DeliverReturnWebhook(merchant_id=message.merchant_id, order_id=message.order_id,
                                                rma_id=message.rma_id, revision=revision))
     return "handled"

@@ -31,6 +31,12 @@ def delivery_id(rma: ReturnRequest, revision: int) -> str:
     return f"{rma.rma_id}:{revision}"
 
 
+def resolved_elsewhere(rma: ReturnRequest) -> bool:
+    """The merchant already refunded in their storefront (the resolve step says so)."""
+    step = next((t for t in reversed(rma.history) if t.command == "resolve"), None)
+    return bool(step and step.data.get("recorded_elsewhere"))
+
+
 def return_resolved(rma: ReturnRequest, order: Order, revision: int, origin: Origin) -> dict[str, Any]:
     """The event's detail (and the webhook's body): what was accepted and what is owed."""
     if rma.status is not RmaStatus.resolved and rma.resolution is None:
@@ -60,8 +66,9 @@ def return_resolved(rma: ReturnRequest, order: Order, revision: int, origin: Ori
                    "quantity_accepted": accepted.get(line.sku, 0), "reason": line.reason.value,
                    "unit_price": str(prices[line.sku]) if line.sku in prices else None} for line in rma.lines],
         # A storefront-made refund already moved the money: nothing for the merchant to pay out.
-        "origin": origin,
-        "refund_already_issued": origin != "api",
+        # Read from the stored resolve step, so a replayed notification cannot say otherwise.
+        "origin": "shopify" if resolved_elsewhere(rma) else origin,
+        "refund_already_issued": resolved_elsewhere(rma) or origin != "api",
         "customer_email": order.recipient,
     }
 
@@ -81,11 +88,13 @@ def verify_signature(secret: str, header: str | None, body: bytes, now: datetime
     """What a merchant's receiver does (our tests and the demo's receiver do it too)."""
     try:
         parts = dict(part.split("=", 1) for part in (header or "").split(","))
-        timestamp = int(parts["t"])
-        given = parts["v1"]
-    except (KeyError, ValueError):
+        stamp, given = parts["t"], parts["v1"]
+        if not (stamp.isdigit() and len(stamp) <= 12 and given.isascii()):
+            return False
+        timestamp = int(stamp)
+        if abs(now.astimezone(timezone.utc).timestamp() - timestamp) > tolerance_seconds:
+            return False
+        expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, given)
+    except (KeyError, ValueError, TypeError, OverflowError):
         return False
-    if abs(now.astimezone(timezone.utc).timestamp() - timestamp) > tolerance_seconds:
-        return False
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given)

@@ -230,8 +230,10 @@ def request_return(access: OrderAccess, body: ReturnRequestIn, client_key: str |
             if existing.fingerprint != fingerprint:
                 raise Conflict("this Idempotency-Key was already used for a different return request",
                                field="Idempotency-Key")
+            # Replays what the request itself did (its notice), not what happened since.
             notify(ReturnChanged(merchant_id=access.merchant_id, order_id=access.order_id, rma_id=existing.rma.rma_id,
-                                 from_revision=0, to_revision=existing.revision))
+                                 from_revision=0, to_revision=min(existing.revision,
+                                                                  creation_revision(existing.rma))))
             return existing.rma, False
         if returns.order_status == "cancelled":
             raise NotAllowed("the order was cancelled; there is nothing to return", field="order_id",
@@ -319,9 +321,32 @@ def apply_command(returns: OrderReturns, rma: ReturnRequest, command: ReturnComm
 
 
 def _replay(rma: ReturnRequest, command: ReturnCommandIn, actor: Actor) -> bool:
-    """The same step sent again (a client retrying after a lost answer)."""
+    """The same step sent again (a client retrying after a lost answer): same command, same
+    actor kind, same content. A different reason, label or amount is a new (illegal) step."""
     last = rma.history[-1]
-    return last.command == command.action and last.actor.kind == actor.kind
+    if last.command != command.action or last.actor.kind != actor.kind:
+        return False
+    if command.action == "reject":
+        return last.note == (command.reason or "").strip()
+    if command.action in ("issue_label", "issue_drop_off_code"):
+        return (last.data.get("carrier"), last.data.get("tracking_number"), last.data.get("drop_off_code")) == (
+            command.carrier, command.tracking_number, command.drop_off_code)
+    if command.action == "inspect":
+        given = {line.sku: line.accepted_quantity for line in command.lines or ()}
+        return all(last.data.get("accepted", {}).get(sku) == quantity for sku, quantity in given.items())
+    if command.action == "resolve":
+        resolution = command.resolution
+        return resolution is not None and last.data.get("kind") == resolution.kind.value and (
+            resolution.amount is None or last.data.get("amount") == str(resolution.amount))
+    return True
+
+
+def creation_revision(rma: ReturnRequest) -> int:
+    """How many transitions the request itself made (the request, and an auto-approval)."""
+    if len(rma.history) > 1 and rma.history[1].command == "approve" and rma.history[1].actor.kind == "system" \
+            and rma.history[1].at == rma.created_at:
+        return 2
+    return 1
 
 
 def step_return(access: OrderAccess, rma_id: str, command: ReturnCommandIn, *, store: ReturnStore,

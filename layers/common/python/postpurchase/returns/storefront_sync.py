@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Literal
 
 from ..errors import NotFound, RetryLater
-from ..orders.events import StorefrontReturnChanged
+from ..orders.events import StorefrontReturnChanged, StorefrontReturnLine
 from ..orders.models import Order
 from . import rma as lifecycle
 from .messages import ReturnChanged
@@ -46,9 +46,13 @@ def _order_skus(event: StorefrontReturnChanged, order: Order) -> StorefrontRetur
     """The event with each line named by the order's SKU: a storefront that identified a line
     by its own line id (Shopify returns) is matched through the order's `line_id`s."""
     by_line_id = {item.line_id: item.sku for item in order.items if item.line_id}
-    lines = [line.model_copy(update={"sku": by_line_id[line.line_id]})
-             if line.line_id in by_line_id else line for line in event.lines]
-    return event.model_copy(update={"lines": lines})
+    merged: dict[str, StorefrontReturnLine] = {}
+    for line in event.lines:
+        sku = by_line_id.get(line.line_id, line.sku) if line.line_id else line.sku
+        if sku in merged:  # two line items of one SKU: one line of the RMA
+            line = merged[sku].model_copy(update={"quantity": merged[sku].quantity + line.quantity})
+        merged[sku] = line.model_copy(update={"sku": sku})
+    return event.model_copy(update={"lines": list(merged.values())})
 
 
 def _bought(order: Order) -> dict[str, int]:

@@ -202,27 +202,41 @@ class DynamoOrderStore:
 
     def order_view(self, merchant_id: str, order_id: str, consistent: bool = False) -> OrderView | None:
         """The order with its shipments, messages and returns: one Query on the order's partition."""
-        order: OrderRecord | None = None
-        shipments: list[StoredShipment] = []
-        messages: list[StoredMessage] = []
-        returns: list[StoredReturn] = []
         # Everything but the carrier scans (SHIP#{s}#EV#...), which only the timeline reads.
-        for item in Record.query(keys.order_pk(merchant_id, order_id), consistent_read=consistent,
-                                 filter_condition=Record.type != TrackingEventRecord):
-            if isinstance(item, OrderRecord):
-                order = item
-            elif isinstance(item, ShipmentRecord):
-                shipments.append(StoredShipment(Shipment.model_validate_json(item.document), item.status,
-                                                item.tracking))
-            elif isinstance(item, MessageRecord):
-                messages.append(StoredMessage(item.message_key, item.state, item.claimed_at, item.sent_at))
-            elif isinstance(item, ReturnRecord):
-                returns.append(StoredReturn(item.document, int(item.revision), item.fingerprint, item.external_id))
-        if order is None or order.merchant_id != merchant_id:
+        return order_view_of(merchant_id, Record.query(keys.order_pk(merchant_id, order_id), consistent_read=consistent,
+                                                       filter_condition=Record.type != TrackingEventRecord))
+
+    def order_page(self, merchant_id: str, order_id: str) -> "tuple[OrderView, list] | None":
+        """The order view and every parcel with its timeline (a customer's order page): one Query."""
+        from .tracking import tracked_shipments
+
+        items = list(Record.query(keys.order_pk(merchant_id, order_id)))
+        view = order_view_of(merchant_id, items)
+        if view is None:
             return None
-        return OrderView(Order.model_validate_json(order.document), order.status, order.is_first_order,
-                         order.cancelled_at, shipments, messages, returns, int(order.policy_version or 0),
-                         int(order.returns_revision or 0), order.delivered_at)
+        return view, tracked_shipments(merchant_id, order_id, items) or []
+
+
+def order_view_of(merchant_id: str, items) -> OrderView | None:
+    """The order view among an order partition's items; None without the order (or another merchant's)."""
+    order: OrderRecord | None = None
+    shipments: list[StoredShipment] = []
+    messages: list[StoredMessage] = []
+    returns: list[StoredReturn] = []
+    for item in items:
+        if isinstance(item, OrderRecord):
+            order = item
+        elif isinstance(item, ShipmentRecord):
+            shipments.append(StoredShipment(Shipment.model_validate_json(item.document), item.status, item.tracking))
+        elif isinstance(item, MessageRecord):
+            messages.append(StoredMessage(item.message_key, item.state, item.claimed_at, item.sent_at))
+        elif isinstance(item, ReturnRecord):
+            returns.append(StoredReturn(item.document, int(item.revision), item.fingerprint, item.external_id))
+    if order is None or order.merchant_id != merchant_id:
+        return None
+    return OrderView(Order.model_validate_json(order.document), order.status, order.is_first_order,
+                     order.cancelled_at, shipments, messages, returns, int(order.policy_version or 0),
+                     int(order.returns_revision or 0), order.delivered_at)
 
 
 __all__ = ["DynamoOrderStore", "RecordedOrder", "OrderView", "StoredShipment", "StoredMessage", "StoredReturn"]

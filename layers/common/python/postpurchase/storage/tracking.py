@@ -114,31 +114,7 @@ class DynamoTrackingStore:
 
     def order_shipments(self, merchant_id: str, order_id: str) -> list[TrackedShipment] | None:
         """Every shipment of the order with its timeline, from one Query; None if no such order."""
-        from .table import OrderRecord
-
-        found_order = False
-        records: dict[str, ShipmentRecord] = {}
-        events: dict[str, list[TrackingEvent]] = {}
-        for item in Record.query(keys.order_pk(merchant_id, order_id)):
-            if isinstance(item, OrderRecord):
-                found_order = item.merchant_id == merchant_id
-            elif isinstance(item, ShipmentRecord):
-                records[item.shipment_id] = item
-            elif isinstance(item, TrackingEventRecord):
-                events.setdefault(item.shipment_id, []).append(TrackingEvent.model_validate_json(item.document))
-        if not found_order:
-            return None
-        shipments = []
-        for shipment_id, record in records.items():
-            shipment = Shipment.model_validate_json(record.document)
-            tracking = (ShipmentTracking.model_validate_json(record.tracking) if record.tracking else
-                        ShipmentTracking(carrier=shipment.carrier, tracking_number=shipment.tracking_number,
-                                         created_at=shipment.created_at))
-            shipments.append(TrackedShipment(merchant_id, order_id, shipment, tracking,
-                                             sorted(events.get(shipment_id, []), key=_event_order),
-                                             int(record.tracking_revision or 0), record.provider,
-                                             record.provider_tracker_id))
-        return sorted(shipments, key=lambda tracked: tracked.shipment.created_at)
+        return tracked_shipments(merchant_id, order_id, Record.query(keys.order_pk(merchant_id, order_id)))
 
     def due_for_polling(self, shard: int, now: datetime, limit: int) -> list[DuePoll]:
         """Shipments of one shard whose next poll time has come, oldest due first: one Query of
@@ -162,6 +138,35 @@ class DynamoTrackingStore:
             KeyConditionExpression="gsi4pk = :code", ProjectionExpression="gsi4sk",
             ExpressionAttributeValues={":code": {"S": keys.tracking_number_pk(merchant_id, tracking_number)}})
         return [tuple(item["gsi4sk"]["S"].rsplit("|", 2)[1:]) for item in response.get("Items", [])]
+
+
+def tracked_shipments(merchant_id: str, order_id: str, items) -> list[TrackedShipment] | None:
+    """The shipments with their timelines among an order partition's items; None without the order."""
+    from .table import OrderRecord
+
+    found_order = False
+    records: dict[str, ShipmentRecord] = {}
+    events: dict[str, list[TrackingEvent]] = {}
+    for item in items:
+        if isinstance(item, OrderRecord):
+            found_order = item.merchant_id == merchant_id
+        elif isinstance(item, ShipmentRecord):
+            records[item.shipment_id] = item
+        elif isinstance(item, TrackingEventRecord):
+            events.setdefault(item.shipment_id, []).append(TrackingEvent.model_validate_json(item.document))
+    if not found_order:
+        return None
+    shipments = []
+    for shipment_id, record in records.items():
+        shipment = Shipment.model_validate_json(record.document)
+        tracking = (ShipmentTracking.model_validate_json(record.tracking) if record.tracking else
+                    ShipmentTracking(carrier=shipment.carrier, tracking_number=shipment.tracking_number,
+                                     created_at=shipment.created_at))
+        shipments.append(TrackedShipment(merchant_id, order_id, shipment, tracking,
+                                         sorted(events.get(shipment_id, []), key=_event_order),
+                                         int(record.tracking_revision or 0), record.provider,
+                                         record.provider_tracker_id))
+    return sorted(shipments, key=lambda tracked: tracked.shipment.created_at)
 
 
 def _event_order(event: TrackingEvent) -> tuple[datetime, str]:
