@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup catalogs test test-unit test-integration test-e2e demo local bench lint clean
+.PHONY: setup catalogs browser test test-unit test-integration test-e2e demo local bench lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,14 @@ setup: $(VENV)/.installed catalogs
 catalogs: $(VENV)/.installed
 	$(PY) -m postpurchase.messaging.catalogs
 
-test: setup
+# Headless Chromium for the page tests (Playwright drives it): Debian's package, as root or with sudo.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@test -x $(CHROMIUM) && echo "chromium: $$($(CHROMIUM) --version)"
+
+test: setup browser
 	$(PY) -m pytest -n 2 tests
 
 test-unit: setup
@@ -27,7 +34,7 @@ test-unit: setup
 test-integration: setup
 	$(PY) -m pytest tests/integration
 
-test-e2e: setup
+test-e2e: setup browser
 	$(PY) -m pytest tests/e2e
 
 demo: setup

@@ -1,5 +1,5 @@
 """api: the storefront API and webhooks (Chalice). Each view: parse, one domain call, respond."""
-from chalice import Chalice
+from chalice import Chalice, Response
 
 from postpurchase import clock
 from postpurchase.observability import logger, metrics
@@ -161,6 +161,80 @@ def put_webhook_settings():
     merchant_id = authenticated_merchant(request.headers)
     body = validate(WebhookSettingsIn, parse_json_object(body_bytes(request.raw_body)))
     return respond(set_webhooks(merchant_id, body, clock.now()))
+
+
+# --- the customer's pages (server-rendered HTML; pages/handlers.py) ---------------------------------
+
+FORM = ["application/x-www-form-urlencoded"]
+
+
+def _page(merchant_id, lang, handle):
+    from postpurchase.pages.handlers import safely
+
+    result = safely(merchant_id, lang, clock.now(), handle)
+    return Response(body=result.body, status_code=result.status, headers=result.headers)
+
+
+@app.route("/pages/{merchant_id}/orders/{order_id}", methods=["GET"])
+def order_page(merchant_id, order_id):
+    from postpurchase.pages import handlers
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: handlers.order_page(merchant_id, order_id, query, clock.now()))
+
+
+@app.route("/pages/{merchant_id}/orders/{order_id}/returns", methods=["POST"], content_types=FORM)
+def order_page_return(merchant_id, order_id):
+    from postpurchase.pages import handlers
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: handlers.submit_return(
+        merchant_id, order_id, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
+
+
+@app.route("/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel", methods=["POST"], content_types=FORM)
+def order_page_cancel_return(merchant_id, order_id, rma_id):
+    from postpurchase.pages import handlers
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: handlers.cancel_return(
+        merchant_id, order_id, rma_id, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
+
+
+@app.route("/pages/{merchant_id}/lookup", methods=["GET"])
+def lookup_page(merchant_id):
+    from postpurchase.pages import handlers
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: handlers.lookup_page(merchant_id, query, clock.now()))
+
+
+@app.route("/pages/{merchant_id}/lookup", methods=["POST"], content_types=FORM)
+def lookup_submit(merchant_id):
+    from postpurchase.pages import handlers
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: handlers.submit_lookup(
+        merchant_id, request.raw_body, request.headers, request.headers.get("host"), client_address(request.context),
+        clock.now()))
+
+
+@app.route("/pages/{merchant_id}/preferences", methods=["GET"])
+def preferences_page(merchant_id):
+    from postpurchase.pages import handlers
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: handlers.preferences_page(merchant_id, query, clock.now()))
+
+
+@app.route("/pages/{merchant_id}/preferences", methods=["POST"], content_types=FORM)
+def preferences_submit(merchant_id):
+    from postpurchase.pages import handlers
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: handlers.submit_preferences(
+        merchant_id, request.query_params or {}, request.raw_body, request.headers, request.headers.get("host"),
+        clock.now()))
 
 
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)

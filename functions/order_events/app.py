@@ -58,7 +58,7 @@ def _sync_return(event) -> None:
 def record_handler(record: OrderEventRecord) -> None:
     event = record.body
     logger.append_keys(merchant_id=event.merchant_id, event_type=event.type,
-                       order_id=getattr(event, "order_id", None) or event.order.order_id)
+                       order_id=event.order.order_id if event.type == "OrderPlaced" else event.order_id)
     outcome = handle_order_event(event, store=services.order_store(), request_email=_request_email,
                                  order_page_url=_order_page, start_tracking=_start_tracking, report_status=_report_status,
                                  policy_version_at=services.policy_store().version_in_force, sync_return=_sync_return,

@@ -61,6 +61,13 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/orders/{order_id}/returns/{rma_id}/transitions"),
     ("POST", "/v1/order-access"),
     ("PUT", "/v1/settings/webhooks"),
+    ("GET", "/pages/{merchant_id}/orders/{order_id}"),
+    ("POST", "/pages/{merchant_id}/orders/{order_id}/returns"),
+    ("POST", "/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel"),
+    ("GET", "/pages/{merchant_id}/lookup"),
+    ("POST", "/pages/{merchant_id}/lookup"),
+    ("GET", "/pages/{merchant_id}/preferences"),
+    ("POST", "/pages/{merchant_id}/preferences"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.

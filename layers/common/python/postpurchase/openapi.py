@@ -38,6 +38,13 @@ def _webhook(name: str, header: str) -> dict:
     }}
 
 
+def _page(summary: str) -> dict:
+    return {"summary": summary, "security": [{}], "responses": {
+        "200": {"description": "An HTML page", "content": {"text/html": {}}},
+        "303": {"description": "Redirect after a successful form"},
+        "401": {"description": "Invalid or expired link: the lookup page (HTML)"}}}
+
+
 _REASONS = ["changed_mind", "damaged", "wrong_item", "doesnt_fit", "not_as_described", "other"]
 _RESOLUTIONS = ["refund", "store_credit", "exchange"]
 _CUSTOMER = [{"orderToken": []}]
@@ -192,6 +199,17 @@ def openapi_document() -> dict[str, Any]:
                     "type": "object", "required": ["returns_url"],
                     "properties": {"returns_url": {"type": ["string", "null"]}}}}}},
                 "responses": {"200": _answer("returns_url, secret"), **_errors(400, 401)}}},
+            "/pages/{merchant_id}/orders/{order_id}": {"get": _page(
+                "The customer's order page (HTML): order, parcels and timelines, returns, FAQ. ?token= from "
+                "the email link; ?lang=")},
+            "/pages/{merchant_id}/orders/{order_id}/returns": {"post": _page(
+                "The order page's return form (form-encoded; token, csrf_token, qty.<sku>, reason, resolution)")},
+            "/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel": {"post": _page(
+                "The order page's cancel-this-return form")},
+            "/pages/{merchant_id}/lookup": {"get": _page("Find an order by number and email (HTML form)"),
+                                            "post": _page("The lookup form: redirects to the order page")},
+            "/pages/{merchant_id}/preferences": {"get": _page("Email preferences (HTML): ?customer=&token="),
+                                                 "post": _page("Save email preferences")},
             "/webhooks/shopify/{merchant_id}": _webhook("Shopify", "X-Shopify-Hmac-Sha256"),
             "/webhooks/easypost/{merchant_id}": _webhook("EasyPost tracker.updated", "X-Hmac-Signature"),
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .adapters.webhooks import HttpWebhookSender
     from .storage.attempts import DynamoAttemptLimiter, DynamoOrderNumbers
     from .storage.returns import DynamoReturnStore
+    from .storage.customers import DynamoCustomerStore
     from .tracking.carriers.base import CarrierClient
 
 
@@ -110,6 +111,13 @@ def mailer() -> "SesMailer":
 
 
 @lru_cache(maxsize=1)
+def customer_store() -> "DynamoCustomerStore":
+    from .storage.customers import DynamoCustomerStore
+
+    return DynamoCustomerStore()
+
+
+@lru_cache(maxsize=1)
 def return_store() -> "DynamoReturnStore":
     from .storage.returns import DynamoReturnStore
 
@@ -156,5 +164,5 @@ def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
-                    webhook_sender, attempt_limiter, order_numbers):
+                    webhook_sender, attempt_limiter, order_numbers, customer_store):
         factory.cache_clear()

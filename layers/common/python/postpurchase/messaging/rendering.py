@@ -493,4 +493,51 @@ def render_email(request: EmailRequest, merchant: MerchantBranding) -> RenderedE
     return RenderedEmail(subject=subject, html=html, text=text)
 
 
-__all__ = ["RenderedEmail", "render_email", "text_direction", "resolve_language"]
+# --- shared with the customer pages (postpurchase.pages.rendering) -------------------------
+# The pages use the same templates directory, catalogs and formatting rules as the emails.
+
+
+def environment(language: str) -> Environment:
+    """The cached Jinja2 environment for ``language`` (gettext, autoescape, StrictUndefined)."""
+    return _environment(language)
+
+
+def web_url(url: str | None) -> str | None:
+    """``url`` when it is http(s), else None (javascript:, data: and the like never reach a page)."""
+    return _web_url(url)
+
+
+def contrast_text(hex_color: str) -> str:
+    """Black or white, whichever reads better on ``hex_color`` ("#rrggbb")."""
+    return _contrast_text(hex_color)
+
+
+def zone(name: str | None) -> ZoneInfo | timezone:
+    """The customer's time zone; UTC when unknown."""
+    return _zone(name)
+
+
+def carrier_name(carrier: str) -> str | None:
+    """How the carrier spells its name ("royal_mail" -> "Royal Mail"); None when unknown."""
+    return _carrier_name(carrier)
+
+
+def expected_date(value: datetime, tz: ZoneInfo | timezone) -> date:
+    """The calendar day a delivery estimate means in ``tz`` (carrier midnights stay that day)."""
+    return _expected_date(value, tz)
+
+
+__all__ = [
+    "RenderedEmail",
+    "render_email",
+    "text_direction",
+    "resolve_language",
+    "formatting_locale",
+    "environment",
+    "web_url",
+    "contrast_text",
+    "zone",
+    "carrier_name",
+    "expected_date",
+    "CARRIER_NAMES",
+]

@@ -77,10 +77,21 @@ def return_notice(rma: ReturnRequest, policy: ReturnPolicy) -> ReturnNotice:
     )
 
 
+def _late_instructions(rma: ReturnRequest, new: list[Transition], policy: ReturnPolicy) -> bool:
+    """A label or drop-off code given after an approval email that went without one (the policy
+    promised no label, so the approval emailed at once): the customer needs it too."""
+    return not policy.logistics.label_provided and any(
+        t.command in ("issue_label", "issue_drop_off_code") for t in new)
+
+
 def notice_requests(rma: ReturnRequest, new: list[Transition], order: Order, policy: ReturnPolicy, *,
                     order_page_url: str, now: datetime) -> list[EmailRequest]:
     notice = return_notice(rma, policy)
-    return [EmailRequest(kind="return_update", variant=variant, merchant_id=rma.merchant_id, ref=rma.rma_id,
+    late = _late_instructions(rma, new, policy)
+    # The approval email with the label or code, when it comes after an approval email without
+    # one: a ledger key of its own, so it is not taken for a duplicate of the first.
+    return [EmailRequest(kind="return_update", variant=variant, merchant_id=rma.merchant_id,
+                         ref=f"{rma.rma_id}.label" if late and variant == "approved" else rma.rma_id,
                          recipient=order.recipient, locale=order.customer.locale, timezone=order.customer.timezone,
                          order=order, order_page_url=order_page_url, requested_at=now, return_notice=notice)
             for variant in notice_variants(rma, new, policy)]

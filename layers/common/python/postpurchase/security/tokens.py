@@ -39,3 +39,40 @@ def verify_order_token(secret: str, merchant_id: str, order_id: str, token: str,
     if not hmac.compare_digest(expected, given):
         return False
     return now.astimezone(timezone.utc).timestamp() < expires
+
+
+def _customer_signature(secret: str, merchant_id: str, customer_id: str, expires: int) -> bytes:
+    message = f"customer-link|v1|{merchant_id}|{customer_id}|{expires}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+
+
+def sign_customer_token(secret: str, merchant_id: str, customer_id: str, expires_at: datetime) -> str:
+    """A preferences link: opens one customer's preferences (never an order)."""
+    expires = int(expires_at.timestamp())
+    return f"{expires:x}.{_b64(_customer_signature(secret, merchant_id, customer_id, expires))}"
+
+
+def verify_customer_token(secret: str, merchant_id: str, customer_id: str, token: str, now: datetime) -> bool:
+    try:
+        expires_hex, signature = token.split(".", 1)
+        if not 1 <= len(expires_hex) <= 12:
+            return False
+        expires = int(expires_hex, 16)
+        given = _unb64(signature)
+    except (ValueError, TypeError):
+        return False
+    if not hmac.compare_digest(_customer_signature(secret, merchant_id, customer_id, expires), given):
+        return False
+    return now.astimezone(timezone.utc).timestamp() < expires
+
+
+def form_token(secret: str, merchant_id: str, subject: str, link_token: str) -> str:
+    """The anti-forgery value a page's forms carry: bound to the page's own link token, so a
+    form posted from elsewhere (which cannot read the page) cannot supply it."""
+    message = f"form|v1|{merchant_id}|{subject}|{link_token}".encode()
+    return _b64(hmac.new(secret.encode(), message, hashlib.sha256).digest()[:18])
+
+
+def verify_form_token(secret: str, merchant_id: str, subject: str, link_token: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(form_token(secret, merchant_id, subject, link_token).encode(),
+                                               (given or "").encode())

@@ -50,15 +50,14 @@ class DynamoReturnStore:
                 transaction.save(ReturnOrderRecord(keys.return_order_pk(merchant_id, rma.rma_id), keys.RETURN_ORDER_SK,
                                                    merchant_id=merchant_id, order_id=rma.order_id))
         except TransactWriteError as error:
-            reasons = _reasons(error)
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            # PynamoDB sends condition checks, deletes, puts, then updates, whatever the order of
+            # the calls above: [RMA put, RMA->order put, order update].
+            reasons = _reasons(error) + [None] * 3
+            if reasons[0] == "ConditionalCheckFailed":
                 raise ReturnExists(rma.rma_id) from None
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            if reasons[2] == "ConditionalCheckFailed" or "TransactionConflict" in reasons:
                 raise StaleOrder(rma.order_id) from None
-            # TransactionConflict: another transaction on the same items is in flight.
-            if "TransactionConflict" in reasons:
-                raise StaleOrder(rma.order_id) from None
-            raise RetryLater(f"return write cancelled: {reasons or error.cause_response_code}") from error
+            raise RetryLater(f"return write cancelled: {_reasons(error) or error.cause_response_code}") from error
 
     def order_of_return(self, merchant_id: str, rma_id: str) -> str | None:
         try:

@@ -59,6 +59,7 @@ class CustomerRecord(Record, discriminator="customer"):
     first_order_id = UnicodeAttribute(null=True)
     last_order_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
+    preferences = UnicodeAttribute(null=True)  # postpurchase.messaging.preferences.Preferences as JSON
 
 
 class OrderRecord(Record, discriminator="order"):

@@ -1,0 +1,402 @@
+"""The customer pages' requests: check the link, load (one Query), act, render or redirect.
+
+Every answer is HTML with a strict Content-Security-Policy (no script; styles by nonce), no
+caching and no referrer to other sites (the link token is in the URL). Forms carry the link token and a form
+token bound to it, and a POST from another origin is refused. A bad or expired link gets the
+lookup page, never a stack trace.
+"""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Mapping
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from ..config import settings
+from ..errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound, TooManyAttempts, Unauthorized
+from ..messaging.preferences import MARKETING_KINDS, updated
+from ..observability import logger
+from ..returns.policy import Resolution, ReturnReason
+from ..security.tokens import (
+    form_token,
+    sign_customer_token,
+    verify_customer_token,
+    verify_form_token,
+    verify_order_token,
+)
+from . import build, model
+
+MAX_FORM_BYTES = 16_384
+
+
+@dataclass(frozen=True)
+class PageResponse:
+    status: int
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _headers(nonce: str | None = None) -> dict[str, str]:
+    style = f"'nonce-{nonce}'" if nonce else "'none'"
+    return {
+        "Content-Type": "text/html; charset=utf-8",
+        "Content-Security-Policy": (f"default-src 'none'; style-src {style}; img-src https: data:; "
+                                    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin",  # the token never leaves for another site; our forms keep their Origin
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+    }
+
+
+def _html(status: int, render: Callable[..., str], page: Any) -> PageResponse:
+    nonce = secrets.token_urlsafe(16)
+    return PageResponse(status, render(page, nonce=nonce), _headers(nonce))
+
+
+def _redirect(location: str) -> PageResponse:
+    return PageResponse(303, "", {**_headers(), "Location": location})
+
+
+def page_path(merchant_id: str, *parts: str) -> str:
+    return "/pages/" + "/".join(quote(part, safe="") for part in (merchant_id, *parts))
+
+
+def _with_query(path: str, **params: str | None) -> str:
+    query = urlencode({name: value for name, value in params.items() if value})
+    return f"{path}?{query}" if query else path
+
+
+# --- context ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """The merchant's branding and the language a page is shown in."""
+
+    branding: Any
+    language: str
+
+
+def _shopper(merchant_id: str, requested: str | None, customer_locale: str | None = None) -> Shopper:
+    from ..messaging.rendering import resolve_language
+    from ..services import merchant_store
+
+    merchant = merchant_store().get(merchant_id)
+    if merchant is None:
+        raise NotFound("no such shop", field="merchant_id")
+    language = resolve_language(requested or customer_locale, merchant.branding.default_locale)
+    return Shopper(merchant.branding, language)
+
+
+def _context(shopper: Shopper, now: datetime, *, locale: str | None = None, timezone: str | None = None,
+             token: str | None = None, subject: str | None = None) -> model.PageContext:
+    csrf = form_token(settings().link_signing_secret, shopper.branding.merchant_id, subject or "", token) \
+        if token else None
+    return model.PageContext(shop=build.shop(shopper.branding), language=shopper.language, locale=locale,
+                             timezone=timezone, languages=build.LANGUAGES, now=now, token=token, csrf_token=csrf)
+
+
+def _error(merchant_id: str, error: str, status: int, lang: str | None, now: datetime) -> PageResponse:
+    from .rendering import render_error_page
+
+    try:
+        shopper = _shopper(merchant_id, lang)
+    except NotFound:
+        shopper = Shopper(_unknown_shop(merchant_id), "en")
+    return _html(status, render_error_page, model.ErrorPage(context=_context(shopper, now), error=error))
+
+
+def _unknown_shop(merchant_id: str) -> Any:
+    from ..messaging.requests import MerchantBranding
+
+    return MerchantBranding(merchant_id=merchant_id, name="—", from_email="no-reply@example.invalid")
+
+
+def _lookup(merchant_id: str, now: datetime, *, lang: str | None, error: str | None = None, status: int = 200,
+            order_number: str = "", email: str = "") -> PageResponse:
+    from .rendering import render_lookup_page
+
+    try:
+        shopper = _shopper(merchant_id, lang)
+    except NotFound:
+        return _error(merchant_id, "not_found", 404, lang, now)
+    page = model.LookupPage(context=_context(shopper, now), order_number=order_number, email=email, error=error)
+    return _html(status, render_lookup_page, page)
+
+
+def _form(raw_body: bytes | None) -> dict[str, str]:
+    raw = raw_body or b""
+    if len(raw) > MAX_FORM_BYTES:
+        raise InvalidInput("form too large", field="body")
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=200))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidInput("malformed form", field="body") from None
+
+
+def _same_origin(headers: Mapping[str, str], host: str | None) -> bool:
+    """A browser names the page a POST came from; refuse other sites (login-less CSRF defence)."""
+    from ..security.signatures import header
+
+    origin = header(headers, "Origin")
+    if not origin or origin == "null":
+        return origin is None
+    return urlsplit(origin).netloc == (host or "")
+
+
+# --- order page ----------------------------------------------------------------------------------
+
+
+def _load_order(merchant_id: str, order_id: str, now: datetime):
+    from ..returns.service import order_returns
+    from ..services import order_store, policy_store
+
+    loaded = order_store().order_page(merchant_id, order_id)
+    if loaded is None:
+        return None
+    view, tracked = loaded
+    return view, tracked, order_returns(view, policy_store(), merchant_id, now)
+
+
+def _link_ok(merchant_id: str, order_id: str, token: str | None, now: datetime) -> bool:
+    return bool(token) and verify_order_token(settings().link_signing_secret, merchant_id, order_id, token or "", now)
+
+
+def order_page(merchant_id: str, order_id: str, query: Mapping[str, str], now: datetime, *,
+               form: model.ReturnForm | None = None, status: int = 200) -> PageResponse:
+    from .rendering import render_order_page
+
+    token, lang = query.get("token"), query.get("lang")
+    if not _link_ok(merchant_id, order_id, token, now):
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=401)
+    loaded = _load_order(merchant_id, order_id, now)
+    if loaded is None:
+        return _error(merchant_id, "not_found", 404, lang, now)
+    view, tracked, returns = loaded
+    customer = view.order.customer
+    shopper = _shopper(merchant_id, lang, customer.locale)
+    context = _context(shopper, now, locale=customer.locale, timezone=customer.timezone, token=token,
+                       subject=f"order:{order_id}")
+    notice = query.get("notice") if query.get("notice") in ("return_requested", "return_cancelled") else None
+    page = build.order_page(context, returns, view.status, tracked, shopper.branding, form=form, notice=notice,
+                            form_id=secrets.token_urlsafe(12),
+                            preferences_url=preferences_link(merchant_id, customer.customer_id(), now, lang))
+    return _html(status, render_order_page, page)
+
+
+def _form_access(merchant_id: str, order_id: str, form: Mapping[str, str], headers: Mapping[str, str],
+                 host: str | None, now: datetime) -> str | None:
+    """The link token when the form is genuine (our page, this order, unexpired); else None."""
+    token = form.get("token")
+    if not _link_ok(merchant_id, order_id, token, now) or not _same_origin(headers, host):
+        return None
+    if not verify_form_token(settings().link_signing_secret, merchant_id, f"order:{order_id}", token or "",
+                             form.get("csrf_token")):
+        return None
+    return token
+
+
+_FIELD_CODES = {"window_closed": "window_closed", "already_returned": "already_returned",
+                "exceeds_returnable": "too_many", "final_sale": "not_returnable", "non_returnable": "not_returnable",
+                "not_yet_shipped": "not_returnable", "not_in_order": "invalid", "resolution_not_offered": "not_allowed"}
+
+
+def _return_form(form: Mapping[str, str]) -> model.ReturnForm:
+    quantities: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for name, value in form.items():
+        if not name.startswith("qty."):
+            continue
+        sku = name[4:]
+        text = value.strip() or "0"
+        if not text.isdigit() or len(text) > 6:
+            errors[f"items.{sku}"] = "invalid"
+            continue
+        if int(text):
+            quantities[sku] = int(text)
+    reason, resolution = form.get("reason") or None, form.get("resolution") or None
+    if not quantities and not errors:
+        errors["items"] = "no_items"
+    if reason not in {r.value for r in ReturnReason}:
+        errors["reason"] = "required" if not reason else "invalid"
+    if resolution not in {r.value for r in Resolution}:
+        errors["resolution"] = "required" if not resolution else "invalid"
+    comment = form.get("comment", "")
+    if len(comment) > 1000:
+        errors["comment"] = "invalid"
+    return model.ReturnForm(quantities=quantities, reason=reason, resolution=resolution, comment=comment[:1000],
+                            errors=errors)
+
+
+def submit_return(merchant_id: str, order_id: str, raw_body: bytes | None, headers: Mapping[str, str],
+                  host: str | None, now: datetime) -> PageResponse:
+    from ..returns.requests import ReturnRequestIn
+    from ..returns.views import create_return
+    from ..security.order_access import OrderAccess
+
+    form = _form(raw_body)
+    lang = form.get("lang")
+    token = _form_access(merchant_id, order_id, form, headers, host, now)
+    if token is None:
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    entered = _return_form(form)
+    query = {"token": token, "lang": lang or ""}
+    if entered.errors:
+        return order_page(merchant_id, order_id, query, now, form=entered, status=422)
+    body = ReturnRequestIn(items=[{"sku": sku, "quantity": quantity} for sku, quantity in entered.quantities.items()],
+                           reason=entered.reason, resolution=entered.resolution, comment=entered.comment)
+    try:
+        # The form's own id makes a double click (or a resubmitted page) one return, not two.
+        create_return(OrderAccess(merchant_id, order_id, "link"), body, form.get("form_id") or None, now)
+    except (NotAllowed, Conflict, InvalidInput) as refused:
+        skus = list(entered.quantities)
+        field = refused.field or ""
+        code = _FIELD_CODES.get(str(refused.details.get("reason")), "not_allowed")
+        if field.startswith("items[") and "]" in field:
+            index = int(field[6:field.index("]")])
+            key = f"items.{skus[index]}" if index < len(skus) else "items"
+        else:
+            key = "items"
+        form_with_error = entered.model_copy(update={"errors": {key: code}})
+        return order_page(merchant_id, order_id, query, now, form=form_with_error, status=refused.status)
+    return _redirect(_with_query(page_path(merchant_id, "orders", order_id), token=token, lang=lang,
+                                 notice="return_requested"))
+
+
+def cancel_return(merchant_id: str, order_id: str, rma_id: str, raw_body: bytes | None, headers: Mapping[str, str],
+                  host: str | None, now: datetime) -> PageResponse:
+    from ..returns.requests import ReturnCommandIn
+    from ..returns.views import step
+    from ..security.order_access import OrderAccess
+
+    form = _form(raw_body)
+    lang = form.get("lang")
+    token = _form_access(merchant_id, order_id, form, headers, host, now)
+    if token is None:
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    try:
+        step(OrderAccess(merchant_id, order_id, "link"), rma_id, ReturnCommandIn(action="cancel"), now)
+    except DomainError as refused:
+        logger.info("return cancel refused", extra={"code": refused.code})
+        return order_page(merchant_id, order_id, {"token": token, "lang": lang or ""}, now,
+                          form=model.ReturnForm(errors={"cancel": "not_allowed"}), status=refused.status)
+    return _redirect(_with_query(page_path(merchant_id, "orders", order_id), token=token, lang=lang,
+                                 notice="return_cancelled"))
+
+
+# --- lookup ------------------------------------------------------------------------------------
+
+
+def lookup_page(merchant_id: str, query: Mapping[str, str], now: datetime) -> PageResponse:
+    return _lookup(merchant_id, now, lang=query.get("lang"))
+
+
+def submit_lookup(merchant_id: str, raw_body: bytes | None, headers: Mapping[str, str], host: str | None,
+                  client: str, now: datetime) -> PageResponse:
+    from ..security.order_access import open_by_email
+    from ..security.tokens import sign_order_token
+    from ..services import attempt_limiter, order_numbers
+
+    form = _form(raw_body)
+    lang = form.get("lang")
+    number, email = form.get("order_number", "").strip(), form.get("email", "").strip()
+    if not _same_origin(headers, host):
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    try:
+        access = open_by_email(merchant_id, number, email, client, numbers=order_numbers(),
+                               limiter=attempt_limiter(), now=now)
+    except TooManyAttempts:
+        return _lookup(merchant_id, now, lang=lang, error="too_many_attempts", status=429, order_number=number,
+                       email=email)
+    except (NotFound, InvalidInput):
+        return _lookup(merchant_id, now, lang=lang, error="not_found", status=404, order_number=number, email=email)
+    token = sign_order_token(settings().link_signing_secret, merchant_id, access.order_id, now + timedelta(days=1))
+    return _redirect(_with_query(page_path(merchant_id, "orders", access.order_id), token=token, lang=lang))
+
+
+# --- preferences -------------------------------------------------------------------------------
+
+
+def preferences_link(merchant_id: str, customer_id: str, now: datetime, lang: str | None = None) -> str:
+    config = settings()
+    token = sign_customer_token(config.link_signing_secret, merchant_id, customer_id,
+                                now + timedelta(days=config.order_link_ttl_days))
+    return _with_query(page_path(merchant_id, "preferences"), customer=customer_id, token=token, lang=lang)
+
+
+def _customer_ok(merchant_id: str, customer_id: str | None, token: str | None, now: datetime) -> bool:
+    return bool(customer_id and token) and verify_customer_token(settings().link_signing_secret, merchant_id,
+                                                                 customer_id or "", token or "", now)
+
+
+def preferences_page(merchant_id: str, query: Mapping[str, str], now: datetime, *,
+                     notice: str | None = None) -> PageResponse:
+    from ..services import customer_store
+    from .rendering import render_preferences_page
+
+    customer_id, token, lang = query.get("customer"), query.get("token"), query.get("lang")
+    if not _customer_ok(merchant_id, customer_id, token, now):
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=401)
+    profile = customer_store().profile(merchant_id, customer_id or "")
+    if profile is None:
+        return _error(merchant_id, "not_found", 404, lang, now)
+    preferences = profile.preferences
+    shopper = _shopper(merchant_id, lang or preferences.language, profile.locale)
+    context = _context(shopper, now, locale=profile.locale, timezone=profile.timezone, token=token,
+                       subject=f"customer:{customer_id}")
+    page = model.PreferencesPage(
+        context=context, order_id="", customer_id=customer_id, email=profile.email,
+        kinds=[model.PreferenceKind(kind=kind, subscribed=kind not in preferences.unsubscribed)
+               for kind in MARKETING_KINDS],
+        unsubscribed_all=preferences.all_marketing_off, language=preferences.language,
+        notice=notice or (query.get("notice") if query.get("notice") == "preferences_saved" else None))
+    return _html(200, render_preferences_page, page)
+
+
+def submit_preferences(merchant_id: str, query: Mapping[str, str], raw_body: bytes | None,
+                       headers: Mapping[str, str], host: str | None, now: datetime) -> PageResponse:
+    from ..services import customer_store
+
+    form = _form(raw_body)
+    customer_id = form.get("customer") or query.get("customer")
+    token, lang = form.get("token"), form.get("lang")
+    genuine = (_customer_ok(merchant_id, customer_id, token, now) and _same_origin(headers, host)
+               and verify_form_token(settings().link_signing_secret, merchant_id, f"customer:{customer_id}",
+                                     token or "", form.get("csrf_token")))
+    if not genuine:
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    store = customer_store()
+    profile = store.profile(merchant_id, customer_id or "")
+    if profile is None:
+        return _error(merchant_id, "not_found", 404, lang, now)
+    language = form.get("language") or None
+    if language not in (None, *build.LANGUAGES):
+        language = None
+    subscribed = {kind for kind in MARKETING_KINDS if form.get(f"kind.{kind}")}
+    choice = updated(profile.preferences, subscribed=subscribed, all_off=bool(form.get("all")), language=language,
+                     source="preferences_page", now=now)
+    store.save_preferences(merchant_id, customer_id or "", choice, now)
+    return _redirect(_with_query(page_path(merchant_id, "preferences"), customer=customer_id, token=token,
+                                 lang=language or lang, notice="preferences_saved"))
+
+
+def safely(merchant_id: str, lang: str | None, now: datetime, handle: Callable[[], PageResponse]) -> PageResponse:
+    """Any failure becomes the friendly error page (logged), never a stack trace."""
+    try:
+        return handle()
+    except Unauthorized:
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=401)
+    except NotFound:
+        return _error(merchant_id, "not_found", 404, lang, now)
+    except DomainError as error:
+        logger.info("page request refused", extra={"code": error.code, "field": error.field})
+        return _error(merchant_id, "bad_request", error.status if error.status < 500 else 400, lang, now)
+    except Exception:
+        logger.exception("page failed")
+        try:
+            return _error(merchant_id, "server_error", 500, lang, now)
+        except Exception:
+            return PageResponse(500, "<!doctype html><title>Error</title><p>Something went wrong.</p>",
+                                _headers())

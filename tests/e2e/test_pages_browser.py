@@ -1,0 +1,169 @@
+"""The customer's pages in a real browser: headless Chromium (Debian's, `make browser`) driven by
+Playwright against the local runtime. Screenshots go to test-artifacts/pages-browser/."""
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts" / "pages-browser"
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="run `make browser` (Debian chromium) first")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def _order(local_api, order_id: str, locale: str = "en-GB") -> None:
+    body = json.loads((REPO / "events" / "storefronts" / "api" / "order.json").read_text(encoding="utf-8"))
+    body.update(order_id=order_id, placed_at=datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"))
+    body["customer"].update(locale=locale, email=f"{order_id}@example.com")
+    body["email"] = f"{order_id}@example.com"
+    status, _ = local_api.call("POST", "/v1/orders", body)
+    assert status == 202
+    deadline = time.monotonic() + 30  # stored by the order-events consumer, a moment later
+    while local_api.call("GET", f"/v1/orders/{order_id}")[0] != 200 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    status, _ = local_api.call("POST", f"/v1/orders/{order_id}/shipments",
+                               {"carrier": "ups", "tracking_number": f"SBX-OK-{order_id}"})
+    assert status == 201
+
+
+def _link_from_email(local_api, order_id: str) -> str:
+    emails = local_api.emails_for(f"demo-store/order_confirmation#{order_id}")
+    assert emails, "the confirmation did not arrive"
+    html = emails[0].get_body(("html",)).get_content()
+    match = re.search(r'href="(http://127\.0\.0\.1:\d+/pages/demo-store/orders/[^"]+)"', html)
+    assert match, "no order-page link in the confirmation"
+    return match.group(1).replace("&amp;", "&")
+
+
+def _wait_for_parcel_scan(page, url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page.goto(url)
+        if page.locator("ol li").count():
+            return
+        time.sleep(1)
+
+
+def test_a_customer_opens_the_order_from_the_email_sees_the_parcel_and_returns_an_item(local_api, page):
+    _order(local_api, "PW-1001")
+    link = _link_from_email(local_api, "PW-1001")
+
+    _wait_for_parcel_scan(page, link)
+    page.screenshot(path=str(ARTIFACTS / "order-en.png"), full_page=True)
+    assert page.locator("html").get_attribute("lang").startswith("en")
+    assert page.get_by_text("PW-1001").first.is_visible()
+    assert page.locator("main").count() == 1 and page.locator("header").count() >= 1
+    assert "SBX-OK-PW-1001" in page.content()
+    # Fits a phone: nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+    # The return form: one unit, a reason, a resolution; submitted once, listed after the redirect.
+    page.locator('input[name="qty.MUG-1"]').fill("1")
+    page.locator('select[name="reason"]').select_option("doesnt_fit")
+    page.locator('select[name="resolution"]').select_option("refund")
+    page.locator('textarea[name="comment"]').fill("Too small for my coffee")
+    page.locator('form[action$="/returns"] button[type="submit"], form[action$="/returns"] input[type="submit"]'
+                 ).first.click()
+    page.wait_for_load_state()
+    assert "notice=return_requested" in page.url, page.locator("main").inner_text()[:2000]
+    page.screenshot(path=str(ARTIFACTS / "order-en-returned.png"), full_page=True)
+    assert re.search(r"R-[A-Z2-7]{10}", page.content()), "the new return is not listed"
+    assert page.locator('[role="status"]').count() >= 1
+
+    # Every control of every form has a label.
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name)""")
+    assert unlabelled == []
+
+
+def test_arabic_reads_right_to_left_and_a_bad_form_is_explained(local_api, page):
+    _order(local_api, "PW-1002", locale="ar-SA")
+    link = _link_from_email(local_api, "PW-1002")
+    page.goto(link)
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.locator("html").get_attribute("lang").startswith("ar")
+    page.screenshot(path=str(ARTIFACTS / "order-ar.png"), full_page=True)
+
+    # Submit with nothing chosen (the browser's own checks switched off, as an old browser would):
+    # the server sends the page back with the errors next to the fields.
+    page.evaluate("document.querySelector('form[action$=\"/returns\"]').noValidate = true")
+    page.locator('form[action$="/returns"] button[type="submit"], form[action$="/returns"] input[type="submit"]'
+                 ).first.click()
+    page.wait_for_load_state()
+    assert page.locator('[aria-invalid="true"]').count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "order-ar-errors.png"), full_page=True)
+
+    # Switch to English from the language switcher and back: direction follows the language.
+    page.goto(link + "&lang=en")
+    assert page.locator("html").get_attribute("dir") == "ltr"
+
+
+def test_a_wrong_or_expired_link_gets_the_lookup_form_and_the_lookup_opens_the_order(local_api, page):
+    _order(local_api, "PW-1003")
+    link = _link_from_email(local_api, "PW-1003")
+    broken = re.sub(r"token=[^&]+", "token=ffffffff.forged", link)
+    response = page.goto(broken)
+    assert response.status == 401
+    assert "Traceback" not in page.content()
+    page.screenshot(path=str(ARTIFACTS / "invalid-link.png"), full_page=True)
+
+    page.locator('input[name="order_number"]').fill("PW-1003")
+    page.locator('input[name="email"]').fill("nobody@example.com")
+    page.locator('form[action$="/lookup"] button[type="submit"], form[action$="/lookup"] input[type="submit"]'
+                 ).first.click()
+    page.wait_for_load_state()
+    wrong_email = page.locator("main").inner_text()
+    page.locator('input[name="order_number"]').fill("PW-9999")
+    page.locator('input[name="email"]').fill("PW-1003@example.com")
+    page.locator('form[action$="/lookup"] button[type="submit"], form[action$="/lookup"] input[type="submit"]'
+                 ).first.click()
+    page.wait_for_load_state()
+    # One answer for every miss: the page does not say which of the two was wrong.
+    assert page.locator("main").inner_text() == wrong_email
+
+    page.locator('input[name="order_number"]').fill("PW-1003")
+    page.locator('input[name="email"]').fill("PW-1003@example.com")
+    page.locator('form[action$="/lookup"] button[type="submit"], form[action$="/lookup"] input[type="submit"]'
+                 ).first.click()
+    page.wait_for_load_state()
+    assert "/pages/demo-store/orders/PW-1003" in page.url
+    assert "SBX-OK-PW-1003" in page.content()
+
+
+def test_pages_send_a_strict_policy_and_no_store(local_api, page):
+    _order(local_api, "PW-1004")
+    link = _link_from_email(local_api, "PW-1004")
+    response = page.goto(link)
+    headers = response.headers
+    assert "script-src" not in headers["content-security-policy"] and "default-src 'none'" in \
+        headers["content-security-policy"]
+    assert headers["cache-control"] == "no-store" and headers["referrer-policy"] == "same-origin"
+    assert page.locator("script").count() == 0
