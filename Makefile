@@ -40,8 +40,9 @@ test-e2e: setup browser
 demo: setup
 	$(PY) -m infra.demo
 
+# DEMO=1 plays the demo's story into the local runtime first (its order-page links then open here).
 local: setup
-	$(PY) -m infra.local.serve
+	LOCAL_DEMO=$(DEMO) $(PY) -m infra.local.serve
 
 bench: setup
 	$(PY) -m infra.bench

@@ -21,16 +21,35 @@ Place an order:
 """
 
 
+def _replay_demo(runtime: LocalRuntime, base_url: str) -> None:
+    """`make local DEMO=1`: play the demo's story into this runtime (on its simulated clock, which
+    then stays at the story's end) so the order-page links `make demo` prints open here."""
+    from infra.demo import START, Demo, play, print_links
+    from postpurchase import clock
+    from postpurchase.clock import SimulatedClock
+
+    simulated = SimulatedClock(START)
+    clock.use(simulated)
+    demo = Demo(runtime, base_url, simulated)
+    play(demo)
+    print_links(demo, base_url, "served here")
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "3000"))
     outbox = Path(os.environ.get("OUTBOX_DIR", REPO_ROOT / "outbox"))
+    demo = os.environ.get("LOCAL_DEMO") in ("1", "true", "yes")
+    # The demo's story runs on simulated time: real-second delays (retries, debounce) would stall it.
     runtime = LocalRuntime(outbox_dir=outbox, public_base_url=f"http://{host}:{port}",
-                           retry_delay_seconds=int(os.environ.get("LOCAL_RETRY_DELAY_SECONDS", "2")),
+                           retry_delay_seconds=0 if demo else int(os.environ.get("LOCAL_RETRY_DELAY_SECONDS", "2")),
                            log_level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"),
-                           notice_debounce_seconds=int(os.environ.get("NOTICE_DEBOUNCE_SECONDS", "5"))).start()
+                           notice_debounce_seconds=0 if demo else int(os.environ.get("NOTICE_DEBOUNCE_SECONDS",
+                                                                                      "5"))).start()
     runtime.serve_api(host, port)
     credentials = runtime.credentials
+    if demo:
+        _replay_demo(runtime, f"http://{host}:{port}")
     print(BANNER.format(host=host, port=port, endpoint=runtime.endpoint_url, merchant=credentials.merchant_id,
                         api_key=credentials.api_key, shopify=credentials.shopify_secret,
                         woo=credentials.woocommerce_secret, outbox=outbox), flush=True)
