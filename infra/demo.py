@@ -402,7 +402,7 @@ def returns(demo: Demo) -> None:
 
 
 CUSTOMER_ORDERS = {"A-1001": "Ayşe (tr)", "A-1002": "Dmitri (ru)", "A-1003": "Budi (id)", "A-1004": "Ayşe (tr)",
-                   "727": "Fatima (ar)", "820982911946154508": "Somchai (th, Shopify)"}
+                   "727": "Fatima (WooCommerce)", "820982911946154508": "Somchai (th, Shopify)"}
 LOCAL_URL = os.environ.get("LOCAL_URL", "http://127.0.0.1:3000")
 
 
