@@ -98,6 +98,14 @@ def test_a_customer_opens_the_order_from_the_email_sees_the_parcel_and_returns_a
     assert re.search(r"R-[A-Z2-7]{10}", page.content()), "the new return is not listed"
     assert page.locator('[role="status"]').count() >= 1
 
+    # Switch to Arabic with the page's language switcher: the page reads right to left.
+    page.get_by_role("link", name="العربية").first.click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert re.search(r"R-[A-Z2-7]{10}", page.content()), "the return is listed in Arabic too"
+    page.screenshot(path=str(ARTIFACTS / "order-ar-switched.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
     # Every control of every form has a label.
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
         .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')).map(el => el.name)""")
