@@ -1,4 +1,5 @@
-"""Signed, expiring order-page links: a token opens one order of one merchant, nothing else."""
+"""Signed, expiring links: an order token opens one order of one merchant, a customer token one
+customer's preferences; nothing else."""
 from __future__ import annotations
 
 import base64
@@ -15,55 +16,46 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _signature(secret: str, merchant_id: str, order_id: str, expires: int) -> bytes:
-    message = f"order-link|v1|{merchant_id}|{order_id}|{expires}".encode()
+def _signature(secret: str, purpose: str, merchant_id: str, subject: str, expires: int) -> bytes:
+    message = f"{purpose}|v1|{merchant_id}|{subject}|{expires}".encode()
     return hmac.new(secret.encode(), message, hashlib.sha256).digest()
 
 
-def sign_order_token(secret: str, merchant_id: str, order_id: str, expires_at: datetime) -> str:
+def _sign(secret: str, purpose: str, merchant_id: str, subject: str, expires_at: datetime) -> str:
     expires = int(expires_at.timestamp())
-    return f"{expires:x}.{_b64(_signature(secret, merchant_id, order_id, expires))}"
+    return f"{expires:x}.{_b64(_signature(secret, purpose, merchant_id, subject, expires))}"
 
 
-def verify_order_token(secret: str, merchant_id: str, order_id: str, token: str, now: datetime) -> bool:
-    """True only for an unexpired token signed for exactly this merchant and order."""
+def _verify(secret: str, purpose: str, merchant_id: str, subject: str, token: str, now: datetime) -> bool:
     try:
         expires_hex, signature = token.split(".", 1)
         if not 1 <= len(expires_hex) <= 12:  # a Unix time in hex; anything longer is forged
             return False
         expires = int(expires_hex, 16)
         given = _unb64(signature)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, AttributeError):
         return False
-    expected = _signature(secret, merchant_id, order_id, expires)
-    if not hmac.compare_digest(expected, given):
+    if not hmac.compare_digest(_signature(secret, purpose, merchant_id, subject, expires), given):
         return False
     return now.astimezone(timezone.utc).timestamp() < expires
 
 
-def _customer_signature(secret: str, merchant_id: str, customer_id: str, expires: int) -> bytes:
-    message = f"customer-link|v1|{merchant_id}|{customer_id}|{expires}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).digest()
+def sign_order_token(secret: str, merchant_id: str, order_id: str, expires_at: datetime) -> str:
+    return _sign(secret, "order-link", merchant_id, order_id, expires_at)
+
+
+def verify_order_token(secret: str, merchant_id: str, order_id: str, token: str, now: datetime) -> bool:
+    """True only for an unexpired token signed for exactly this merchant and order."""
+    return _verify(secret, "order-link", merchant_id, order_id, token, now)
 
 
 def sign_customer_token(secret: str, merchant_id: str, customer_id: str, expires_at: datetime) -> str:
-    """A preferences link: opens one customer's preferences (never an order)."""
-    expires = int(expires_at.timestamp())
-    return f"{expires:x}.{_b64(_customer_signature(secret, merchant_id, customer_id, expires))}"
+    """A preferences link: opens one customer's preferences (never an order: another purpose)."""
+    return _sign(secret, "customer-link", merchant_id, customer_id, expires_at)
 
 
 def verify_customer_token(secret: str, merchant_id: str, customer_id: str, token: str, now: datetime) -> bool:
-    try:
-        expires_hex, signature = token.split(".", 1)
-        if not 1 <= len(expires_hex) <= 12:
-            return False
-        expires = int(expires_hex, 16)
-        given = _unb64(signature)
-    except (ValueError, TypeError):
-        return False
-    if not hmac.compare_digest(_customer_signature(secret, merchant_id, customer_id, expires), given):
-        return False
-    return now.astimezone(timezone.utc).timestamp() < expires
+    return _verify(secret, "customer-link", merchant_id, customer_id, token, now)
 
 
 def form_token(secret: str, merchant_id: str, subject: str, link_token: str) -> str:
