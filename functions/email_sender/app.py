@@ -6,6 +6,7 @@ from pydantic import Json
 from postpurchase import clock, services
 from postpurchase.batch import process_batch
 from postpurchase.errors import RetryLater
+from postpurchase.messaging.preferences import with_preferences
 from postpurchase.messaging.rendering import render_email
 from postpurchase.messaging.requests import EmailRequest
 from postpurchase.messaging.sending import deliver
@@ -29,6 +30,12 @@ def record_handler(record: EmailRequestRecord) -> None:
     merchant = services.merchant_store().get(request.merchant_id)
     if merchant is None:
         raise RetryLater(f"merchant {request.merchant_id} has no settings")
+    profile = services.customer_store().profile(request.merchant_id, request.order.customer.customer_id())
+    request = with_preferences(request, profile.preferences if profile else None)
+    if request is None:
+        metrics.add_metric(name="EmailsOptedOut", unit=MetricUnit.Count, value=1)
+        logger.info("email request handled", extra={"outcome": "opted_out"})
+        return
     delivery = deliver(request, merchant.branding, ledger=services.send_ledger(), mailer=services.mailer(),
                        render=render_email, now=clock.now())
     metrics.add_metric(name=_METRIC[delivery.outcome], unit=MetricUnit.Count, value=1)

@@ -208,3 +208,21 @@ def test_preferences_are_saved_with_time_and_source(aws):
 def test_an_unknown_shop_is_a_friendly_404(aws):
     response = get(aws, "/pages/no-such-shop/orders/1001", token="x")
     assert response.status_code in (401, 404) and "Traceback" not in html(response)
+
+
+def test_the_language_chosen_on_the_preferences_page_is_the_language_of_later_emails(aws):
+    shipped_order(aws)  # Ayşe's locale is tr-TR
+    page = html(get(aws, ORDER_PAGE, token=link(aws)))
+    preferences_url = re.search(r'href="([^"]*/pages/demo-store/preferences\?[^"]+)"', page).group(1)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(preferences_url.replace("&amp;", "&")).query).items()}
+    form = html(get(aws, "/pages/demo-store/preferences", **query))
+    fields = {"customer": query["customer"], "token": hidden(form, "token"), "csrf_token": hidden(form, "csrf_token"),
+              "language": "ar"}
+    assert post_form(aws, "/pages/demo-store/preferences", fields).status_code == 303
+
+    before = len(aws.sent_emails())
+    page = html(get(aws, ORDER_PAGE, token=link(aws)))
+    assert post_form(aws, RETURN_FORM, return_fields(page)).status_code == 303
+    aws.pump.drain()
+    subjects = [str(message["Subject"]) for message in aws.sent_emails()[before:]]
+    assert subjects and all(re.search(r"[\u0600-\u06FF]", subject) for subject in subjects), subjects

@@ -6,9 +6,12 @@ service the customer paid for. Every change records when and through what it was
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from .requests import EmailRequest
 
 # The marketing kinds a customer can turn off one by one (the messaging capability sends them).
 MARKETING_KINDS: tuple[str, ...] = ("review_request", "birthday_offer", "anniversary", "win_back", "campaign")
@@ -36,3 +39,15 @@ def updated(preferences: Preferences, *, subscribed: set[str], all_off: bool, la
     """The customer's new choice: the kinds left ticked stay on; the rest are turned off."""
     return Preferences(unsubscribed=frozenset(kind for kind in MARKETING_KINDS if kind not in subscribed),
                        all_marketing_off=all_off, language=language, updated_at=now, source=source)
+
+
+def with_preferences(request: "EmailRequest", preferences: Preferences | None) -> "EmailRequest | None":
+    """The request as the customer wants it: in their chosen language; None when they turned
+    this kind of email off (transactional email is always sent)."""
+    if preferences is None:
+        return request
+    if not preferences.allows(request.kind):
+        return None
+    if preferences.language:
+        return request.model_copy(update={"locale": preferences.language})
+    return request
