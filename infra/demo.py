@@ -361,7 +361,7 @@ def returns(demo: Demo) -> None:
                (approved, labelled, received, inspected) == (200, 200, 200, 200) and kinds == ["return_approved", "return_received",
                                                                                   "return_refunded"])
     demo.check("a refund above what the item is worth is refused (400 naming the field)",
-               too_much == 400 and over["error"].get("field") == "outcome.amount")
+               too_much == 400 and over["error"].get("field") == "resolution.amount")
     history = " -> ".join(f"{step['to_status']} ({step['actor']['kind']})" for step in resolved.get("history", []))
     print(f"    {rma_id}: {history}")
     print(f"    merchant endpoint answered: {[d.status for d in endpoint.deliveries]}")

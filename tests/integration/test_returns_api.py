@@ -859,7 +859,7 @@ def test_merchant_steps_a_return_to_a_partial_refund(aws):
 
     # One of two mugs at 12.50 was accepted: 12.50 is the most that can be refunded.
     too_much = step(aws, rma_id, {"action": "resolve", "resolution": {"kind": "refund", "amount": "12.51"}})
-    error_of(too_much, 400, "validation_error", "outcome.amount")
+    error_of(too_much, 400, "validation_error", "resolution.amount")
     other_currency = step(aws, rma_id, {"action": "resolve",
                                         "resolution": {"kind": "refund", "amount": "10.00", "currency": "EUR"}})
     error_of(other_currency, 400, "validation_error", "resolution.currency")
@@ -964,7 +964,7 @@ def test_refundable_amount_is_net_of_the_policy_fees(aws):
 
     # 2 x 12.50 = 25.00, less 10 % restocking (2.50) and 3.50 return shipping: 19.00.
     error_of(step(aws, rma_id, {"action": "resolve", "resolution": {"kind": "refund", "amount": "19.01"}}), 400,
-             "validation_error", "outcome.amount")
+             "validation_error", "resolution.amount")
     resolved = step(aws, rma_id, {"action": "resolve", "resolution": {"kind": "refund", "amount": "19.00"}})
     assert resolved.status_code == 200, resolved.body
     assert resolved.json_body["history"][-1]["data"]["refundable"] == "19.00"

@@ -847,7 +847,7 @@ def test_the_refund_limit_takes_off_the_restocking_fee_and_return_shipping(world
     walk_to_inspected(world, rma.rma_id, {"MUG-1": 2})
     with pytest.raises(InvalidInput) as info:
         world.step(rma.rma_id, command("resolve", resolution={"kind": "refund", "amount": "17.56"}))
-    assert info.value.field == "outcome.amount" and "refundable 17.55" in info.value.message
+    assert info.value.field == "resolution.amount" and "refundable 17.55" in info.value.message
     resolved, _ = world.step(rma.rma_id, command("resolve", resolution={"kind": "refund", "amount": "17.55"}))
     assert resolved.history[-1].data["refundable"] == "17.55"
     assert resolved.resolution.amount == Decimal("17.55")

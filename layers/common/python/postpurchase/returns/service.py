@@ -314,7 +314,13 @@ def apply_command(returns: OrderReturns, rma: ReturnRequest, command: ReturnComm
             if outcome["currency"] != currency:
                 raise InvalidInput(f"resolution.currency must be the order's currency, {currency}",
                                    field="resolution.currency")
-        return lifecycle.resolve(rma, actor, now, outcome, refundable=refundable_limit(returns, rma))
+        try:
+            return lifecycle.resolve(rma, actor, now, outcome, refundable=refundable_limit(returns, rma))
+        except InvalidInput as error:  # name the field as the request body spells it
+            if error.field and error.field.startswith("outcome"):
+                field = "resolution" + error.field.removeprefix("outcome")
+                raise InvalidInput(error.message.replace("outcome", "resolution", 1), field=field) from None
+            raise
     if action == "close":
         return lifecycle.close(rma, actor, now)
     return lifecycle.cancel(rma, actor, now)
