@@ -291,6 +291,8 @@ def function_specs() -> list[FunctionSpec]:
         "OrderEventsQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/OrderEventsQueue",
         "OutboundEmailQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/OutboundEmailQueue",
         "TrackingQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/TrackingQueue",
+        "ReturnEventsQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/ReturnEventsQueue",
+        "EventBus": "postpurchase-bench",
         "EmailConfigurationSet": "EmailConfigurationSet",
         "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef",
         "PublicBaseUrl": "", "Api": "bench00000", "AWS::Region": REGION,

@@ -160,3 +160,11 @@ def test_heaviest_dependencies_from_importtime():
 
 def test_handler_imports_are_the_direct_children_of_app():
     assert handler_imports(IMPORTTIME) == [("aws_xray_sdk", 350, 50), ("postpurchase.orders", 55, 5)]
+
+
+def test_the_bench_resolves_every_functions_environment_from_the_template():
+    """A resource added to template.yaml must be known to the bench too (it broke once)."""
+    from infra.bench import function_specs
+
+    specs = function_specs()
+    assert {spec.directory.name for spec in specs} >= {"api", "return_events"}
