@@ -141,6 +141,12 @@ def build() -> dict[str, dict]:
                           to_revision=2).model_dump_json(),
             DeliverReturnWebhook(merchant_id=merchant, order_id=order.order_id, rma_id="R-SAMPLE0001",
                                  revision=7).model_dump_json()]),
+        # SES -> SNS -> SQS: the SNS envelope carries the notification as a string.
+        "ses_feedback_bounce.json": sqs_event("SesFeedbackQueue", [json.dumps({
+            "Type": "Notification", "MessageId": "5f0b1a2c-sample-0000-0000-000000000001",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:SesFeedbackTopic",
+            "Message": (EVENTS / "ses" / "bounce_notification.json").read_text(encoding="utf-8"),
+            "Timestamp": "2026-11-20T10:00:06.000Z", "SignatureVersion": "1"})]),
         "email_sender_order_confirmation.json": sqs_event("OutboundEmailQueue", [EmailRequest(
             kind="order_confirmation", variant="welcome", merchant_id=merchant, ref=order.order_id,
             recipient=order.recipient, locale=order.customer.locale, timezone=order.customer.timezone, order=order,

@@ -30,8 +30,13 @@ def record_handler(record: EmailRequestRecord) -> None:
     merchant = services.merchant_store().get(request.merchant_id)
     if merchant is None:
         raise RetryLater(f"merchant {request.merchant_id} has no settings")
-    profile = services.customer_store().profile(request.merchant_id, request.order.customer.customer_id())
-    request = with_preferences(request, profile.preferences if profile else None)
+    recipient = services.customer_store().recipient(request.merchant_id, request.order.customer.customer_id(),
+                                                    request.recipient)
+    if recipient.suppressed:  # a hard bounce or a complaint: never again, whatever the kind
+        metrics.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=1)
+        logger.info("email request handled", extra={"outcome": "suppressed", "detail": recipient.suppressed})
+        return
+    request = with_preferences(request, recipient.profile.preferences if recipient.profile else None)
     if request is None:
         metrics.add_metric(name="EmailsOptedOut", unit=MetricUnit.Count, value=1)
         logger.info("email request handled", extra={"outcome": "opted_out"})

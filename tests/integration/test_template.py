@@ -150,7 +150,7 @@ def test_sam_translator_transforms_the_template(transformed: dict[str, Any]) -> 
     assert len(permissions) == len(EXPECTED_ROUTES)
     mappings = [r["Properties"] for r in transformed["Resources"].values()
                 if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert len(mappings) == 4
+    assert len(mappings) == 5
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
     paths = transformed["Resources"]["Api"]["Properties"]["Body"]["paths"]
     assert {(method.upper(), path) for path, methods in paths.items() for method in methods} == EXPECTED_ROUTES
@@ -203,7 +203,7 @@ def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
 def test_every_sqs_event_source_reports_batch_item_failures(template: dict[str, Any]) -> None:
     consumers = sqs_consumers(template)
     assert {c.function_id for c in consumers} == {"OrderEventsFunction", "EmailSenderFunction",
-                                                  "TrackingWorkerFunction", "ReturnEventsFunction"}
+                                                  "TrackingWorkerFunction", "ReturnEventsFunction", "SesFeedbackFunction"}
     for consumer in consumers:
         assert consumer.report_batch_item_failures, f"{consumer.function_id}: FunctionResponseTypes"
 

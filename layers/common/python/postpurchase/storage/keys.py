@@ -73,3 +73,10 @@ def return_order_pk(merchant_id: str, rma_id: str) -> str:
 
 
 RETURN_ORDER_SK = "ORDER"
+
+
+def suppression_pk(merchant_id: str, email_digest: str) -> str:
+    return f"M#{merchant_id}#SUP#{email_digest}"
+
+
+SUPPRESSION_SK = "SUPPRESSED"

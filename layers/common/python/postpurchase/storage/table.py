@@ -176,3 +176,13 @@ class AttemptCounterRecord(Record, discriminator="attempts"):
 
     count = NumberAttribute(default=0)
     expires_at = TTLAttribute()
+
+
+class SuppressionRecord(Record, discriminator="suppression"):
+    """pk M#{m}#SUP#{sha256(email)}, sk SUPPRESSED: an address that hard-bounced or complained;
+    nothing more is sent to it for this merchant."""
+
+    merchant_id = UnicodeAttribute()
+    reason = UnicodeAttribute()  # bounce | complaint
+    detail = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
