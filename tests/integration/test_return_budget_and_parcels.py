@@ -97,3 +97,20 @@ def test_the_carrier_does_not_move_a_return_the_merchant_already_received(aws):
     current = json.loads(aws.client.get(f"/v1/orders/1001/returns/{rma['rma_id']}", headers=aws.auth()).body)
     assert [t["to_status"] for t in current["history"]][-1] == "received"
     assert not [t for t in current["history"] if t["actor"]["kind"] == "carrier"]
+
+
+def test_a_poison_return_message_fails_alone_and_its_neighbour_is_handled(aws):
+    shipped_order(aws)
+    rma = json.loads(request_return(aws).body)
+    aws.take("ReturnEventsQueue")  # handled below, by hand
+    from postpurchase.returns.messages import ReturnChanged
+
+    good = ReturnChanged(merchant_id="demo-store", order_id="1001", rma_id=rma["rma_id"], from_revision=0,
+                         to_revision=len(rma["history"])).model_dump_json()
+    module = __import__("infra.local.runtime", fromlist=["load_function_module"]).load_function_module(
+        "functions/return_events", "fn_return_events_poison")
+    event = aws.sqs_event(['{"type": "ReturnChanged", "rma_id": 7}', good, good], "ReturnEventsQueue")
+    assert aws.deliver(module, event) == [event["Records"][0]["messageId"]]
+    aws.pump.drain()
+    keys = [message["X-Postpurchase-Message"] for message in aws.sent_emails()]
+    assert keys.count(f"demo-store/return_requested#{rma['rma_id']}") == 1  # the duplicate sent nothing
