@@ -30,7 +30,7 @@ def record_handler(record: EmailRequestRecord) -> None:
     merchant = services.merchant_store().get(request.merchant_id)
     if merchant is None:
         raise RetryLater(f"merchant {request.merchant_id} has no settings")
-    recipient = services.customer_store().recipient(request.merchant_id, request.order.customer.customer_id(),
+    recipient = services.customer_store().recipient(request.merchant_id, request.recipient_customer.customer_id(),
                                                     request.recipient)
     if recipient.suppressed:  # a hard bounce or a complaint: never again, whatever the kind
         metrics.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=1)

@@ -9,6 +9,7 @@ from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.orders.events import OrderEvent
 from postpurchase.orders.processing import handle_order_event
+from postpurchase.orders.reactions import after_order_cancelled, after_order_recorded
 from postpurchase.tracking.messages import CarrierUpdate, TrackShipment
 from postpurchase.tracking.storefront_status import storefront_update
 
@@ -62,6 +63,7 @@ def record_handler(record: OrderEventRecord) -> None:
     outcome = handle_order_event(event, store=services.order_store(), request_email=_request_email,
                                  order_page_url=_order_page, start_tracking=_start_tracking, report_status=_report_status,
                                  policy_version_at=services.policy_store().version_in_force, sync_return=_sync_return,
+                                 after_recorded=after_order_recorded, after_cancelled=after_order_cancelled,
                                  now=clock.now())
     metrics.add_metric(name="OrderEventsProcessed", unit=MetricUnit.Count, value=1)
     logger.info("order event processed", extra={"outcome": outcome})

@@ -32,6 +32,11 @@ class AwsPorts:
     def publish_event(self, detail_type: str, detail: dict) -> None:
         services.event_publisher().put(source=handoff.EVENT_SOURCE, detail_type=detail_type, detail=detail)
 
+    def return_resolved(self, merchant_id: str, order_id: str, rma, now) -> None:
+        from postpurchase.orders.reactions import after_return_resolved
+
+        after_return_resolved(merchant_id, order_id, rma, now)
+
     def enqueue(self, message) -> None:
         services.return_events_queue().publish(message.model_dump_json(), kind=message.type,
                                                merchant_id=message.merchant_id)

@@ -54,6 +54,7 @@ class FakePorts:
         self.posts: list[tuple[str, bytes, dict]] = []
         self.targets_asked: list[str] = []
         self.tracked: list[tuple] = []
+        self.resolved: list[tuple] = []
 
     def request_email(self, request) -> None:
         self.emails.append(request)
@@ -63,6 +64,9 @@ class FakePorts:
 
     def enqueue(self, message: DeliverReturnWebhook) -> None:
         self.queued.append(message)
+
+    def return_resolved(self, merchant_id: str, order_id: str, rma, now: datetime) -> None:
+        self.resolved.append((merchant_id, order_id, rma.rma_id))
 
     def track_return_parcel(self, merchant_id: str, order_id: str, rma_id: str, carrier: str, tracking_number: str,
                             now: datetime) -> None:
@@ -256,6 +260,7 @@ def test_a_resolve_publishes_return_resolved_once_and_queues_the_webhook():
     assert (message.from_revision, message.to_revision) == (revision - 1, revision)
     ports = handle(world, message)
     assert [email.variant for email in ports.emails] == ["refunded"]
+    assert ports.resolved == [(MERCHANT_ID, ORDER_ID, rma.rma_id)]  # loyalty reverses points from here
     (event,) = ports.events
     assert event == (handoff.RETURN_RESOLVED, handoff.return_resolved(rma, world.store.partitions[
         (MERCHANT_ID, ORDER_ID)].order, revision, "api"))

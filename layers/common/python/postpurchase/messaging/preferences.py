@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from .requests import TRANSACTIONAL_KINDS
+
 if TYPE_CHECKING:
     from .requests import EmailRequest
 
 # The marketing kinds a customer can turn off one by one (the messaging capability sends them).
+# The kinds a customer can turn off one by one. review_reminder follows review_request; every
+# marketing kind (points_expiring too) stops when all marketing is off.
 MARKETING_KINDS: tuple[str, ...] = ("review_request", "birthday_offer", "anniversary", "win_back", "campaign")
-TRANSACTIONAL_KINDS: frozenset[str] = frozenset({"order_confirmation", "shipment_notice", "return_update"})
 Source = Literal["preferences_page", "list_unsubscribe", "storefront", "bounce", "complaint"]
 
 
@@ -31,6 +34,8 @@ class Preferences(BaseModel):
     def allows(self, kind: str) -> bool:
         if kind in TRANSACTIONAL_KINDS:
             return True
+        if kind == "review_reminder":
+            kind = "review_request"
         return not self.all_marketing_off and kind not in self.unsubscribed
 
 

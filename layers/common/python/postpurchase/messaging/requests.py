@@ -5,12 +5,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ..orders.models import Email, Identifier, Order
+from ..orders.models import Customer, Email, Identifier, Order
 
-MessageKind = Literal["order_confirmation", "shipment_notice", "return_update"]
-ConfirmationVariant = Literal["plain", "welcome"]
+MessageKind = Literal["order_confirmation", "shipment_notice", "return_update",
+                      # Scheduled (the communication calendar, postpurchase.messaging.schedule):
+                      "review_request", "review_reminder", "birthday_offer", "anniversary", "win_back",
+                      "campaign", "points_expiring"]
+# Transactional mail is the service the customer paid for: never capped, never deferred.
+TRANSACTIONAL_KINDS: frozenset[str] = frozenset({"order_confirmation", "shipment_notice", "return_update"})
+# One template family; the merchant's rules pick one (postpurchase.messaging.confirmation).
+ConfirmationVariant = Literal["plain", "welcome", "reassuring", "enticing", "recommendations"]
 # A shipment notice's variant is the notice kind (postpurchase.tracking.state.NoticeKind).
 ShipmentNoticeVariant = Literal["shipped", "out_for_delivery", "delivered", "delayed", "attempt_failed",
                                 "ready_for_pickup", "exception", "returned_to_sender"]
@@ -106,6 +112,74 @@ class ReturnNotice(BaseModel):
     exchange_carrier: str | None = None
 
 
+class OfferNotice(BaseModel):
+    """A single-use code the email hands over (birthday, anniversary, win-back, campaign,
+    feedback thank-you, the enticing confirmation). Issued by postpurchase.rewards."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    discount_type: Literal["percent", "amount"]
+    value: Decimal  # percent (e.g. 15) or an amount in `currency`
+    currency: str | None = None  # for amount discounts and min_spend
+    min_spend: Decimal | None = None
+    expires_at: datetime | None = None
+
+
+class ReferralInvite(BaseModel):
+    """The customer's own referral code, to share (postpurchase.rewards.referrals)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    share_url: str
+    friend_offer: OfferNotice | None = None  # what the friend gets on a first order (as a template for wording)
+
+
+class ProductCard(BaseModel):
+    """One product to show ("you may also like"), from the merchant's catalog."""
+
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    title: str
+    price: Decimal | None = None
+    currency: str | None = None
+    image_url: str | None = None
+    product_url: str | None = None
+
+
+class ReviewItem(BaseModel):
+    """One product the customer is asked to rate; rating_url + "?rating=N" records N (1-5)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    title: str
+    image_url: str | None = None
+    rating_url: str
+
+
+class PointsNotice(BaseModel):
+    """Loyalty points about to expire (postpurchase.rewards.loyalty)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    expiring_points: int
+    expires_at: datetime
+    balance: int
+
+
+class CampaignNotice(BaseModel):
+    """A merchant campaign for a special date; the occasion picks the translated wording."""
+
+    model_config = ConfigDict(frozen=True)
+
+    campaign_id: Identifier
+    occasion: Literal["valentines_day", "mothers_day", "black_friday", "new_year", "ramadan", "seasonal_sale"]
+    shop_url: str | None = None
+
+
 class EmailRequest(BaseModel):
     """A request to send one message; (ledger partition, kind, ref) is its identity."""
 
@@ -118,11 +192,44 @@ class EmailRequest(BaseModel):
     recipient: Email
     locale: str | None = None  # the customer's; rendering falls back to the merchant's default
     timezone: str | None = None
-    order: Order
-    order_page_url: str
+    # Order-level messages carry the order; customer-level ones (birthday, anniversary,
+    # win-back, campaign, points) carry the customer instead. One of the two is required.
+    order: Order | None = None
+    customer: Customer | None = None
+    order_page_url: str | None = None
     requested_at: datetime
     shipment: ShipmentNotice | None = None
     return_notice: ReturnNotice | None = None
+    offer: OfferNotice | None = None
+    referral: ReferralInvite | None = None
+    products: list[ProductCard] = []
+    review_items: list[ReviewItem] = []
+    points: PointsNotice | None = None
+    campaign: CampaignNotice | None = None
+    # Marketing mail only: RFC 8058 one-click unsubscribe (POST) and the preferences page.
+    unsubscribe_url: str | None = None
+    preferences_url: str | None = None
+
+    @model_validator(mode="after")
+    def _has_subject(self) -> "EmailRequest":
+        if self.order is None and self.customer is None:
+            raise ValueError("an email request needs its order or its customer")
+        return self
+
+    @property
+    def is_marketing(self) -> bool:
+        return self.kind not in TRANSACTIONAL_KINDS
+
+    @property
+    def recipient_customer(self) -> Customer:
+        return self.customer if self.customer is not None else self.order.customer  # type: ignore[union-attr]
+
+    @property
+    def ledger_scope(self) -> tuple[Literal["order", "customer"], str]:
+        """Where the send ledger keeps this email: under its order, or under its customer."""
+        if self.order is not None:
+            return "order", self.order.order_id
+        return "customer", self.recipient_customer.customer_id()
 
     @property
     def message_key(self) -> str:

@@ -18,7 +18,7 @@ class ClaimLike(Protocol):
 
 
 class SendLedger(Protocol):
-    def claim(self, merchant_id: str, order_id: str, message_key: str, recipient: str,
+    def claim(self, merchant_id: str, scope: tuple[str, str], message_key: str, recipient: str,
               now: datetime) -> ClaimLike: ...
 
     def mark_sent(self, claim: ClaimLike, provider_message_id: str, now: datetime) -> None: ...
@@ -60,7 +60,7 @@ def deliver(request: EmailRequest, merchant: MerchantBranding, *, ledger: SendLe
     rendered = render(request, merchant)
     raw = build_mime(request, merchant, subject=rendered.subject, html=rendered.html, text=rendered.text, now=now)
 
-    claim = ledger.claim(request.merchant_id, request.order.order_id, request.message_key, request.recipient, now)
+    claim = ledger.claim(request.merchant_id, request.ledger_scope, request.message_key, request.recipient, now)
     if claim.outcome == "already_sent":
         return Delivery("duplicate")
     if claim.outcome == "failed":

@@ -177,6 +177,10 @@ class Order(_Model):
     shipping_address: Address | None = None
     totals: Totals
     financial_status: Annotated[str, Field(max_length=40)] | None = None
+    # A referral code the customer entered at checkout (postpurchase.rewards.referrals), and the
+    # storefront's payment fingerprint (card hash), used only to refuse self-referrals.
+    referral_code: Annotated[str, Field(max_length=40)] | None = None
+    payment_fingerprint: Annotated[str, Field(max_length=200)] | None = None
     source: OrderSource = "api"
 
     @field_validator("placed_at")

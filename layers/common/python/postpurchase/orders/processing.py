@@ -52,11 +52,15 @@ def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled | S
                        report_status: Callable[[str, Shipment], None] | None = None,
                        policy_version_at: Callable[[str, datetime], int] = lambda merchant_id, at: 0,
                        sync_return: Callable[[StorefrontReturnChanged], object] | None = None,
+                       after_recorded: Callable[[RecordedOrderLike, datetime], None] | None = None,
+                       after_cancelled: Callable[[str, str, datetime], None] | None = None,
                        now: datetime) -> Outcome:
     if isinstance(event, OrderPlaced):
         # The return policy in force when the order was placed judges its returns for good.
         recorded = store.record_order(event.merchant_id, event.order, now,
                                       policy_version_at(event.merchant_id, event.order.placed_at))
+        if after_recorded is not None:  # again on a redelivery: every reaction is idempotent
+            after_recorded(recorded, now)
         if confirmation_due(recorded.order, now):
             request_email(confirmation_request(recorded, order_page_url(event.merchant_id, recorded.order.order_id),
                                                now))
@@ -75,4 +79,6 @@ def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled | S
         sync_return(event)
         return "return_synced"
     store.cancel_order(event.merchant_id, event.order_id, event.cancelled_at, event.reason)
+    if after_cancelled is not None:
+        after_cancelled(event.merchant_id, event.order_id, now)
     return "order_cancelled"

@@ -41,6 +41,10 @@ class Ports(Protocol):
 
     def publish_event(self, detail_type: str, detail: dict) -> None: ...
 
+    def return_resolved(self, merchant_id: str, order_id: str, rma, now: datetime) -> None:
+        """Other capabilities' reactions (postpurchase.orders.reactions.after_return_resolved)."""
+        ...
+
     def enqueue(self, message: DeliverReturnWebhook | ReturnChanged) -> None: ...
 
     def track_return_parcel(self, merchant_id: str, order_id: str, rma_id: str, carrier: str,
@@ -72,6 +76,7 @@ def handle_return_changed(message: ReturnChanged, ports: Ports, order_page_url: 
         if transition.command != "resolve":
             continue
         revision = message.from_revision + offset + 1
+        ports.return_resolved(message.merchant_id, message.order_id, rma, now)
         ports.publish_event(handoff.RETURN_RESOLVED, handoff.return_resolved(rma, returns.order, revision,
                                                                              message.origin))
         if message.origin == "api" and not handoff.resolved_elsewhere(rma):

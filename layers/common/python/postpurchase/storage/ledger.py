@@ -33,8 +33,10 @@ class DynamoSendLedger:
     def __init__(self, claim_timeout: timedelta) -> None:
         self.claim_timeout = claim_timeout
 
-    def claim(self, merchant_id: str, order_id: str, message_key: str, recipient: str, now: datetime) -> Claim:
-        ledger_pk = keys.order_pk(merchant_id, order_id)
+    def claim(self, merchant_id: str, scope: tuple[str, str], message_key: str, recipient: str,
+              now: datetime) -> Claim:
+        kind, scope_id = scope  # ("order", order id) or ("customer", customer id)
+        ledger_pk = keys.order_pk(merchant_id, scope_id) if kind == "order" else keys.customer_pk(merchant_id, scope_id)
         sk = keys.message_sk(message_key)
         token = uuid.uuid4().hex
         record = MessageRecord(ledger_pk, sk, merchant_id=merchant_id, message_key=message_key, state="claimed",

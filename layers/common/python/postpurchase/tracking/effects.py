@@ -18,7 +18,10 @@ class QueueEffects:
                                           delay_seconds=settings().notice_debounce_seconds)
 
     def delivered(self, tracked, delivered_at: datetime) -> None:
+        from ..orders.reactions import after_order_delivered
+
         services.order_store().record_delivery(tracked.merchant_id, tracked.order_id, delivered_at)
+        after_order_delivered(tracked.merchant_id, tracked.order_id, delivered_at, delivered_at)
 
     def request_notice(self, tracked, kind: NoticeKind, now: datetime) -> None:
         order = services.order_store().get_order(tracked.merchant_id, tracked.order_id)

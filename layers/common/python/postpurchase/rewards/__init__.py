@@ -1,0 +1,1 @@
+"""Rewards: coupons, loyalty points and referrals (issue: loyalty, referrals, offers)."""
