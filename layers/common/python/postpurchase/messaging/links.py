@@ -21,3 +21,49 @@ def customer_order_link(merchant_id: str, order_id: str, now: datetime) -> str:
     config = settings()
     return order_page_url(config.public_base_url, config.link_signing_secret, merchant_id, order_id, now,
                           timedelta(days=config.order_link_ttl_days))
+
+
+# A review email's rating link stays valid long enough for a late answer; an unsubscribe link
+# must keep working for as long as an old email can sit in an inbox.
+FEEDBACK_LINK_TTL = timedelta(days=60)
+UNSUBSCRIBE_LINK_TTL = timedelta(days=400)
+
+
+def rating_url(merchant_id: str, order_id: str, sku: str, now: datetime) -> str:
+    """The one-tap rating page for one item of one order; append "?rating=N" (1-5) to rate."""
+    from ..config import settings
+    from ..security.tokens import sign_claims
+
+    config = settings()
+    token = sign_claims(config.link_signing_secret, "feedback", [merchant_id, order_id, sku], now + FEEDBACK_LINK_TTL)
+    return f"{config.public_base_url.rstrip('/')}/pages/{quote(merchant_id, safe='')}/feedback/{token}"
+
+
+def read_feedback_token(token: str, now: datetime) -> tuple[str, str, str] | None:
+    """(merchant_id, order_id, sku) of a valid feedback token, else None."""
+    from ..config import settings
+    from ..security.tokens import read_claims
+
+    claims = read_claims(settings().link_signing_secret, "feedback", token, now)
+    return (claims[0], claims[1], claims[2]) if claims and len(claims) == 3 else None
+
+
+def unsubscribe_url(merchant_id: str, customer_id: str, kind: str, now: datetime) -> str:
+    """RFC 8058 one-click target for the List-Unsubscribe header (POST turns `kind` off; GET
+    shows a page with the same button, for clients that only open links)."""
+    from ..config import settings
+    from ..security.tokens import sign_claims
+
+    config = settings()
+    token = sign_claims(config.link_signing_secret, "unsubscribe", [merchant_id, customer_id, kind],
+                        now + UNSUBSCRIBE_LINK_TTL)
+    return f"{config.public_base_url.rstrip('/')}/pages/{quote(merchant_id, safe='')}/unsubscribe/{token}"
+
+
+def read_unsubscribe_token(token: str, now: datetime) -> tuple[str, str, str] | None:
+    """(merchant_id, customer_id, kind) of a valid unsubscribe token, else None."""
+    from ..config import settings
+    from ..security.tokens import read_claims
+
+    claims = read_claims(settings().link_signing_secret, "unsubscribe", token, now)
+    return (claims[0], claims[1], claims[2]) if claims and len(claims) == 3 else None

@@ -68,3 +68,34 @@ def form_token(secret: str, merchant_id: str, subject: str, link_token: str) -> 
 def verify_form_token(secret: str, merchant_id: str, subject: str, link_token: str, given: str | None) -> bool:
     return bool(given) and hmac.compare_digest(form_token(secret, merchant_id, subject, link_token).encode(),
                                                (given or "").encode())
+
+
+# --- self-describing tokens: the URL carries nothing but the token ---------------------------
+# `POST /v1/feedback/{token}` and the RFC 8058 one-click unsubscribe must work from the token
+# alone (mail clients POST to the List-Unsubscribe URL as is), so these tokens carry their
+# claims, signed: base64url(claims joined by \n).expiry.signature.
+
+
+def sign_claims(secret: str, purpose: str, claims: list[str], expires_at: datetime) -> str:
+    if any("\n" in claim for claim in claims):
+        raise ValueError("a claim cannot contain a newline")
+    body = "\n".join(claims)
+    expires = int(expires_at.timestamp())
+    signature = _signature(secret, purpose, "claims", body, expires)
+    return f"{_b64(body.encode())}.{expires:x}.{_b64(signature)}"
+
+
+def read_claims(secret: str, purpose: str, token: str, now: datetime) -> list[str] | None:
+    """The claims of an unexpired token signed for `purpose`; None for anything else."""
+    try:
+        body_part, expires_part, signature_part = token.split(".")
+        body = _unb64(body_part).decode()
+        expires = int(expires_part, 16)
+        given = _unb64(signature_part)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not hmac.compare_digest(_signature(secret, purpose, "claims", body, expires), given):
+        return None
+    if now.astimezone(timezone.utc).timestamp() >= expires:
+        return None
+    return body.split("\n")
