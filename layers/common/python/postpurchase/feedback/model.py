@@ -50,7 +50,7 @@ def parse_rating(value: Any) -> int:
     """An integer 1-5 (a JSON number or a form/query string); anything else names `rating`."""
     if isinstance(value, bool):
         value = None
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 2:
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 2:
         value = int(value.strip())
     if not isinstance(value, int) or not MIN_RATING <= value <= MAX_RATING:
         raise NotAllowed(f"rating must be a whole number from {MIN_RATING} to {MAX_RATING}", field="rating")
