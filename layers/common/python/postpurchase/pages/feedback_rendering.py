@@ -38,7 +38,8 @@ def render_feedback_page(page: FeedbackPage, *, nonce: str) -> str:
             "max_comment": fmt.number(2000),
             "thanked": page.thanked,
             "coupon": _coupon(fmt, page),
-            "errors": page.errors,
+            "rating_error": page.errors.get("rating"),
+            "comment_error": page.errors.get("comment"),
         },
     }
     return rendering._render("pages/feedback.html", fmt.language, data)
