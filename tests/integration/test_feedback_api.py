@@ -395,6 +395,8 @@ def test_one_tap_records_the_rating_and_offers_the_comment_form_in_arabic(aws, p
 def test_the_form_adds_a_comment_in_turkish_and_checks_its_origin_and_form_token(aws, ports):
     place(aws)
     link = token(aws)
+    bad_tap = page_get(aws, link, rating="9")
+    assert bad_tap.status_code == 422 and "Lütfen 1 ile 5 arasında bir puan seçin." in html(bad_tap)
     page = html(page_get(aws, link))  # the customer's locale is tr-TR
     assert '<html lang="tr" dir="ltr">' in page and "Puanınız" in page
     assert aws.items_of_type("feedback") == []  # no rating in the link: nothing recorded
