@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from postpurchase.messaging.requests import OfferNotice
 from postpurchase.pages import model
-from postpurchase.pages.feedback import FeedbackPage
+from postpurchase.pages.feedback_model import FeedbackPage
 from postpurchase.pages.feedback_rendering import render_feedback_page
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)

@@ -228,6 +228,7 @@ def test_missing_ports_are_skipped_and_no_offer_means_no_coupon():
     ports = FakePorts(schedule=False, loyalty=False)
     result = submit(ports, "m", "1001", SKU, rating=4, source="api", now=NOW)
     assert result.coupon is None and ports.coupon_calls == 0 and ports.cancelled == [] and ports.bonuses == []
+    assert result.skipped == ("review_reminder_cancel", "review_bonus")
     assert ports.store.saves == 1
 
 

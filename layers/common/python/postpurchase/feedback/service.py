@@ -18,7 +18,6 @@ from typing import Any, NamedTuple, Protocol
 from ..errors import Conflict, NotFound
 from ..messaging.requests import OfferNotice
 from ..messaging.settings import OfferSpec
-from ..observability import logger
 from ..orders.models import Order
 from .messages import DeliverFeedbackWebhook
 from .model import KEEP_COMMENT, Feedback, Source, answer, webhook_body
@@ -76,6 +75,7 @@ class Submission:
     # For the thank-you page: the customer's language and time zone, from the order read anyway.
     customer_locale: str | None = None
     customer_timezone: str | None = None
+    skipped: tuple[str, ...] = ()  # effects whose capability does not exist yet
 
 
 def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: int,
@@ -100,10 +100,10 @@ def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: i
     else:
         raise Conflict("the answer changed meanwhile; send it again", field="rating")
     _notify(ports, feedback, notified)
-    coupon = _after_answer(ports, feedback, loaded.order.currency, now)
+    coupon, skipped = _after_answer(ports, feedback, loaded.order.currency, now)
     customer = loaded.order.customer
     return Submission(feedback, created=loaded.feedback is None, changed=changed, coupon=coupon,
-                      customer_locale=customer.locale, customer_timezone=customer.timezone)
+                      customer_locale=customer.locale, customer_timezone=customer.timezone, skipped=skipped)
 
 
 def _notify(ports: Ports, feedback: Feedback, notified_version: int) -> None:
@@ -114,21 +114,23 @@ def _notify(ports: Ports, feedback: Feedback, notified_version: int) -> None:
     ports.store.mark_notified(feedback.merchant_id, feedback.order_id, feedback.sku, feedback.version)
 
 
-def _after_answer(ports: Ports, feedback: Feedback, currency: str | None, now: datetime) -> OfferNotice | None:
+def _after_answer(ports: Ports, feedback: Feedback, currency: str | None,
+                  now: datetime) -> tuple[OfferNotice | None, tuple[str, ...]]:
     m, o, c = feedback.merchant_id, feedback.order_id, feedback.customer_id
+    skipped: list[str] = []
     try:
         ports.cancel_reminder(m, o, now)
     except NotImplementedError:
-        logger.info("no message schedule yet: review reminder not cancelled")
+        skipped.append("review_reminder_cancel")
     coupon = None
     spec = ports.thank_you_offer(m)
     if spec is not None:
         try:
             coupon = ports.issue_coupon(m, c, spec, ref=f"{o}:{feedback.sku}", currency=currency, now=now)
         except NotImplementedError:
-            logger.info("no coupon issuer yet: thank-you coupon skipped")
+            skipped.append("thank_you_coupon")
     try:
         ports.award_review_bonus(m, c, o, feedback.sku, now)
     except NotImplementedError:
-        logger.info("no loyalty programme yet: review bonus skipped")
-    return coupon
+        skipped.append("review_bonus")
+    return coupon, tuple(skipped)

@@ -78,7 +78,12 @@ def record(token: str, rating: Any, comment: Any, source: Source, now: datetime,
     m, o, sku = token_claims(token, now, merchant_id)
     checked = parse_rating(rating)
     text = KEEP_COMMENT if comment is KEEP_COMMENT else clean_comment(comment)
-    return submit(PORTS, m, o, sku, rating=checked, comment=text, source=source, now=now)
+    submission = submit(PORTS, m, o, sku, rating=checked, comment=text, source=source, now=now)
+    if submission.skipped:
+        from ..observability import logger
+
+        logger.info("feedback effects not built yet were skipped", extra={"skipped": list(submission.skipped)})
+    return submission
 
 
 def coupon_document(coupon: OfferNotice | None) -> dict[str, Any] | None:

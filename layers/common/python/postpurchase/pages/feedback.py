@@ -21,22 +21,8 @@ from ..feedback import views
 from ..feedback.model import KEEP_COMMENT, MAX_COMMENT, Feedback, clean_comment, parse_rating
 from ..messaging.requests import OfferNotice
 from ..security.tokens import verify_form_token
-from . import model
+from .feedback_model import FeedbackPage
 from .handlers import PageResponse, _context, _error, _form, _html, _same_origin, _shopper
-
-RATINGS = (1, 2, 3, 4, 5)
-
-
-class FeedbackPage(model._Page):
-    context: model.PageContext
-    link_token: str  # the rating token (the page's own address)
-    product_title: str | None = None
-    rating: int | None = None  # the stored (or just recorded) rating
-    comment: str = ""
-    thanked: bool = False  # an answer was just recorded
-    coupon: OfferNotice | None = None
-    errors: dict[str, str] = {}  # field -> invalid | too_long
-
 
 def _subject(order_id: str, sku: str) -> str:
     return f"feedback:{order_id}:{sku}"

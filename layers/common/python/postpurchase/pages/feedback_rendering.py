@@ -6,7 +6,7 @@ from typing import Any
 from babel.numbers import format_percent
 
 from . import rendering
-from .feedback import RATINGS, FeedbackPage
+from .feedback_model import RATINGS, FeedbackPage
 
 
 def _coupon(fmt: Any, page: FeedbackPage) -> dict[str, Any] | None:
