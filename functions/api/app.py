@@ -163,6 +163,25 @@ def put_webhook_settings():
     return respond(set_webhooks(merchant_id, body, clock.now()))
 
 
+@app.route("/v1/feedback/{token}", methods=["POST"], content_types=JSON)
+@json_errors
+def post_feedback(token):
+    from postpurchase.feedback.views import submit_answer
+
+    request = app.current_request
+    document, created = submit_answer(token, parse_json_object(body_bytes(request.raw_body)), clock.now())
+    return respond(document, 201 if created else 200)
+
+
+@app.route("/v1/feedback", methods=["GET"])
+@json_errors
+def list_feedback():
+    from postpurchase.feedback.views import list_feedback
+
+    request = app.current_request
+    return respond(list_feedback(authenticated_merchant(request.headers), request.query_params))
+
+
 # --- the customer's pages (server-rendered HTML; pages/handlers.py) ---------------------------------
 
 FORM = ["application/x-www-form-urlencoded"]
@@ -235,6 +254,24 @@ def preferences_submit(merchant_id):
     return _page(merchant_id, None, lambda: handlers.submit_preferences(
         merchant_id, request.query_params or {}, request.raw_body, request.headers, request.headers.get("host"),
         clock.now()))
+
+
+@app.route("/pages/{merchant_id}/feedback/{token}", methods=["GET"])
+def feedback_page(merchant_id, token):
+    from postpurchase.pages import feedback
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: feedback.feedback_page(merchant_id, token, query,
+                                                                                clock.now()))
+
+
+@app.route("/pages/{merchant_id}/feedback/{token}", methods=["POST"], content_types=FORM)
+def feedback_submit(merchant_id, token):
+    from postpurchase.pages import feedback
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: feedback.submit_feedback(
+        merchant_id, token, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
 
 
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)

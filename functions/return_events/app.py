@@ -1,4 +1,5 @@
-"""return_events: acts on RMA changes - customer notices, ReturnResolved, the merchant's webhook."""
+"""return_events: acts on RMA changes - customer notices, ReturnResolved, the merchant's webhook -
+and delivers the merchant's feedback webhook."""
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
@@ -7,6 +8,8 @@ from postpurchase import clock, services
 from postpurchase.batch import process_batch
 from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
+from postpurchase.feedback.delivery import deliver_webhook as deliver_feedback_webhook
+from postpurchase.feedback.messages import DeliverFeedbackWebhook
 from postpurchase.returns import handoff
 from postpurchase.returns.effects import deliver_webhook, handle_parcel_moved, handle_return_changed
 from postpurchase.returns.messages import DeliverReturnWebhook, ReturnMessage, ReturnParcelMoved
@@ -66,10 +69,12 @@ PORTS = AwsPorts()
 @tracer.capture_method
 def record_handler(record: ReturnMessageRecord) -> None:
     message = record.body
-    logger.append_keys(merchant_id=message.merchant_id, order_id=message.order_id, rma_id=message.rma_id,
-                       message_type=message.type)
+    logger.append_keys(merchant_id=message.merchant_id, order_id=message.order_id,
+                       rma_id=getattr(message, "rma_id", None), message_type=message.type)
     now = clock.now()
-    if isinstance(message, DeliverReturnWebhook):
+    if isinstance(message, DeliverFeedbackWebhook):
+        outcome = deliver_feedback_webhook(message, PORTS, now)
+    elif isinstance(message, DeliverReturnWebhook):
         outcome = deliver_webhook(message, PORTS, now)
     elif isinstance(message, ReturnParcelMoved):
         outcome = handle_parcel_moved(message, PORTS, now)

@@ -68,6 +68,10 @@ EXPECTED_ROUTES = {
     ("POST", "/pages/{merchant_id}/lookup"),
     ("GET", "/pages/{merchant_id}/preferences"),
     ("POST", "/pages/{merchant_id}/preferences"),
+    ("POST", "/v1/feedback/{token}"),
+    ("GET", "/v1/feedback"),
+    ("GET", "/pages/{merchant_id}/feedback/{token}"),
+    ("POST", "/pages/{merchant_id}/feedback/{token}"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.

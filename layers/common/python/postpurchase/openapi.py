@@ -192,13 +192,47 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _answer("order_id, token, expires_at, order_page_url"),
                               **_errors(400, 404, 429)}}},
             "/v1/settings/webhooks": {"put": {
-                "summary": "Where resolved returns are POSTed (signed X-PostPurchase-Signature: "
-                           "t=<unix>,v1=<hex HMAC-SHA256 of '<t>.<body>'>); answers a new secret",
+                "summary": "Where resolved returns (returns_url) and feedback answers (feedback_url) are POSTed "
+                           "(signed X-PostPurchase-Signature: t=<unix>,v1=<hex HMAC-SHA256 of '<t>.<body>'>); "
+                           "a URL left out keeps its value, null turns it off; answers a new secret",
                 "security": _BEARER,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["returns_url"],
-                    "properties": {"returns_url": {"type": ["string", "null"]}}}}}},
-                "responses": {"200": _answer("returns_url, secret"), **_errors(400, 401)}}},
+                    "type": "object",
+                    "properties": {"returns_url": {"type": ["string", "null"]},
+                                   "feedback_url": {"type": ["string", "null"]}}}}}},
+                "responses": {"200": _answer("returns_url, feedback_url, secret"), **_errors(400, 401)}}},
+            "/v1/feedback/{token}": {"post": {
+                "summary": "A customer's rating (1-5) and optional comment for one order item. The signed token "
+                           "from the review email is the authority (no key). Answering again updates the answer "
+                           "(a comment left out is kept).",
+                "security": [{}],
+                "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["rating"],
+                    "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                                   "comment": {"type": ["string", "null"], "maxLength": 2000}}}}}},
+                "responses": {"201": _answer("The first answer: order_id, sku, product_title, rating, comment, "
+                                             "submitted_at, updated_at, version, thank_you_coupon"),
+                              "200": _answer("An updated (or unchanged) answer"),
+                              **_errors(400, 404, 409, 422)}}},
+            "/v1/feedback": {"get": {
+                "summary": "The merchant's feedback answers, last changed first (one page per call)",
+                "security": _BEARER,
+                "parameters": [
+                    {"name": "limit", "in": "query", "required": False,
+                     "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 25}},
+                    {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": "next_cursor of the previous page"},
+                    {"name": "since", "in": "query", "required": False,
+                     "schema": {"type": "string", "format": "date-time"},
+                     "description": "Only answers changed at or after this time"}],
+                "responses": {"200": _answer("items (order_id, sku, product_title, rating, comment, "
+                                             "submitted_at, updated_at, ...), next_cursor"),
+                              **_errors(400, 401)}}},
+            "/pages/{merchant_id}/feedback/{token}": {
+                "get": _page("The rating page (HTML) from the review email: ?rating=1..5 records the rating at "
+                             "once and offers a comment"),
+                "post": _page("The rating page's form (form-encoded; token, csrf_token, rating, comment)")},
             "/pages/{merchant_id}/orders/{order_id}": {"get": _page(
                 "The customer's order page (HTML): order, parcels and timelines, returns, FAQ. ?token= from "
                 "the email link; ?lang=")},

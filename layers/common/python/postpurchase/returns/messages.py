@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from ..feedback.messages import DeliverFeedbackWebhook
 from ..orders.models import Identifier
 
 Origin = Literal["api", "shopify"]
@@ -52,5 +53,7 @@ class ReturnParcelMoved(BaseModel):
     at: datetime
 
 
-ReturnMessage = Annotated[Union[ReturnChanged, DeliverReturnWebhook, ReturnParcelMoved], Field(discriminator="type")]
+# The feedback webhook shares this queue (and its retries, DLQ and alarm) with the returns webhook.
+ReturnMessage = Annotated[Union[ReturnChanged, DeliverReturnWebhook, ReturnParcelMoved, DeliverFeedbackWebhook],
+                          Field(discriminator="type")]
 return_message_adapter: TypeAdapter[ReturnMessage] = TypeAdapter(ReturnMessage)

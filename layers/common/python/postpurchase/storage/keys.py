@@ -80,3 +80,19 @@ def suppression_pk(merchant_id: str, email_digest: str) -> str:
 
 
 SUPPRESSION_SK = "SUPPRESSED"
+
+
+FEEDBACK_SK_PREFIX = "FEEDBACK#"  # the review reminder's check looks for this prefix in the order's partition
+
+
+def feedback_sk(sku: str) -> str:
+    return f"{FEEDBACK_SK_PREFIX}{sku}"
+
+
+def feedback_list_pk(merchant_id: str) -> str:
+    return f"M#{merchant_id}#FEEDBACK"
+
+
+def feedback_list_sk(updated_at_key: str, order_id: str, sku: str) -> str:
+    # Sorted by last change: the merchant's listing reads newest first, `since` is a key range.
+    return f"{updated_at_key}#{order_id}#{sku}"

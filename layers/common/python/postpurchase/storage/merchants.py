@@ -37,10 +37,12 @@ class TrackingSettings:
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    """Where resolved returns are announced to the merchant's systems, and the signing secret."""
+    """Where resolved returns and customers' feedback answers are announced to the merchant's
+    systems, and the signing secret (one for both)."""
 
     returns_url: str | None = None
     secret: str | None = None
+    feedback_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,13 +130,15 @@ class DynamoMerchantStore:
 
 
 class WebhookSettingsIn(BaseModel):
-    """`PUT /v1/settings/webhooks`: where to announce resolved returns (null turns it off)."""
+    """`PUT /v1/settings/webhooks`: where to announce resolved returns and feedback answers
+    (null turns one off; a URL left out of the body keeps its stored value)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    returns_url: Annotated[str, Field(max_length=2048)] | None
+    returns_url: Annotated[str, Field(max_length=2048)] | None = None
+    feedback_url: Annotated[str, Field(max_length=2048)] | None = None
 
-    @field_validator("returns_url")
+    @field_validator("returns_url", "feedback_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
         from ..adapters.webhooks import check_webhook_url
@@ -151,7 +155,11 @@ def set_webhooks(merchant_id: str, body: WebhookSettingsIn, now: datetime) -> di
     merchant = store.get(merchant_id)
     if merchant is None:
         raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id")
-    secret = f"whsec_{secrets.token_urlsafe(32)}" if body.returns_url else None
-    store.save(replace(merchant, webhooks=WebhookSettings(returns_url=body.returns_url, secret=secret)), now)
-    return {"returns_url": body.returns_url, "secret": secret,
+    given = body.model_fields_set
+    returns_url = body.returns_url if "returns_url" in given else merchant.webhooks.returns_url
+    feedback_url = body.feedback_url if "feedback_url" in given else merchant.webhooks.feedback_url
+    secret = f"whsec_{secrets.token_urlsafe(32)}" if returns_url or feedback_url else None
+    store.save(replace(merchant, webhooks=WebhookSettings(returns_url=returns_url, secret=secret,
+                                                          feedback_url=feedback_url)), now)
+    return {"returns_url": returns_url, "feedback_url": feedback_url, "secret": secret,
             "signature_header": "X-PostPurchase-Signature", "delivery_header": "X-PostPurchase-Delivery"}

@@ -186,3 +186,27 @@ class SuppressionRecord(Record, discriminator="suppression"):
     reason = UnicodeAttribute()  # bounce | complaint
     detail = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+
+
+class FeedbackRecord(Record, discriminator="feedback"):
+    """pk M#{m}#O#{o}, sk FEEDBACK#{sku}: the customer's answer about one item (rating, comment);
+    saved with a version check, so two concurrent answers cannot overwrite each other."""
+
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.feedback.model.Feedback as JSON
+    rating = NumberAttribute()
+    version = NumberAttribute()
+    notified_version = NumberAttribute(default=0)  # the newest version whose webhook was queued
+    list_sk = UnicodeAttribute()  # its FeedbackListingRecord's sk (moved on every change)
+    submitted_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class FeedbackListingRecord(Record, discriminator="feedback_listing"):
+    """pk M#{m}#FEEDBACK, sk {updated_at}#{o}#{sku}: the merchant's answers newest first
+    (`GET /v1/feedback` is one Query); written in the same transaction as the answer."""
+
+    merchant_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # the same Feedback JSON

@@ -1,0 +1,40 @@
+"""The merchant's feedback webhook: signed and sent like the returns webhook (returns/handoff.py).
+
+    X-PostPurchase-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>
+    X-PostPurchase-Delivery:  <order id>:<sku>:<version>   (the same on every retry)
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Protocol
+
+from ..returns import handoff
+from .messages import DeliverFeedbackWebhook
+
+Outcome = Literal["webhook_sent", "no_webhook"]
+
+
+class WebhookTarget(Protocol):
+    feedback_url: str | None
+    secret: str | None
+
+
+class Ports(Protocol):
+    def webhook_target(self, merchant_id: str) -> WebhookTarget | None: ...
+
+    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
+        """2xx status, else raises RetryLater (the queue retries, then the DLQ)."""
+        ...
+
+
+def deliver_webhook(message: DeliverFeedbackWebhook, ports: Ports, now: datetime) -> Outcome:
+    target = ports.webhook_target(message.merchant_id)
+    url = getattr(target, "feedback_url", None) if target else None
+    if not url or not target or not target.secret:
+        return "no_webhook"
+    body = handoff.body_bytes(message.body)
+    ports.post(url, body, {
+        handoff.SIGNATURE_HEADER: handoff.signature(target.secret, body, now),
+        handoff.DELIVERY_HEADER: f"{message.order_id}:{message.sku}:{message.version}",
+    })
+    return "webhook_sent"

@@ -1,0 +1,122 @@
+"""The rating page a review email links to: `/pages/{m}/feedback/{token}[?rating=N]`.
+
+The signed token names (merchant, order, sku) and is the only authority. A GET with a valid
+`rating` records it at once (one tap from the email; repeating it changes nothing, and a
+comment already given is kept), then shows the form to change the rating and add a comment.
+The form POSTs back with the link token and a form token bound to it (HMAC, subject
+`feedback:{order}:{sku}`), and a POST from another origin is refused, like the other pages.
+Headers (CSP with a style nonce, no-store, same-origin referrer) come from pages/handlers.py.
+
+Requests: a GET without rating is one BatchGetItem (order + answer); with a rating, and every
+POST, it is feedback.service.submit (BatchGetItem, plus one transaction when the answer changed).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from ..config import settings
+from ..errors import DomainError, NotFound
+from ..feedback import views
+from ..feedback.model import KEEP_COMMENT, MAX_COMMENT, Feedback, clean_comment, parse_rating
+from ..messaging.requests import OfferNotice
+from ..security.tokens import verify_form_token
+from .feedback_model import FeedbackPage
+from .handlers import PageResponse, _context, _error, _form, _html, _same_origin, _shopper
+
+def _subject(order_id: str, sku: str) -> str:
+    return f"feedback:{order_id}:{sku}"
+
+
+def _invalid(merchant_id: str, lang: str | None, now: datetime) -> PageResponse:
+    return _error(merchant_id, "invalid_link", 404, lang, now)
+
+
+def _render(merchant_id: str, token: str, order_id: str, sku: str, lang: str | None, now: datetime, *,
+            feedback: Feedback | None, product_title: str | None, customer_locale: str | None = None,
+            customer_timezone: str | None = None, thanked: bool = False, coupon: OfferNotice | None = None,
+            errors: dict[str, str] | None = None, comment: str | None = None, rating: int | None = None,
+            status: int = 200) -> PageResponse:
+    from .feedback_rendering import render_feedback_page
+
+    shopper = _shopper(merchant_id, lang, customer_locale)
+    context = _context(shopper, now, locale=customer_locale, timezone=customer_timezone, token=token,
+                       subject=_subject(order_id, sku))
+    page = FeedbackPage(context=context, link_token=token, product_title=product_title,
+                        rating=rating if rating is not None else (feedback.rating if feedback else None),
+                        comment=comment if comment is not None else ((feedback.comment or "") if feedback else ""),
+                        thanked=thanked, coupon=coupon, errors=errors or {})
+    return _html(status, render_feedback_page, page)
+
+
+def feedback_page(merchant_id: str, token: str, query: Mapping[str, str], now: datetime) -> PageResponse:
+    from ..services import feedback_store
+
+    lang = query.get("lang")
+    try:
+        _, order_id, sku = views.token_claims(token, now, merchant_id)
+    except NotFound:
+        return _invalid(merchant_id, lang, now)
+    if query.get("rating"):
+        try:
+            submission = views.record(token, query.get("rating"), KEEP_COMMENT, "page", now, merchant_id)
+        except DomainError as refused:
+            if refused.field != "rating":
+                raise
+        else:
+            return _after(merchant_id, token, lang, now, submission)
+    loaded = feedback_store().load(merchant_id, order_id, sku)
+    item = next((line for line in loaded.order.items if line.sku == sku), None) if loaded else None
+    if loaded is None or item is None:
+        return _invalid(merchant_id, lang, now)
+    customer = loaded.order.customer
+    errors = {"rating": "invalid"} if query.get("rating") else None
+    return _render(merchant_id, token, order_id, sku, lang, now, feedback=loaded.feedback, product_title=item.title,
+                   customer_locale=customer.locale, customer_timezone=customer.timezone, errors=errors,
+                   status=422 if errors else 200)
+
+
+def _after(merchant_id: str, token: str, lang: str | None, now: datetime, submission: Any) -> PageResponse:
+    feedback = submission.feedback
+    return _render(merchant_id, token, feedback.order_id, feedback.sku, lang, now, feedback=feedback,
+                   product_title=feedback.product_title, customer_locale=submission.customer_locale,
+                   customer_timezone=submission.customer_timezone, thanked=True, coupon=submission.coupon)
+
+
+def submit_feedback(merchant_id: str, token: str, raw_body: bytes | None, headers: Mapping[str, str],
+                    host: str | None, now: datetime) -> PageResponse:
+    form = _form(raw_body)
+    lang = form.get("lang") or None
+    try:
+        _, order_id, sku = views.token_claims(token, now, merchant_id)
+    except NotFound:
+        return _invalid(merchant_id, lang, now)
+    genuine = (form.get("token") == token and _same_origin(headers, host)
+               and verify_form_token(settings().link_signing_secret, merchant_id, _subject(order_id, sku), token,
+                                     form.get("csrf_token")))
+    if not genuine:
+        return _error(merchant_id, "invalid_link", 403, lang, now)
+    errors: dict[str, str] = {}
+    rating: int | None = None
+    comment_text = form.get("comment", "")
+    try:
+        rating = parse_rating(form.get("rating"))
+    except DomainError:
+        errors["rating"] = "invalid"
+    try:
+        clean_comment(comment_text)
+    except DomainError:
+        errors["comment"] = "too_long"
+    if errors:
+        from ..services import feedback_store
+
+        loaded = feedback_store().load(merchant_id, order_id, sku)
+        item = next((line for line in loaded.order.items if line.sku == sku), None) if loaded else None
+        if loaded is None or item is None:
+            return _invalid(merchant_id, lang, now)
+        return _render(merchant_id, token, order_id, sku, lang, now, feedback=loaded.feedback,
+                       product_title=item.title, customer_locale=loaded.order.customer.locale,
+                       customer_timezone=loaded.order.customer.timezone, errors=errors,
+                       comment=comment_text[:MAX_COMMENT * 2], rating=rating, status=422)
+    submission = views.record(token, rating, comment_text, "page", now, merchant_id)
+    return _after(merchant_id, token, lang, now, submission)
