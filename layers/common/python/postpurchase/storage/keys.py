@@ -80,3 +80,19 @@ def suppression_pk(merchant_id: str, email_digest: str) -> str:
 
 
 SUPPRESSION_SK = "SUPPRESSED"
+
+
+def customers_index_pk(merchant_id: str) -> str:
+    """gsi1 partition listing a merchant's customers (sort key: the customer id)."""
+    return f"M#{merchant_id}#CUSTOMERS"
+
+
+def campaign_pk(merchant_id: str, campaign_id: str) -> str:
+    return f"M#{merchant_id}#CAMPAIGN#{campaign_id}"
+
+
+CAMPAIGN_SK = "CAMPAIGN"
+
+
+def campaign_page_sk(page: int) -> str:
+    return f"PAGE#{page:06d}"
