@@ -297,8 +297,10 @@ def unsubscribe_page(merchant_id, token):
 def unsubscribe_one_click(merchant_id, token):
     from postpurchase.pages import handlers
 
-    query = app.current_request.query_params or {}
-    return _page(merchant_id, query.get("lang"), lambda: handlers.unsubscribe(merchant_id, token, query, clock.now()))
+    request = app.current_request
+    query = request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: handlers.unsubscribe(merchant_id, token, query,
+                                                                              request.raw_body, clock.now()))
 
 
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)
