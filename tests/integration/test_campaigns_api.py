@@ -332,3 +332,22 @@ def test_unknown_customer_gets_404(aws):
     response = aws.client.post(unsubscribe_path(aws, customer_id="ghost"), headers=ONE_CLICK,
                                body=b"List-Unsubscribe=One-Click")
     assert response.status_code == 404
+
+
+def test_the_sample_fan_out_event_is_processed_without_failures(aws, schedule):
+    from infra.sample_events import EVENTS
+
+    place(aws, "701", "c-1", timezone_name="Europe/Istanbul")
+    assert create(aws).status_code == 202
+    aws.take("CampaignQueue")
+    event = json.loads((EVENTS / "campaign_fanout_page.json").read_text(encoding="utf-8"))
+    assert aws.invoke(aws_module(aws), event) == {"batchItemFailures": []}
+    assert list(schedule.messages) == [(MERCHANT, "customer", "c-1", "campaign", "vday-2027")]
+
+
+def test_a_poison_fan_out_message_fails_alone(aws, schedule):
+    event = aws.sqs_event(['{"type": "CampaignFanOut"}'], "CampaignQueue")
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+    with pytest.raises(BatchProcessingError):  # every record of the batch failed: Lambda retries it, then the DLQ
+        aws.invoke(aws_module(aws), event)
