@@ -281,3 +281,18 @@ def test_the_segment_is_judged_at_creation_time_on_every_page(ports):
     message = ports.queue.pop(0)
     campaign_fanout.fan_out_page(message, ports, NOW + timedelta(days=5))  # a late page: same answer
     assert list(ports.schedule.messages) == [("demo-store", "customer", "c-1", "campaign", "vday-2027")]
+
+
+def test_a_queue_failure_after_storing_answers_503_and_a_repeat_starts_the_fan_out(ports):
+    from postpurchase.errors import RetryLater, ServiceUnavailable
+
+    def down(message):
+        raise RetryLater("queue down")
+
+    working = ports.enqueue
+    ports.enqueue = down  # type: ignore[method-assign]
+    with pytest.raises(ServiceUnavailable):
+        campaign_fanout.create_campaign("demo-store", campaign(), ports, NOW)
+    ports.enqueue = working  # type: ignore[method-assign]
+    view = campaign_fanout.create_campaign("demo-store", campaign(), ports, NOW)
+    assert view["status"] == "fanning_out" and len(ports.queue) == 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from ..errors import NotFound, ServiceUnavailable
+from ..errors import NotFound, RetryLater, ServiceUnavailable
 from .campaigns import CampaignFanOut, CampaignIn, CustomerFacts, check_send_on, matches, scheduled_message
 from .scheduled import MessageSchedule
 
@@ -54,7 +54,7 @@ def create_campaign(merchant_id: str, campaign: CampaignIn, ports: FanOutPorts, 
     if stored.status == "fanning_out" and stored.pages == 0:
         try:
             ports.enqueue(CampaignFanOut(merchant_id=merchant_id, campaign_id=campaign.campaign_id))
-        except Exception as error:  # noqa: BLE001 - the adapter's RetryLater and the like
+        except RetryLater as error:
             raise ServiceUnavailable("campaign stored but its fan-out could not be queued; repeat the request",
                                      field="campaign_id") from error
     return campaign_view(merchant_id, stored)
