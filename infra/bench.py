@@ -292,6 +292,7 @@ def function_specs() -> list[FunctionSpec]:
         "OutboundEmailQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/OutboundEmailQueue",
         "TrackingQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/TrackingQueue",
         "ReturnEventsQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/ReturnEventsQueue",
+        "CampaignQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/CampaignQueue",
         "EventBus": "postpurchase-bench",
         "EmailConfigurationSet": "EmailConfigurationSet",
         "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef",

@@ -66,6 +66,7 @@ def build() -> dict[str, dict]:
     import sys
 
     sys.path.insert(0, str(EVENTS.parent / "layers" / "common" / "python"))
+    from postpurchase.messaging.campaigns import CampaignFanOut
     from postpurchase.messaging.requests import EmailRequest
     from postpurchase.orders.events import OrderPlaced
     from postpurchase.orders.models import Order
@@ -141,6 +142,8 @@ def build() -> dict[str, dict]:
                           to_revision=2).model_dump_json(),
             DeliverReturnWebhook(merchant_id=merchant, order_id=order.order_id, rma_id="R-SAMPLE0001",
                                  revision=7).model_dump_json()]),
+        "campaign_fanout_page.json": sqs_event("CampaignQueue", [CampaignFanOut(
+            merchant_id=merchant, campaign_id="vday-2027").model_dump_json()]),
         # SES -> SNS -> SQS: the SNS envelope carries the notification as a string.
         "ses_feedback_bounce.json": sqs_event("SesFeedbackQueue", [json.dumps({
             "Type": "Notification", "MessageId": "5f0b1a2c-sample-0000-0000-000000000001",

@@ -180,6 +180,49 @@ def list_feedback():
 
     request = app.current_request
     return respond(list_feedback(authenticated_merchant(request.headers), request.query_params))
+@app.route("/v1/settings/messaging", methods=["GET"])
+@json_errors
+def get_messaging_settings():
+    from postpurchase.storage.merchants import messaging_settings
+
+    merchant_id = authenticated_merchant(app.current_request.headers)
+    return respond(messaging_settings(merchant_id).model_dump(mode="json"))
+
+
+@app.route("/v1/settings/messaging", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_messaging_settings():
+    from postpurchase.messaging.settings import MessagingSettings
+    from postpurchase.storage.merchants import set_messaging_settings
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(MessagingSettings, parse_json_object(body_bytes(request.raw_body)))
+    set_messaging_settings(merchant_id, body, clock.now())
+    return respond(body.model_dump(mode="json"))
+
+
+@app.route("/v1/campaigns", methods=["POST"], content_types=JSON)
+@json_errors
+def create_campaign():
+    from postpurchase.messaging.campaign_fanout import create_campaign
+    from postpurchase.messaging.campaigns import CampaignIn
+    from postpurchase.services import campaign_fanout_ports
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(CampaignIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(create_campaign(merchant_id, body, campaign_fanout_ports(), clock.now()), 202)
+
+
+@app.route("/v1/campaigns/{campaign_id}", methods=["GET"])
+@json_errors
+def get_campaign(campaign_id):
+    from postpurchase.messaging.campaign_fanout import campaign_document
+    from postpurchase.services import campaign_store
+
+    merchant_id = authenticated_merchant(app.current_request.headers)
+    return respond(campaign_document(merchant_id, campaign_id, campaign_store()))
 
 
 # --- the customer's pages (server-rendered HTML; pages/handlers.py) ---------------------------------
@@ -272,6 +315,25 @@ def feedback_submit(merchant_id, token):
     request = app.current_request
     return _page(merchant_id, None, lambda: feedback.submit_feedback(
         merchant_id, token, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
+@app.route("/pages/{merchant_id}/unsubscribe/{token}", methods=["GET"])
+def unsubscribe_page(merchant_id, token):
+    from postpurchase.pages import handlers
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: handlers.unsubscribe_page(merchant_id, token, query,
+                                                                                   clock.now()))
+
+
+# RFC 8058 one-click: mail providers POST "List-Unsubscribe=One-Click" from their own servers,
+# so no Origin check; the signed token is the authority.
+@app.route("/pages/{merchant_id}/unsubscribe/{token}", methods=["POST"], content_types=FORM + ["multipart/form-data"])
+def unsubscribe_one_click(merchant_id, token):
+    from postpurchase.pages import handlers
+
+    request = app.current_request
+    query = request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: handlers.unsubscribe(merchant_id, token, query,
+                                                                              request.raw_body, clock.now()))
 
 
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)

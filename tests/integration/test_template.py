@@ -72,6 +72,12 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/feedback"),
     ("GET", "/pages/{merchant_id}/feedback/{token}"),
     ("POST", "/pages/{merchant_id}/feedback/{token}"),
+    ("GET", "/v1/settings/messaging"),
+    ("PUT", "/v1/settings/messaging"),
+    ("POST", "/v1/campaigns"),
+    ("GET", "/v1/campaigns/{campaign_id}"),
+    ("GET", "/pages/{merchant_id}/unsubscribe/{token}"),
+    ("POST", "/pages/{merchant_id}/unsubscribe/{token}"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.
@@ -84,6 +90,7 @@ LOCAL_REFS = {
     "OutboundEmailQueue": "http://localhost:5000/123456789012/OutboundEmailQueue",
     "TrackingQueue": "http://localhost:5000/123456789012/TrackingQueue",
     "ReturnEventsQueue": "http://localhost:5000/123456789012/ReturnEventsQueue",
+    "CampaignQueue": "http://localhost:5000/123456789012/CampaignQueue",
     "EventBus": "EventBus",
     "EmailConfigurationSet": "EmailConfigurationSet",
     "Api": "abc123defg",
@@ -154,7 +161,7 @@ def test_sam_translator_transforms_the_template(transformed: dict[str, Any]) -> 
     assert len(permissions) == len(EXPECTED_ROUTES)
     mappings = [r["Properties"] for r in transformed["Resources"].values()
                 if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert len(mappings) == 5
+    assert len(mappings) == 6
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
     paths = transformed["Resources"]["Api"]["Properties"]["Body"]["paths"]
     assert {(method.upper(), path) for path, methods in paths.items() for method in methods} == EXPECTED_ROUTES
@@ -207,7 +214,8 @@ def test_every_dead_letter_queue_has_an_alarm(template: dict[str, Any]) -> None:
 def test_every_sqs_event_source_reports_batch_item_failures(template: dict[str, Any]) -> None:
     consumers = sqs_consumers(template)
     assert {c.function_id for c in consumers} == {"OrderEventsFunction", "EmailSenderFunction",
-                                                  "TrackingWorkerFunction", "ReturnEventsFunction", "SesFeedbackFunction"}
+                                                  "TrackingWorkerFunction", "ReturnEventsFunction", "SesFeedbackFunction",
+                                                  "CampaignFanoutFunction"}
     for consumer in consumers:
         assert consumer.report_batch_item_failures, f"{consumer.function_id}: FunctionResponseTypes"
 
@@ -392,6 +400,7 @@ def test_template_routes_equal_the_chalice_app_routes(template: dict[str, Any], 
         "OUTBOUND_EMAIL_QUEUE_URL": LOCAL_REFS["OutboundEmailQueue"],
         "TRACKING_QUEUE_URL": LOCAL_REFS["TrackingQueue"],
         "RETURN_EVENTS_QUEUE_URL": LOCAL_REFS["ReturnEventsQueue"],
+        "CAMPAIGN_QUEUE_URL": LOCAL_REFS["CampaignQueue"],
         "EVENT_BUS_NAME": "EventBus",
         "SES_CONFIGURATION_SET": "EmailConfigurationSet",
         "LINK_SIGNING_SECRET": TEST_SECRET,
@@ -488,6 +497,8 @@ def test_sqs_consumers_view(template: dict[str, Any]) -> None:
     assert (email.queue_id, email.timeout, email.maximum_concurrency) == ("OutboundEmailQueue", 30, 5)
     worker = by_function["TrackingWorkerFunction"]
     assert (worker.queue_id, worker.timeout, worker.maximum_concurrency) == ("TrackingQueue", 30, 10)
+    fanout = by_function["CampaignFanoutFunction"]
+    assert (fanout.queue_id, fanout.batch_size, fanout.timeout) == ("CampaignQueue", 1, 60)
 
 
 def test_the_poller_runs_on_a_schedule(template: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ class Settings(BaseModel):
     outbound_email_queue_url: str = Field(alias="OUTBOUND_EMAIL_QUEUE_URL", min_length=1)
     tracking_queue_url: str = Field(alias="TRACKING_QUEUE_URL", min_length=1)
     return_events_queue_url: str = Field(alias="RETURN_EVENTS_QUEUE_URL", min_length=1)
+    campaign_queue_url: str = Field(alias="CAMPAIGN_QUEUE_URL", min_length=1)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
     # Merchant webhooks must be https; the local runtime allows http to reach its own receiver.
     webhooks_allow_http: bool = Field(alias="WEBHOOKS_ALLOW_HTTP", default=False)

@@ -6,6 +6,8 @@ from typing import Any
 
 from .orders.models import Order
 from .orders.shipments import ShipmentIn
+from .messaging.campaigns import CampaignIn
+from .messaging.settings import MessagingSettings
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _BEARER = [{"merchantKey": []}]
@@ -38,6 +40,10 @@ def _webhook(name: str, header: str) -> dict:
     }}
 
 
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def _page(summary: str) -> dict:
     return {"summary": summary, "security": [{}], "responses": {
         "200": {"description": "An HTML page", "content": {"text/html": {}}},
@@ -64,6 +70,10 @@ def openapi_document() -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
     schemas["Order"] = order_schema
     schemas["ShipmentIn"] = shipment_schema
+    for name, model in (("MessagingSettings", MessagingSettings), ("CampaignIn", CampaignIn)):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[name] = schema
     schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}
@@ -233,6 +243,33 @@ def openapi_document() -> dict[str, Any]:
                 "get": _page("The rating page (HTML) from the review email: ?rating=1..5 records the rating at "
                              "once and offers a comment"),
                 "post": _page("The rating page's form (form-encoded; token, csrf_token, rating, comment)")},
+            "/v1/settings/messaging": {
+                "get": {"summary": "The merchant's lifecycle-messaging settings (defaults until saved)",
+                        "security": _BEARER,
+                        "responses": {"200": _answer("MessagingSettings", _ref("MessagingSettings")),
+                                      **_errors(401)}},
+                "put": {"summary": "Replace the lifecycle-messaging settings (a bad field is named in error.field)",
+                        "security": _BEARER,
+                        "requestBody": {"required": True, "content": {"application/json": {
+                            "schema": _ref("MessagingSettings")}}},
+                        "responses": {"200": _answer("The saved settings", _ref("MessagingSettings")),
+                                      **_errors(400, 401, 404)}}},
+            "/v1/campaigns": {"post": {
+                "summary": "A campaign for a special date to a segment of customers, each at local_hour in their "
+                           "own time zone; fanned out asynchronously. Idempotent on campaign_id (another body: 409)",
+                "security": _BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CampaignIn")}}},
+                "responses": {"202": _answer("The campaign, with status and counts"),
+                              **_errors(400, 401, 409, 422, 503)}}},
+            "/v1/campaigns/{campaign_id}": {"get": {
+                "summary": "A campaign's status (fanning_out | scheduled) and counts (scheduled, skipped)",
+                "security": _BEARER,
+                "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _answer("The campaign, with status and counts"), **_errors(401, 404)}}},
+            "/pages/{merchant_id}/unsubscribe/{token}": {
+                "get": _page("Unsubscribe page (HTML) with a one-click button, from the List-Unsubscribe link"),
+                "post": _page("RFC 8058 one-click unsubscribe (List-Unsubscribe=One-Click, form-encoded): "
+                              "turns the token's email kind (or all marketing) off; 200, or 404 for a bad link")},
             "/pages/{merchant_id}/orders/{order_id}": {"get": _page(
                 "The customer's order page (HTML): order, parcels and timelines, returns, FAQ. ?token= from "
                 "the email link; ?lang=")},

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .storage.attempts import DynamoAttemptLimiter, DynamoOrderNumbers
     from .storage.returns import DynamoReturnStore
     from .storage.customers import DynamoCustomerStore
+    from .storage.campaigns import DynamoCampaignStore
     from .tracking.carriers.base import CarrierClient
     from .storage.feedback import DynamoFeedbackStore
     from .messaging.scheduled import MessageSchedule
@@ -182,11 +183,38 @@ def coupon_issuer() -> "CouponIssuer":
 
 def loyalty():
     raise NotImplementedError("the loyalty programme is built by the loyalty capability")
+def campaign_store() -> "DynamoCampaignStore":
+    from .storage.campaigns import DynamoCampaignStore
+
+    return DynamoCampaignStore()
+
+
+@lru_cache(maxsize=1)
+def campaign_queue() -> "SqsPublisher":
+    from .adapters.queues import SqsPublisher
+
+    return SqsPublisher(settings().campaign_queue_url)
+
+
+def campaign_fanout_ports():
+    """The campaign fan-out's ports (the API starts page 0; functions/campaign_fanout runs pages)."""
+    from .messaging.campaign_fanout import FanOutPorts  # noqa: F401 - the protocol served here
+
+    class _Ports:
+        store = property(lambda self: campaign_store())
+        # The scheduler capability's factory (storage/schedule.py); only pages use it.
+        schedule = property(lambda self: message_schedule())  # type: ignore[name-defined]  # noqa: F821
+
+        def enqueue(self, message) -> None:
+            campaign_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=message.merchant_id)
+
+    return _Ports()
 
 
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
-                    webhook_sender, attempt_limiter, order_numbers, customer_store, feedback_store):
+                    webhook_sender, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
+                    campaign_queue):
         factory.cache_clear()

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
-    return []
+    from ..storage.campaigns import remember_order_facts
+
+    return [remember_order_facts]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:

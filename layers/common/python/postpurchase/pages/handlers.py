@@ -382,6 +382,80 @@ def submit_preferences(merchant_id: str, query: Mapping[str, str], raw_body: byt
                                  lang=language or lang, notice="preferences_saved"))
 
 
+# --- one-click unsubscribe (RFC 8058) -----------------------------------------------------------
+
+
+def _one_click(raw_body: bytes | None) -> bool:
+    """The RFC 8058 body: "List-Unsubscribe=One-Click", form-encoded (or as a multipart field)."""
+    raw = raw_body or b""
+    if len(raw) > MAX_FORM_BYTES:
+        return False
+    if _form(raw).get("List-Unsubscribe") == "One-Click":
+        return True
+    return b'name="List-Unsubscribe"' in raw and b"One-Click" in raw  # multipart/form-data
+
+
+def _unsubscribe_target(merchant_id: str, token: str, now: datetime):
+    """(customer id, kind, profile) of a genuine link for this shop, else None (one GetItem)."""
+    from ..messaging.links import read_unsubscribe_token
+    from ..services import customer_store
+
+    claims = read_unsubscribe_token(token, now)
+    if claims is None or claims[0] != merchant_id:
+        return None
+    _merchant, customer_id, kind = claims
+    profile = customer_store().profile(merchant_id, customer_id)
+    return (customer_id, kind, profile) if profile is not None else None
+
+
+def _unsubscribe_view(merchant_id: str, token: str, customer_id: str, kind: str, profile, lang: str | None,
+                      done: bool, now: datetime) -> PageResponse:
+    from .rendering import render_unsubscribe_page
+
+    shopper = _shopper(merchant_id, lang or profile.preferences.language, profile.locale)
+    page = model.UnsubscribePage(
+        context=_context(shopper, now, locale=profile.locale, timezone=profile.timezone), email=profile.email,
+        kind=kind if kind in MARKETING_KINDS else "all", done=done,
+        action=page_path(merchant_id, "unsubscribe", token),
+        preferences_url=preferences_link(merchant_id, customer_id, now, lang=shopper.language))
+    return _html(200, render_unsubscribe_page, page)
+
+
+def unsubscribe_page(merchant_id: str, token: str, query: Mapping[str, str], now: datetime) -> PageResponse:
+    """GET on the List-Unsubscribe link: a page whose button POSTs the one-click form (changes nothing)."""
+    lang = query.get("lang")
+    target = _unsubscribe_target(merchant_id, token, now)
+    if target is None:
+        return _error(merchant_id, "not_found", 404, lang, now)
+    customer_id, kind, profile = target
+    done = not any(profile.preferences.allows(k) for k in (MARKETING_KINDS if kind not in MARKETING_KINDS else (kind,)))
+    return _unsubscribe_view(merchant_id, token, customer_id, kind, profile, lang, done, now)
+
+
+def unsubscribe(merchant_id: str, token: str, query: Mapping[str, str], raw_body: bytes | None,
+                now: datetime) -> PageResponse:
+    """POST on the List-Unsubscribe link (RFC 8058 one-click, from the mail provider or our button):
+    turns the token's kind off, or all marketing for "all" (or a kind that cannot be turned off
+    alone). Consent records the time and source "list_unsubscribe". GetItem + UpdateItem."""
+    from ..services import customer_store
+
+    lang = query.get("lang")
+    if not _one_click(raw_body):
+        return _error(merchant_id, "bad_request", 400, lang, now)
+    target = _unsubscribe_target(merchant_id, token, now)
+    if target is None:
+        return _error(merchant_id, "not_found", 404, lang, now)
+    customer_id, kind, profile = target
+    current = profile.preferences
+    kind = "review_request" if kind == "review_reminder" else kind
+    subscribed = {k for k in MARKETING_KINDS if k not in current.unsubscribed and k != kind}
+    choice = updated(current, subscribed=subscribed, all_off=current.all_marketing_off or kind not in MARKETING_KINDS,
+                     language=current.language, source="list_unsubscribe", now=now)
+    customer_store().save_preferences(merchant_id, customer_id, choice, now)
+    logger.info("unsubscribed", extra={"kind": kind, "all_marketing": choice.all_marketing_off})
+    return _unsubscribe_view(merchant_id, token, customer_id, kind, profile, lang, True, now)
+
+
 def safely(merchant_id: str, lang: str | None, now: datetime, handle: Callable[[], PageResponse]) -> PageResponse:
     """Any failure becomes the friendly error page (logged), never a stack trace."""
     try:

@@ -205,6 +205,17 @@ class PreferencesPage(_Page):
     customer_id: str | None = None
 
 
+class UnsubscribePage(_Page):
+    """The List-Unsubscribe link's page: a one-click button (GET), or the confirmation (after the POST)."""
+
+    context: PageContext
+    email: str
+    kind: str  # a marketing kind, or "all"
+    done: bool  # True once the kind (or all marketing) is off
+    action: str  # where the button POSTs (the same link)
+    preferences_url: str | None = None  # the full preferences page, for finer choices
+
+
 class ErrorPage(_Page):
     context: PageContext
     # not_found | invalid_link (with the lookup form offered) | bad_request | server_error

@@ -509,6 +509,17 @@ def render_preferences_page(page: model.PreferencesPage, *, nonce: str) -> str:
     return _render("pages/preferences.html", fmt.language, data)
 
 
+def render_unsubscribe_page(page: model.UnsubscribePage, *, nonce: str) -> str:
+    context = page.context
+    fmt = _Format(context)
+    # The link itself is the page's address: the language switcher reloads it with ?lang=.
+    frame = _frame(context, fmt, nonce, switch_path=_local_url(page.action) or "", switch_params=[],
+                   preferences_url=page.preferences_url)
+    data = {**frame, "unsubscribe": {"action": _local_url(page.action), "email": page.email, "kind": page.kind,
+                                     "done": page.done, "preferences_url": _local_url(page.preferences_url)}}
+    return _render("pages/unsubscribe.html", fmt.language, data)
+
+
 def render_error_page(page: model.ErrorPage, *, nonce: str) -> str:
     context = page.context
     fmt = _Format(context)
@@ -519,4 +530,5 @@ def render_error_page(page: model.ErrorPage, *, nonce: str) -> str:
     return _render("pages/error.html", fmt.language, data)
 
 
-__all__ = ["render_order_page", "render_lookup_page", "render_preferences_page", "render_error_page"]
+__all__ = ["render_order_page", "render_lookup_page", "render_preferences_page", "render_unsubscribe_page",
+           "render_error_page"]

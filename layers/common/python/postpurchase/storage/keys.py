@@ -96,3 +96,17 @@ def feedback_list_pk(merchant_id: str) -> str:
 def feedback_list_sk(updated_at_key: str, order_id: str, sku: str) -> str:
     # Sorted by last change: the merchant's listing reads newest first, `since` is a key range.
     return f"{updated_at_key}#{order_id}#{sku}"
+def customers_index_pk(merchant_id: str) -> str:
+    """gsi1 partition listing a merchant's customers (sort key: the customer id)."""
+    return f"M#{merchant_id}#CUSTOMERS"
+
+
+def campaign_pk(merchant_id: str, campaign_id: str) -> str:
+    return f"M#{merchant_id}#CAMPAIGN#{campaign_id}"
+
+
+CAMPAIGN_SK = "CAMPAIGN"
+
+
+def campaign_page_sk(page: int) -> str:
+    return f"PAGE#{page:06d}"

@@ -15,10 +15,11 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from ..errors import NotFound
+from ..errors import NotFound, RetryLater
 from ..messaging.requests import MerchantBranding
+from ..messaging.settings import MessagingSettings
 from . import keys
 from .table import ApiKeyRecord, MerchantRecord
 
@@ -117,11 +118,16 @@ class DynamoMerchantStore:
         return merchant_id
 
     def save(self, merchant: Merchant, now: datetime) -> None:
-        MerchantRecord(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK,
-                       merchant_id=merchant.merchant_id, branding=merchant.branding.model_dump_json(),
-                       shopify_secret=merchant.shopify_secret, woocommerce_secret=merchant.woocommerce_secret,
-                       tracking=json.dumps(asdict(merchant.tracking)), webhooks=json.dumps(asdict(merchant.webhooks)),
-                       updated_at=now).save()
+        # An update, not a put: attributes kept elsewhere (the messaging settings) survive.
+        actions = [MerchantRecord.type.set(MerchantRecord), MerchantRecord.merchant_id.set(merchant.merchant_id),
+                   MerchantRecord.branding.set(merchant.branding.model_dump_json()),
+                   MerchantRecord.tracking.set(json.dumps(asdict(merchant.tracking))),
+                   MerchantRecord.webhooks.set(json.dumps(asdict(merchant.webhooks))),
+                   MerchantRecord.updated_at.set(now)]
+        for attribute, value in ((MerchantRecord.shopify_secret, merchant.shopify_secret),
+                                 (MerchantRecord.woocommerce_secret, merchant.woocommerce_secret)):
+            actions.append(attribute.set(value) if value is not None else attribute.remove())
+        MerchantRecord(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK).update(actions=actions)
         _merchants.put(merchant.merchant_id, merchant)
 
     def add_api_key(self, merchant_id: str, api_key: str, now: datetime) -> None:
@@ -163,3 +169,25 @@ def set_webhooks(merchant_id: str, body: WebhookSettingsIn, now: datetime) -> di
                                                           feedback_url=feedback_url)), now)
     return {"returns_url": returns_url, "feedback_url": feedback_url, "secret": secret,
             "signature_header": "X-PostPurchase-Signature", "delivery_header": "X-PostPurchase-Delivery"}
+
+
+def messaging_settings(merchant_id: str) -> MessagingSettings:
+    """The merchant's lifecycle-messaging settings; the defaults when none were saved (one GetItem)."""
+    try:
+        record = MerchantRecord.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK,
+                                    attributes_to_get=["type", "messaging"])
+    except DoesNotExist:
+        return MessagingSettings()
+    return MessagingSettings.model_validate_json(record.messaging) if record.messaging else MessagingSettings()
+
+
+def set_messaging_settings(merchant_id: str, settings: MessagingSettings, now: datetime) -> None:
+    """Replace the merchant's messaging settings (one conditional UpdateItem; unknown merchant: NotFound)."""
+    try:
+        MerchantRecord(keys.merchant_pk(merchant_id), keys.SETTINGS_SK).update(
+            actions=[MerchantRecord.messaging.set(settings.model_dump_json()), MerchantRecord.updated_at.set(now)],
+            condition=MerchantRecord.pk.exists())
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id") from None
+        raise RetryLater(f"messaging settings not saved: {error.cause_response_code}") from error

@@ -110,6 +110,9 @@ class DynamoOrderStore:
             CustomerRecord.first_order_id.set(CustomerRecord.first_order_id | order.order_id),
             CustomerRecord.last_order_at.set(order.placed_at),
             CustomerRecord.updated_at.set(now),
+            # The merchant's customer list (campaigns page through it; sparse gsi1 entry).
+            CustomerRecord.gsi1pk.set(keys.customers_index_pk(merchant_id)),
+            CustomerRecord.gsi1sk.set(customer_id),
         ]
         # Only what the storefront sent overwrites what we knew.
         for attribute, value in ((CustomerRecord.first_name, c.first_name), (CustomerRecord.last_name, c.last_name),

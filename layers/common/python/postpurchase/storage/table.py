@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    UnicodeSetAttribute,
     DiscriminatorAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from ..config import settings
@@ -29,6 +31,17 @@ class Record(Model):
     type = DiscriminatorAttribute()
 
 
+class Gsi1(GlobalSecondaryIndex):
+    """gsi1 (projection ALL): customer -> orders, and a merchant's customer list."""
+
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
 class MerchantRecord(Record, discriminator="merchant"):
     merchant_id = UnicodeAttribute()
     # Branding (postpurchase.messaging.requests.MerchantBranding) as JSON.
@@ -39,6 +52,8 @@ class MerchantRecord(Record, discriminator="merchant"):
     updated_at = UTCDateTimeAttribute()
     # storage.merchants.WebhookSettings as JSON: where resolved returns are announced.
     webhooks = UnicodeAttribute(null=True)
+    # postpurchase.messaging.settings.MessagingSettings as JSON (absent: the defaults).
+    messaging = UnicodeAttribute(null=True)
 
 
 class ApiKeyRecord(Record, discriminator="api_key"):
@@ -60,6 +75,14 @@ class CustomerRecord(Record, discriminator="customer"):
     last_order_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     preferences = UnicodeAttribute(null=True)  # postpurchase.messaging.preferences.Preferences as JSON
+    # Product categories the customer bought (campaign segments); a set, so adding an order's
+    # categories again on a redelivery changes nothing.
+    bought_categories = UnicodeSetAttribute(null=True)
+    # gsi1 (written with the profile by every order): gsi1pk M#{m}#CUSTOMERS, gsi1sk the customer
+    # id, so a campaign pages through a merchant's customers with one Query per page.
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    customers_index = Gsi1()
 
 
 class OrderRecord(Record, discriminator="order"):
@@ -81,6 +104,7 @@ class OrderRecord(Record, discriminator="order"):
     # gsi1: customer -> orders, newest last.
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
+    customer_orders_index = Gsi1()
 
 
 class ShipmentRecord(Record, discriminator="shipment"):
@@ -210,3 +234,28 @@ class FeedbackListingRecord(Record, discriminator="feedback_listing"):
 
     merchant_id = UnicodeAttribute()
     document = UnicodeAttribute()  # the same Feedback JSON
+class CampaignRecord(Record, discriminator="campaign"):
+    """pk M#{m}#CAMPAIGN#{id}, sk CAMPAIGN: a merchant campaign and its fan-out counts.
+
+    Each fanned-out page of customers adds its counts once, with a marker item (sk PAGE#{n})
+    written in the same transaction: a redelivered page counts nothing twice."""
+
+    merchant_id = UnicodeAttribute()
+    campaign_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.messaging.campaigns.CampaignIn as JSON
+    fingerprint = UnicodeAttribute()  # of the creating body: same body -> same answer, else 409
+    status = UnicodeAttribute()  # fanning_out | scheduled
+    scheduled = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    pages = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    completed_at = UTCDateTimeAttribute(null=True)
+
+
+class CampaignPageRecord(Record, discriminator="campaign_page"):
+    """pk M#{m}#CAMPAIGN#{id}, sk PAGE#{n:06d}: page n of the fan-out was counted."""
+
+    scheduled = NumberAttribute()
+    skipped = NumberAttribute()
+    at = UTCDateTimeAttribute()
