@@ -183,6 +183,9 @@ def coupon_issuer() -> "CouponIssuer":
 
 def loyalty():
     raise NotImplementedError("the loyalty programme is built by the loyalty capability")
+
+
+@lru_cache(maxsize=1)
 def campaign_store() -> "DynamoCampaignStore":
     from .storage.campaigns import DynamoCampaignStore
 
