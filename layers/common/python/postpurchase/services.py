@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .storage.returns import DynamoReturnStore
     from .storage.customers import DynamoCustomerStore
     from .tracking.carriers.base import CarrierClient
+    from .storage.coupons import DynamoCouponStore
+    from .storage.referrals import DynamoReferralStore
+    from .rewards.service import ReferralCodes
 
 
 @lru_cache(maxsize=1)
@@ -160,9 +163,33 @@ def order_numbers() -> "DynamoOrderNumbers":
     return DynamoOrderNumbers()
 
 
+@lru_cache(maxsize=1)
+def coupon_issuer() -> "DynamoCouponStore":
+    """rewards.ports.CouponIssuer (also what the coupon API and referral rewards use)."""
+    from .storage.coupons import DynamoCouponStore
+
+    return DynamoCouponStore()
+
+
+@lru_cache(maxsize=1)
+def referral_store() -> "DynamoReferralStore":
+    from .storage.referrals import DynamoReferralStore
+
+    return DynamoReferralStore()
+
+
+@lru_cache(maxsize=1)
+def referral_codes() -> "ReferralCodes":
+    """rewards.ports.ReferralCodes: a customer's referral code and share link."""
+    from .rewards.service import ReferralCodes
+
+    return ReferralCodes(referral_store(), merchant_store(), settings().public_base_url)
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
-                    webhook_sender, attempt_limiter, order_numbers, customer_store):
+                    webhook_sender, attempt_limiter, order_numbers, customer_store, coupon_issuer, referral_store,
+                    referral_codes):
         factory.cache_clear()
