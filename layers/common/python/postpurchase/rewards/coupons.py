@@ -148,9 +148,9 @@ def check_redemption(coupon: Coupon | None, *, now: datetime, order_id: str | No
         return Redemption(False, "not_yet_valid")
     if now >= coupon.expires_at:
         return Redemption(False, "expired")
-    if currency is not None and coupon.currency is not None and currency.upper() != coupon.currency:
-        return Redemption(False, "currency_mismatch")
-    if coupon.currency is None and coupon.discount_type == "amount":  # pragma: no cover - make_coupon refuses it
+    # Money on the coupon (an amount, a minimum spend) is in its currency; a bare percent is not.
+    if (coupon.discount_type == "amount" or coupon.min_spend is not None) and currency is not None \
+            and currency.upper() != coupon.currency:
         return Redemption(False, "currency_mismatch")
     if order_total is not None and coupon.min_spend is not None and order_total < coupon.min_spend:
         return Redemption(False, "min_spend_not_met")
