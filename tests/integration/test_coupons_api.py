@@ -70,7 +70,25 @@ def test_redeem_once_the_same_order_again_succeeds_another_order_is_refused(aws)
     assert reason_of(aws.client.get(f"/v1/coupons/{code}", headers=aws.auth()), 409) == "already_used"
 
 
-def test_concurrent_redemptions_of_one_code_exactly_one_wins(aws):
+@pytest.fixture
+def atomic_writes(monkeypatch):
+    """DynamoDB applies each write (condition check included) atomically; moto's in-process
+    backend checks and writes without a lock, so threads can interleave inside one write.
+    Serialise moto's writes as DynamoDB would: what is left to race is our code."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        original = getattr(DynamoDBBackend, name)
+
+        def atomic(self, *args, __original=original, **kwargs):
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, atomic)
+
+
+def test_concurrent_redemptions_of_one_code_exactly_one_wins(aws, atomic_writes):
     from postpurchase.errors import Conflict
     from postpurchase.rewards.service import RedeemIn, redeem_coupon
     from postpurchase.storage.coupons import DynamoCouponStore
