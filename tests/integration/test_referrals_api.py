@@ -90,6 +90,8 @@ def _website(aws) -> str:
 def test_unknown_customers_and_other_merchants_get_404(aws, other_store):
     referrer(aws)
     assert referral_code(aws, "nobody").status_code == 404
+    bad = referral_code(aws, "c" * 129)
+    assert bad.status_code == 400 and bad.json_body["error"]["field"] == "customer_id"
     assert referral_code(aws, "c-1", api_key=other_store).status_code == 404
 
 
@@ -206,6 +208,25 @@ def test_concurrent_referrals_cannot_pass_the_cap(aws):
     except CapReached:
         pass
     assert store.get(MERCHANT, "2009") is None
+
+
+def test_a_referral_that_loses_the_race_for_the_last_place_waits_for_the_merchant(aws, monkeypatch):
+    from postpurchase.storage.referrals import DynamoReferralStore
+
+    code = referrer(aws)
+    put_settings(aws, monthly_cap=1)
+    place(aws, "2001", "c-2", "two@example.com", referral_code=code)
+    # The second is judged as if the first were not counted yet (read before its write landed).
+    monkeypatch.setattr(DynamoReferralStore, "accepted_in_month", lambda self, m, r, month: 0)
+    place(aws, "2002", "c-3", "three@example.com", {**FRIEND_ADDRESS, "address1": "Elsewhere 1"},
+          referral_code=code)
+
+    found = referral(aws, "2002")
+    assert (found["status"], found["reasons"], found["rewards"]) == ("flagged", ["monthly_cap_reached"], [])
+    coupons = aws.items_of_type("coupon")
+    assert sorted(c["state"] for c in coupons) == ["issued", "issued", "void", "void"]  # 2001's, 2002's voided
+    approved = decide(aws, "2002", "approve").json_body
+    assert approved["status"] == "accepted" and [r["status"] for r in approved["rewards"]] == ["pending", "pending"]
 
 
 def test_cancelling_the_order_voids_its_rewards(aws):

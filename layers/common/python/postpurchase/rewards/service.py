@@ -3,6 +3,7 @@ rewards. The rules are in .coupons and .referrals; the stores are passed in (or 
 postpurchase.services), so the API views and the order reactions stay one call each."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 # checkout mistypes now and then; guessing 79-bit codes needs far more than this anyway.
 MISSED_LOOKUPS_PER_HOUR = 300
 REFERRAL_CAMPAIGN = "referral"
+_IDENTIFIER = re.compile(r"^[^#\s\x00-\x1f]{1,128}$")  # as orders.models: ids go into keys
 STATUSES = ("accepted", "refused", "flagged", "void")
 
 
@@ -270,7 +272,7 @@ class ReferralProgram:
 
     def decide(self, merchant_id: str, referral_id: str, decision: Literal["approve", "reject"],
                now: datetime) -> dict:
-        found = self._store.get(merchant_id, referral_id)
+        found = self._store.get(merchant_id, referral_id) if _identifier(referral_id) else None
         if found is None:
             raise NotFound("no such referral", field="referral_id")
         referral, revision = found
@@ -364,9 +366,16 @@ class DecisionIn(BaseModel):
     decision: Literal["approve", "reject"]
 
 
+def _identifier(value: str) -> bool:
+    return bool(_IDENTIFIER.match(value or ""))
+
+
 def customer_referral(merchant_id: str, customer_id: str, now: datetime, *, customers: Any,
                       codes: ReferralCodes) -> dict:
-    """`GET /v1/customers/{customer_id}/referral`: the code and share link (created on first call)."""
+    """`GET /v1/customers/{customer_id}/referral`: the code and share link (created on first call).
+    1 GetItem (profile) + ReferralCodes.invite_for."""
+    if not _identifier(customer_id):
+        raise InvalidInput("customer_id must be 1-128 characters without spaces or '#'", field="customer_id")
     if customers.profile(merchant_id, customer_id) is None:
         raise NotFound("no such customer", field="customer_id")
     invite = codes.invite_for(merchant_id, customer_id, now)
