@@ -185,3 +185,31 @@ def test_failed_lookups_are_rate_limited_per_merchant(aws, monkeypatch, other_st
     assert redeem(aws, "K7QM-3XPD-9TWA-R4H5", api_key=other_store).status_code == 404  # per merchant
     aws.clock.advance(timedelta(hours=1))
     assert redeem(aws, "K7QM-3XPD-9TWA-R4H6").status_code == 404
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch):
+    """The DynamoDB operations made (PynamoDB and boto3 both go through botocore's client)."""
+    from botocore.client import BaseClient
+
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def recording(self, operation, params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls
+
+
+def test_a_redemption_is_one_read_and_one_conditional_write(aws, dynamodb_calls):
+    code = issue(aws).code
+    assert redeem(aws, "K7QM-3XPD-9TWA-R4HN").status_code == 404  # warms the merchant-key cache
+    dynamodb_calls.clear()
+    assert redeem(aws, code).status_code == 200
+    assert dynamodb_calls == ["GetItem", "UpdateItem"]
+    dynamodb_calls.clear()
+    assert redeem(aws, code).status_code == 200  # the replay reads only
+    assert dynamodb_calls == ["GetItem"]

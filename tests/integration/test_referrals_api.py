@@ -307,3 +307,22 @@ def test_settings_are_validated(aws):
     assert response.status_code == 400 and response.json_body["error"]["field"].startswith("referrer_reward")
     response = aws.client.put("/v1/settings/referrals", headers=aws.auth(), body=aws.encode({"monthly_cap": 0}))
     assert response.status_code == 400 and response.json_body["error"]["field"] == "monthly_cap"
+
+
+def test_the_merchants_listing_is_one_query(aws, monkeypatch):
+    from botocore.client import BaseClient
+
+    code = referrer(aws)
+    place(aws, "2001", "c-2", "can.demir@example.com", referral_code=code)
+    referrals(aws)  # the merchant key is cached from here on
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def recording(self, operation, params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls.append(operation)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    assert len(referrals(aws, "?status=accepted")) == 1
+    assert calls == ["Query"]
