@@ -223,6 +223,83 @@ def get_campaign(campaign_id):
 
     merchant_id = authenticated_merchant(app.current_request.headers)
     return respond(campaign_document(merchant_id, campaign_id, campaign_store()))
+# --- rewards: coupons and referrals (postpurchase/rewards/service.py) -----------------------------
+
+
+@app.route("/v1/coupons/{code}", methods=["GET"])
+@json_errors
+def preview_coupon(code):
+    from postpurchase import services
+    from postpurchase.rewards.service import PreviewIn, preview_coupon
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    query = validate(PreviewIn, dict(request.query_params or {}))
+    return respond(preview_coupon(merchant_id, code, query, clock.now(), store=services.coupon_issuer(),
+                                  limiter=services.attempt_limiter()))
+
+
+@app.route("/v1/coupons/{code}/redeem", methods=["POST"], content_types=JSON)
+@json_errors
+def redeem_coupon(code):
+    from postpurchase import services
+    from postpurchase.rewards.service import RedeemIn, redeem_coupon
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(RedeemIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(redeem_coupon(merchant_id, code, body, clock.now(), store=services.coupon_issuer(),
+                                 limiter=services.attempt_limiter()))
+
+
+@app.route("/v1/settings/referrals", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_referral_settings():
+    from postpurchase import services
+    from postpurchase.rewards.referrals import ReferralSettings
+    from postpurchase.rewards.service import put_referral_settings
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(ReferralSettings, parse_json_object(body_bytes(request.raw_body)))
+    return respond(put_referral_settings(merchant_id, body, clock.now(), store=services.referral_store()))
+
+
+@app.route("/v1/referrals", methods=["GET"])
+@json_errors
+def list_referrals():
+    from postpurchase import services
+    from postpurchase.rewards.service import referrals_page
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    query = request.query_params or {}
+    return respond(referrals_page(merchant_id, query.get("status"), query.get("next"), clock.now(),
+                                  store=services.referral_store()))
+
+
+@app.route("/v1/referrals/{referral_id}/decision", methods=["POST"], content_types=JSON)
+@json_errors
+def decide_referral(referral_id):
+    from postpurchase.rewards.service import DecisionIn, referral_program
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(DecisionIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(referral_program().decide(merchant_id, referral_id, body.decision, clock.now()))
+
+
+@app.route("/v1/customers/{customer_id}/referral", methods=["GET"])
+@json_errors
+def customer_referral(customer_id):
+    from postpurchase import services
+    from postpurchase.rewards.service import ReferralCodes, customer_referral
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    codes = ReferralCodes(services.referral_store(), services.merchant_store(), public_base_url(request.context))
+    return respond(customer_referral(merchant_id, customer_id, clock.now(), customers=services.customer_store(),
+                                     codes=codes))
 
 
 # --- the customer's pages (server-rendered HTML; pages/handlers.py) ---------------------------------

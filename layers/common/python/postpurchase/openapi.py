@@ -42,6 +42,12 @@ def _webhook(name: str, header: str) -> dict:
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
+def _path(name: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(*names: str) -> list[dict]:
+    return [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in names]
 
 
 def _page(summary: str) -> dict:
@@ -270,6 +276,45 @@ def openapi_document() -> dict[str, Any]:
                 "get": _page("Unsubscribe page (HTML) with a one-click button, from the List-Unsubscribe link"),
                 "post": _page("RFC 8058 one-click unsubscribe (List-Unsubscribe=One-Click, form-encoded): "
                               "turns the token's email kind (or all marketing) off; 200, or 404 for a bad link")},
+            "/v1/coupons/{code}": {"get": {
+                "summary": "Check a coupon without using it (checkout preview); order_total, currency and "
+                           "customer_id are optional and checked when given",
+                "security": _BEARER, "parameters": [_path("code"), *_query("order_total", "currency", "customer_id")],
+                "responses": {"200": _answer("code, discount_type, value, currency, min_spend, valid_from, "
+                                             "expires_at, campaign, status, discount_amount"),
+                              **_errors(400, 401, 404, 409, 422, 429)}}},
+            "/v1/coupons/{code}/redeem": {"post": {
+                "summary": "Use a single-use coupon on an order (the same order again answers the same success). "
+                           "Unknown or another merchant's code: 404. error.reason: already_used, void (409); "
+                           "not_yet_valid, expired, min_spend_not_met, currency_mismatch, wrong_customer (422)",
+                "security": _BEARER, "parameters": [_path("code")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["order_id", "order_total", "currency"],
+                    "properties": {"order_id": {"type": "string"}, "order_total": {"type": "string"},
+                                   "currency": {"type": "string"}, "customer_id": {"type": "string"}}}}}},
+                "responses": {"200": _answer("code, order_id, discount_type, value, currency, discount_amount"),
+                              **_errors(400, 401, 404, 409, 422, 429)}}},
+            "/v1/settings/referrals": {"put": {
+                "summary": "Referral rewards (referrer_reward, friend_reward: {discount_type, value, min_spend, "
+                           "valid_days}), monthly_cap per referrer (default 5), transit_allowance_days",
+                "security": _BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {"200": _answer("The settings"), **_errors(400, 401)}}},
+            "/v1/referrals": {"get": {
+                "summary": "Referred orders, with status (accepted, refused, flagged, void), reasons and rewards",
+                "security": _BEARER, "parameters": _query("status", "next"),
+                "responses": {"200": _answer("referrals, next"), **_errors(400, 401)}}},
+            "/v1/referrals/{referral_id}/decision": {"post": {
+                "summary": "Approve or reject a flagged referral (its id is the order id)",
+                "security": _BEARER, "parameters": [_path("referral_id")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["decision"],
+                    "properties": {"decision": {"enum": ["approve", "reject"]}}}}}},
+                "responses": {"200": _answer("The referral"), **_errors(400, 401, 404, 409, 422)}}},
+            "/v1/customers/{customer_id}/referral": {"get": {
+                "summary": "The customer's referral code and share link (created on first call)",
+                "security": _BEARER, "parameters": [_path("customer_id")],
+                "responses": {"200": _answer("customer_id, code, share_url"), **_errors(401, 404)}}},
             "/pages/{merchant_id}/orders/{order_id}": {"get": _page(
                 "The customer's order page (HTML): order, parcels and timelines, returns, FAQ. ?token= from "
                 "the email link; ?lang=")},

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .storage.feedback import DynamoFeedbackStore
     from .messaging.scheduled import MessageSchedule
     from .rewards.ports import CouponIssuer
+    from .storage.coupons import DynamoCouponStore
+    from .storage.referrals import DynamoReferralStore
+    from .rewards.service import ReferralCodes
 
 
 @lru_cache(maxsize=1)
@@ -177,10 +180,6 @@ def message_schedule() -> "MessageSchedule":
     raise NotImplementedError("the message schedule is built by the scheduler capability")
 
 
-def coupon_issuer() -> "CouponIssuer":
-    raise NotImplementedError("the coupon issuer is built by the rewards capability")
-
-
 def loyalty():
     raise NotImplementedError("the loyalty programme is built by the loyalty capability")
 
@@ -214,10 +213,33 @@ def campaign_fanout_ports():
     return _Ports()
 
 
+@lru_cache(maxsize=1)
+def coupon_issuer() -> "DynamoCouponStore":
+    """rewards.ports.CouponIssuer (also what the coupon API and referral rewards use)."""
+    from .storage.coupons import DynamoCouponStore
+
+    return DynamoCouponStore()
+
+
+@lru_cache(maxsize=1)
+def referral_store() -> "DynamoReferralStore":
+    from .storage.referrals import DynamoReferralStore
+
+    return DynamoReferralStore()
+
+
+@lru_cache(maxsize=1)
+def referral_codes() -> "ReferralCodes":
+    """rewards.ports.ReferralCodes: a customer's referral code and share link."""
+    from .rewards.service import ReferralCodes
+
+    return ReferralCodes(referral_store(), merchant_store(), settings().public_base_url)
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
                     webhook_sender, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
-                    campaign_queue):
+                    campaign_queue, coupon_issuer, referral_store, referral_codes):
         factory.cache_clear()

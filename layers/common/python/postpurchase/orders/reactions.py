@@ -16,13 +16,16 @@ if TYPE_CHECKING:
 
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
+    from ..rewards import service as rewards
     from ..storage.campaigns import remember_order_facts
 
-    return [remember_order_facts]
+    return [remember_order_facts, rewards.on_order_recorded]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
-    return []
+    from ..rewards import service as rewards
+
+    return [rewards.on_order_cancelled]
 
 
 def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
@@ -30,7 +33,9 @@ def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
 
 
 def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime], None]]:
-    return []
+    from ..rewards import service as rewards
+
+    return [rewards.on_return_resolved]
 
 
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:

@@ -110,3 +110,38 @@ CAMPAIGN_SK = "CAMPAIGN"
 
 def campaign_page_sk(page: int) -> str:
     return f"PAGE#{page:06d}"
+def coupon_pk(merchant_id: str, code_digest: str) -> str:
+    return f"M#{merchant_id}#CPN#{code_digest}"
+
+
+COUPON_SK = "COUPON"
+
+
+def coupon_issue_sk(campaign: str, ref: str) -> str:
+    return f"CPN#{campaign}#{ref}"
+
+
+def referral_code_pk(merchant_id: str, code: str) -> str:
+    return f"M#{merchant_id}#REFCODE#{code}"
+
+
+REFERRAL_CODE_SK = "REFCODE"
+
+
+def referral_sk(order_id: str) -> str:
+    return f"REFERRAL#{order_id}"
+
+
+def referrals_pk(merchant_id: str) -> str:
+    return f"M#{merchant_id}#REFERRALS"
+
+
+def referral_listing_sk(order_id: str) -> str:
+    return f"R#{order_id}"
+
+
+def referral_cap_sk(month: str) -> str:
+    return f"REFCAP#{month}"
+
+
+REFERRAL_SETTINGS_SK = "REFERRAL_SETTINGS"

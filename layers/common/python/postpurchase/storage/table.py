@@ -259,3 +259,56 @@ class CampaignPageRecord(Record, discriminator="campaign_page"):
     scheduled = NumberAttribute()
     skipped = NumberAttribute()
     at = UTCDateTimeAttribute()
+class CouponRecord(Record, discriminator="coupon"):
+    """pk M#{m}#CPN#{sha256(code)}, sk COUPON: one single-use code (found by its exact code only;
+    nothing lists codes). Redeemed by one conditional update (state issued -> redeemed)."""
+
+    merchant_id = UnicodeAttribute()
+    state = UnicodeAttribute()  # issued | redeemed | void
+    document = UnicodeAttribute()  # postpurchase.rewards.coupons.Coupon as JSON (as issued)
+    redeemed_order_id = UnicodeAttribute(null=True)
+    redeemed_at = UTCDateTimeAttribute(null=True)
+    discount_amount = UnicodeAttribute(null=True)  # decimal string
+    void_reason = UnicodeAttribute(null=True)
+
+
+class CouponIssueRecord(Record, discriminator="coupon_issue"):
+    """pk M#{m}#C#{c}, sk CPN#{campaign}#{ref}: the code issued for (campaign, ref), written in
+    the same transaction as the coupon so a retried issue answers the same code."""
+
+    code = UnicodeAttribute()
+    document = UnicodeAttribute()  # the Coupon as issued
+
+
+class ReferralCodeRecord(Record, discriminator="referral_code"):
+    """Both directions of a customer's referral code, written in one transaction:
+    pk M#{m}#REFCODE#{code}, sk REFCODE -> the customer; pk M#{m}#C#{c}, sk REFCODE -> the code."""
+
+    merchant_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    code = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class ReferralRecord(Record, discriminator="referral"):
+    """A referred order, twice: under the referrer (pk M#{m}#C#{r}, sk REFERRAL#{o}) and in the
+    merchant's listing (pk M#{m}#REFERRALS, sk R#{o}); both written in one transaction."""
+
+    merchant_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.rewards.referrals.Referral as JSON
+    revision = NumberAttribute()
+
+
+class ReferralCapRecord(Record, discriminator="referral_cap"):
+    """pk M#{m}#C#{r}, sk REFCAP#{yyyy-mm}: accepted referrals of one referrer in one month,
+    bumped with a condition in the same transaction that accepts one (the cap holds under races)."""
+
+    count = NumberAttribute(default=0)
+
+
+class ReferralSettingsRecord(Record, discriminator="referral_settings"):
+    """pk M#{m}, sk REFERRAL_SETTINGS: postpurchase.rewards.referrals.ReferralSettings as JSON."""
+
+    document = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
