@@ -118,9 +118,11 @@ def ports(monkeypatch):
 
     fakes = type("Fakes", (), {})()
     fakes.schedule, fakes.coupons, fakes.loyalty = FakeSchedule(), FakeCoupons(), FakeLoyalty()
-    monkeypatch.setattr(services, "message_schedule", lambda: fakes.schedule)
-    monkeypatch.setattr(services, "coupon_issuer", lambda: fakes.coupons)
-    monkeypatch.setattr(services, "loyalty", lambda: fakes.loyalty)
+    for name, fake in (("message_schedule", fakes.schedule), ("coupon_issuer", fakes.coupons),
+                       ("loyalty", fakes.loyalty)):
+        factory = lambda fake=fake: fake  # noqa: E731
+        factory.cache_clear = lambda: None  # services.reset() clears every factory
+        monkeypatch.setattr(services, name, factory)
     offer = MessagingSettings(feedback_thank_you=OfferSpec(discount_type="percent", value=Decimal(10)))
     monkeypatch.setattr(merchants, "messaging_settings", lambda merchant_id: offer, raising=False)
     return fakes
@@ -135,8 +137,10 @@ def test_a_rating_is_stored_once_per_item_and_a_second_answer_updates_it(aws):
     with count_aws_requests() as requests:
         first = rate(aws, link, {"rating": 5})
     assert first.status_code == 201, first.body
-    # No webhook configured: one read (order + answer) and one transaction.
-    assert dict(requests) == {("DynamoDB", "BatchGetItem"): 1, ("DynamoDB", "TransactWriteItems"): 1}
+    # No webhook configured: one read (order + answer), the merchant's messaging settings (is there a
+    # thank-you coupon?) and one transaction.
+    assert dict(requests) == {("DynamoDB", "BatchGetItem"): 1, ("DynamoDB", "GetItem"): 1,
+                              ("DynamoDB", "TransactWriteItems"): 1}
     body = first.json_body
     assert (body["order_id"], body["sku"], body["product_title"], body["rating"], body["comment"], body["version"],
             body["source"]) == ("1001", "MUG-1", "Ceramic mug", 5, None, 1, "api")
