@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from .storage.returns import DynamoReturnStore
     from .storage.customers import DynamoCustomerStore
     from .tracking.carriers.base import CarrierClient
+    from .messaging.scheduled import MessageSchedule
+    from .rewards.loyalty_service import LoyaltyService
+    from .rewards.ports import CouponIssuer
+    from .storage.loyalty import DynamoLoyaltyStore
 
 
 @lru_cache(maxsize=1)
@@ -160,9 +164,46 @@ def order_numbers() -> "DynamoOrderNumbers":
     return DynamoOrderNumbers()
 
 
+@lru_cache(maxsize=1)
+def loyalty_store() -> "DynamoLoyaltyStore":
+    from .storage.loyalty import DynamoLoyaltyStore
+
+    return DynamoLoyaltyStore()
+
+
+def _customer_of_order(merchant_id: str, order_id: str) -> str | None:
+    order = order_store().get_order(merchant_id, order_id)
+    return order.customer.customer_id() if order is not None else None
+
+
+@lru_cache(maxsize=1)
+def loyalty() -> "LoyaltyService":
+    """Points: reactions, bonuses (award_review_bonus, award_birthday_bonus), redemption, account."""
+    from .rewards.loyalty_service import LoyaltyService
+    from .storage.loyalty import StaleLedger
+
+    # The coupon issuer and the schedule are looked up when used, so each is built only if needed.
+    return LoyaltyService(loyalty_store(), policy_store(), _customer_of_order, lambda: coupon_issuer(),
+                          lambda: message_schedule(), StaleLedger)
+
+
+def coupon_issuer() -> "CouponIssuer":
+    """Placeholder until the coupons capability is merged (rewards.ports.CouponIssuer)."""
+    raise NotImplementedError("coupon issuer not wired yet")
+
+
+def message_schedule() -> "MessageSchedule":
+    """Placeholder until the scheduler capability is merged (messaging.scheduled.MessageSchedule)."""
+    raise NotImplementedError("message schedule not wired yet")
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
-                    webhook_sender, attempt_limiter, order_numbers, customer_store):
+                    webhook_sender, attempt_limiter, order_numbers, customer_store, loyalty_store, loyalty):
         factory.cache_clear()
+    import sys
+
+    if "postpurchase.storage.loyalty" in sys.modules:
+        sys.modules["postpurchase.storage.loyalty"].clear_cache()

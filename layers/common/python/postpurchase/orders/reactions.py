@@ -16,19 +16,27 @@ if TYPE_CHECKING:
 
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
-    return []
+    from .. import services
+
+    return [services.loyalty().on_order_recorded]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
-    return []
+    from .. import services
+
+    return [services.loyalty().on_order_cancelled]
 
 
 def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
-    return []
+    from .. import services
+
+    return [services.loyalty().on_order_delivered]
 
 
 def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime], None]]:
-    return []
+    from .. import services
+
+    return [services.loyalty().on_return_resolved]
 
 
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:

@@ -199,6 +199,7 @@ class Account:
     next_tier: Tier | None
     history: list[HistoryLine]  # oldest first
     earns: dict[str, "EarnState"]
+    expiries: dict[datetime, int]  # every future expiry moment -> points left to expire then (pending too)
 
     @property
     def balance(self) -> int:
@@ -302,7 +303,8 @@ class _Replay:
         elif entry.kind == "vesting":
             moved = 0
             for lot in self.lots:
-                if lot.state == "pending" and lot.entry.kind == "earn" and lot.entry.order_id == entry.order_id:
+                if (lot.state == "pending" and lot.entry.kind == "earn" and lot.entry.order_id == entry.order_id
+                        and (entry.sku is None or lot.entry.sku == entry.sku)):
                     lot.vests_at = max(entry.vests_at or entry.at, lot.entry.at)
                     moved += 1
             self.history.append(line(0, vests_at=(entry.vests_at or entry.at).isoformat(), earns_moved=moved))
@@ -335,6 +337,14 @@ class _Replay:
         self.history.append(line(-charged, from_item=own, forgiven_expired=forgiven, from_balance=other,
                                  debt=debt))
 
+    def expiries(self) -> dict[datetime, int]:
+        found: dict[datetime, int] = {}
+        for lot in self.lots:
+            when = lot.expires_at if lot.state != "pending" else self._expiry(lot.vests_at)
+            if lot.remaining > 0 and when is not None and lot.state != "done":
+                found[when] = found.get(when, 0) + lot.remaining
+        return dict(sorted(found.items()))
+
     def finish(self, now: datetime) -> None:
         self.advance(now)
 
@@ -358,8 +368,8 @@ def account(entries: list[Entry], settings: LoyaltySettings, now: datetime) -> A
     lots = replay.lots
     pending = [lot for lot in lots if lot.state == "pending" and lot.remaining > 0]
     next_vesting_at = min((lot.vests_at for lot in pending), default=None)
-    expiring = [lot for lot in lots if lot.remaining > 0 and lot.expires_at is not None]
-    expiring_at = min((lot.expires_at for lot in expiring), default=None)  # type: ignore[type-var]
+    expiries = replay.expiries()
+    expiring_at = min(expiries, default=None)
     year_ago = now - timedelta(days=365)
     spend = Decimal(0)
     earns: dict[str, EarnState] = {}
@@ -384,7 +394,8 @@ def account(entries: list[Entry], settings: LoyaltySettings, now: datetime) -> A
         next_vesting_at=next_vesting_at,
         next_vesting_points=sum(lot.remaining for lot in pending if lot.vests_at == next_vesting_at),
         expiring_at=expiring_at,
-        expiring_points=sum(lot.remaining for lot in expiring if lot.expires_at == expiring_at),
+        expiring_points=expiries.get(expiring_at, 0) if expiring_at else 0,
+        expiries=expiries,
         spend_12m=spend,
         tier=tier,
         next_tier=higher[0] if higher else None,
@@ -410,7 +421,8 @@ class LineFacts:
     category: str | None
     vests_at: datetime
     provisional: bool
-    window: str  # e.g. "delivery+30d", "final_sale", "immediate"
+    window: str  # e.g. "delivery+30d", "not_returnable", "immediate"
+    window_days: int = 0  # kept in the earn's basis: a delivery later turns it into a vesting time
 
 
 def earn_entry(entry_id: str, merchant_currency: str, order_id: str, line: LineFacts, settings: LoyaltySettings,
@@ -422,7 +434,8 @@ def earn_entry(entry_id: str, merchant_currency: str, order_id: str, line: LineF
                  vests_at=line.vests_at, provisional=line.provisional,
                  basis={"spend": str(line.spend), "rate": str(settings.points_per_unit),
                         "category": line.category or "", "category_multiplier": str(category),
-                        "tier": tier.name, "tier_multiplier": str(tier.multiplier), "window": line.window})
+                        "tier": tier.name, "tier_multiplier": str(tier.multiplier), "window": line.window,
+                        "window_days": str(line.window_days)})
 
 
 def reversal_entry(entry_id: str, earn: EarnState, units: int, reason: Literal["return", "cancelled"],
@@ -451,9 +464,11 @@ def bonus_entry(entry_id: str, reason: Literal["review", "birthday"], points: in
                  vests_at=now, basis=basis)
 
 
-def vesting_entry(entry_id: str, order_id: str, vests_at: datetime, delivered_at: datetime, now: datetime) -> Entry:
+def vesting_entry(entry_id: str, order_id: str, vests_at: datetime, delivered_at: datetime, now: datetime,
+                  sku: str | None = None) -> Entry:
+    """The order (or one of its skus) was delivered: its pending earns vest at `vests_at`."""
     return Entry(entry_id=entry_id, kind="vesting", points=0, at=now, reason="delivered", order_id=order_id,
-                 vests_at=vests_at, basis={"delivered_at": delivered_at.isoformat()})
+                 sku=sku, vests_at=vests_at, basis={"delivered_at": delivered_at.isoformat()})
 
 
 class InsufficientPoints(Exception):

@@ -186,3 +186,33 @@ class SuppressionRecord(Record, discriminator="suppression"):
     reason = UnicodeAttribute()  # bounce | complaint
     detail = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+
+
+class LoyaltyEntryRecord(Record, discriminator="loyalty_entry"):
+    """One loyalty ledger entry: pk M#{m}#C#{c}, sk PTS#{recorded at, UTC}#{entry id}; put once, never
+    deleted (a redemption's entry later gains its discount code)."""
+
+    merchant_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    entry_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    points = NumberAttribute()
+    document = UnicodeAttribute()  # postpurchase.rewards.loyalty.Entry as JSON
+
+
+class LoyaltyAccountRecord(Record, discriminator="loyalty_account"):
+    """pk M#{m}#C#{c}, sk PTS#~ACCOUNT: the ledger's revision, bumped by every append in the same
+    transaction, so two appends judged against the same ledger cannot both land."""
+
+    merchant_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    revision = NumberAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class LoyaltySettingsRecord(Record, discriminator="loyalty_settings"):
+    """pk M#{m}, sk LOYALTY: postpurchase.rewards.loyalty.LoyaltySettings as JSON."""
+
+    merchant_id = UnicodeAttribute()
+    document = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
