@@ -152,14 +152,15 @@ def test_points_without_a_delivery_vest_after_the_fallback_and_expiry_is_noticed
     aws.clock.set(placed + timedelta(days=60))
     assert points(aws)["balance"] == 25
 
-    # One notice per expiry date, due notice_days before: 12 months after vesting.
+    # One notice per expiry date, due notice_days before: 12 months after vesting; the balance
+    # is the one expected then.
     (message,) = schedule.messages.values()
     vested = placed + timedelta(days=60)
     expires = vested.replace(year=vested.year + 1)
     assert (message.kind, message.scope, message.customer_id, message.ref) == (
         "points_expiring", "customer", CUSTOMER, expires.date().isoformat())
     assert message.due_at == expires - timedelta(days=14)
-    assert message.data == {"expiring_points": "25", "expires_at": expires.isoformat(), "balance": "0"}
+    assert message.data == {"expiring_points": "25", "expires_at": expires.isoformat(), "balance": "25"}
 
 
 def test_the_tier_multiplier_applies_from_twelve_months_spend(aws, fakes):

@@ -131,8 +131,7 @@ class LoyaltyService:
             except self._stale:
                 time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
                 continue
-            self._notice_expiry(merchant_id, customer_id, settings, before,
-                                account(ledger.entries + entries, settings, now), now)
+            self._notice_expiry(merchant_id, customer_id, settings, before, ledger.entries + entries, now)
             return entries
         raise RetryLater(f"loyalty ledger of {customer_id} kept changing")
 
@@ -275,7 +274,7 @@ class LoyaltyService:
                 time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
                 continue
             entries, created = ledger.entries + [entry], True
-            self._notice_expiry(merchant_id, customer_id, settings, before, account(entries, settings, now), now)
+            self._notice_expiry(merchant_id, customer_id, settings, before, entries, now)
             break
         else:
             raise Conflict("the points balance kept changing; retry with the same Idempotency-Key")
@@ -320,9 +319,10 @@ class LoyaltyService:
         return self._policies.version(merchant_id, version) or DEFAULT_POLICY
 
     def _notice_expiry(self, merchant_id: str, customer_id: str, settings: LoyaltySettings, before: Account,
-                       after: Account, now: datetime) -> None:
+                       entries: list[Entry], now: datetime) -> None:
         """One `points_expiring` message per future expiry date (ref = the date), due notice_days
         before; scheduling again moves it; a date left with no points is cancelled."""
+        after = account(entries, settings, now)
         if settings.expiry_months is None or before.expiries == after.expiries:
             return
         try:
@@ -330,17 +330,24 @@ class LoyaltyService:
         except NotImplementedError:
             logger.warning("no message schedule: points expiry notices are not scheduled")
             return
-        by_date: dict[str, tuple[datetime, int]] = {}
-        for when, points in list(after.expiries.items())[:MAX_NOTICES]:
+        by_date: dict[str, datetime] = {}
+        for when in list(after.expiries)[:MAX_NOTICES]:
             key = when.date().isoformat()
-            latest, total = by_date.get(key, (when, 0))
-            by_date[key] = (max(latest, when), total + points)
-        for key, (when, points) in by_date.items():
+            by_date[key] = max(by_date.get(key, when), when)
+        for key, last in by_date.items():
+            due = max(last - timedelta(days=settings.notice_days), now)
+            # What the customer will have when the notice is due (unless something changes first,
+            # which schedules it again): the points expiring that day, and the balance then.
+            then = account(entries, settings, due)
+            expiring = sum(points for when, points in then.expiries.items() if when.date().isoformat() == key)
+            if expiring <= 0:
+                schedule.cancel(merchant_id, "customer", customer_id, "points_expiring", key, "no_points_left", now)
+                continue
             schedule.schedule(ScheduledMessage(
                 merchant_id=merchant_id, kind="points_expiring", scope="customer", scope_id=customer_id,
-                customer_id=customer_id, ref=key, due_at=max(when - timedelta(days=settings.notice_days), now),
-                expires_at=when, data={"expiring_points": str(points), "expires_at": when.isoformat(),
-                                       "balance": str(after.available)}), now)
+                customer_id=customer_id, ref=key, due_at=due, expires_at=last,
+                data={"expiring_points": str(expiring), "expires_at": last.isoformat(),
+                      "balance": str(then.available)}), now)
         for when in before.expiries:
             key = when.date().isoformat()
             if key not in by_date and when > now:
