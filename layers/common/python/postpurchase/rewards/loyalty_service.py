@@ -16,6 +16,7 @@ AWS requests per operation (settings are cached per container for 30 s):
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import time
 import uuid
@@ -28,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..errors import Conflict, NotAllowed, RetryLater, ServiceUnavailable
 from ..messaging.scheduled import MessageSchedule, ScheduledMessage
 from ..messaging.settings import OfferSpec
-from ..observability import logger
 from ..orders.models import Order
 from ..returns.policy import DEFAULT_POLICY, ReturnPolicy
 from .loyalty import (
@@ -49,6 +49,9 @@ from .loyalty import (
 )
 from .ports import CouponIssuer
 
+# The domain does not import postpurchase.observability (its Metrics reads the environment at
+# import); handlers' Powertools logger sees these through the standard logging tree.
+_log = logging.getLogger(__name__)
 ATTEMPTS = 8
 MAX_NOTICES = 12  # expiry dates with a notice scheduled ahead
 
@@ -286,7 +289,7 @@ class LoyaltyService:
                                           campaign="loyalty", ref=redemption_id, currency=request.currency,
                                           now=entry.at)
         except Exception as error:  # the points are taken; the same key gets the code later
-            logger.exception("loyalty code not issued", extra={"redemption_id": redemption_id})
+            _log.exception("loyalty code not issued", extra={"redemption_id": redemption_id})
             raise ServiceUnavailable("the points are reserved but the code could not be issued yet; retry with "
                                      "the same Idempotency-Key", redemption_id=redemption_id) from error
         if entry.code != offer.code:
@@ -328,7 +331,7 @@ class LoyaltyService:
         try:
             schedule = self._schedule()
         except NotImplementedError:
-            logger.warning("no message schedule: points expiry notices are not scheduled")
+            _log.warning("no message schedule: points expiry notices are not scheduled")
             return
         by_date: dict[str, datetime] = {}
         for when in list(after.expiries)[:MAX_NOTICES]:
