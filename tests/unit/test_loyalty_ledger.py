@@ -104,6 +104,8 @@ def test_redemption_refuses_more_than_available_and_below_the_minimum():
         redemption_entry("X", "r", 31, now, SETTINGS, T0)
     with pytest.raises(BelowMinimum):
         redemption_entry("X", "r", 5, now, LoyaltySettings(min_redemption=10), T0)
+    with pytest.raises(BelowMinimum):  # worth less than a cent: no code for nothing
+        redemption_entry("X", "r", 1, now, LoyaltySettings(min_redemption=1, point_value=Decimal("0.001")), T0)
 
 
 def test_delivery_moves_pending_vesting_of_that_order():

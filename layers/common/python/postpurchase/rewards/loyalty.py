@@ -485,7 +485,7 @@ class BelowMinimum(Exception):
 def redemption_entry(entry_id: str, redemption_id: str, points: int, current: Account, settings: LoyaltySettings,
                      now: datetime) -> Entry:
     """A redemption of `points` against the account as derived at `now` (raises when unaffordable)."""
-    if points < settings.min_redemption:
+    if points < settings.min_redemption or redemption_value(points, settings) <= 0:
         raise BelowMinimum(settings.min_redemption)
     if points > current.available:
         raise InsufficientPoints(current.available, points)
