@@ -213,6 +213,29 @@ def test_a_partial_return_reverses_its_share_through_the_reaction(aws, fakes):
     assert services.loyalty_store().ledger(MERCHANT, CUSTOMER).revision == 2
 
 
+def test_a_cancelled_order_reverses_its_points_through_the_consumer_and_spent_points_become_debt(aws, fakes):
+    from postpurchase.orders.events import OrderCancelled
+
+    configure(aws, pending_rule="immediate")
+    place(aws)
+    assert points(aws)["balance"] == 25
+    assert redeem(aws, 20, key="spent").status_code == 201
+    cancel = OrderCancelled(event_id="api:1001:cancel", merchant_id=MERCHANT, source="api",
+                            received_at=aws.clock.now(), order_id="1001", cancelled_at=aws.clock.now(),
+                            reason="customer").model_dump_json()
+
+    for _ in range(2):  # delivered twice: reversed once
+        assert aws.deliver(aws.order_events, aws.sqs_event([cancel])) == []
+
+    account = points(aws)
+    assert (account["balance"], account["debt"], account["pending"]) == (0, 20, 0)
+    reversal = account["history"][0]
+    assert (reversal["kind"], reversal["reason"], reversal["points"]) == ("reverse", "cancelled", -25)
+    assert (reversal["details"]["from_item"], reversal["details"]["debt"]) == ("5", "20")
+    birthday(aws)  # the next points pay the debt first
+    assert (points(aws)["balance"], points(aws)["debt"]) == (80, 0)
+
+
 # ------------------------------------------------------------------------------ redemption
 
 

@@ -20,6 +20,7 @@ from postpurchase.rewards.loyalty import (
     Tier,
     account,
     add_months,
+    numbered,
     bonus_entry,
     earn_entry,
     redemption_entry,
@@ -148,6 +149,16 @@ def _check(state: Account, entries) -> None:
     assert state.debt == 0 or state.available == 0
     # The balance equals the sum of its history.
     assert state.available + state.pending - state.debt == sum(line.points for line in state.history)
+    # Every line names its source: the merchant can explain each point.
+    ids = {entry.entry_id for entry in entries}
+    for line in state.history:
+        assert line.entry_id in ids
+        if line.kind == "earn":
+            assert line.order_id and line.sku and line.details["tier"] and line.details["rate"]
+        elif line.kind == "redeem":
+            assert line.redemption_id
+        elif line.kind == "reverse":
+            assert line.order_id and {"from_item", "forgiven_expired", "from_balance", "debt"} <= set(line.details)
     for earn_id, earned in state.earns.items():
         reversed_total = sum(e.points for e in entries if e.kind == "reverse" and e.reverses == earn_id)
         assert reversed_total <= earned.entry.points
@@ -162,8 +173,9 @@ def test_random_histories_keep_the_ledger_consistent(steps):
     entries = []
     earn_ids: list[str] = []
     for n, step in enumerate(steps):
-        now += timedelta(minutes=1)
+        now += timedelta(minutes=n % 2)  # several entries share a timestamp: seq orders them
         state = account(entries, settings, now)
+        before = len(entries)
         kind = step[0]
         if kind == "earn":
             _, units, spend, window = step
@@ -192,6 +204,7 @@ def test_random_histories_keep_the_ledger_consistent(steps):
             entries.append(vesting_entry(f"V{n}", target.order_id, now + timedelta(days=step[2]), now, now))
         elif kind == "wait":
             now += timedelta(days=step[1])
+        entries[before:] = numbered(entries[before:], before)
         _check(account(entries, settings, now), entries)
     # Every point is accounted for at the end too, and the entry order given does not matter.
     final = account(list(reversed(entries)), settings, now)

@@ -19,8 +19,8 @@ source (order id + sku, rma id, redemption id), so every point is explainable fr
 Expiry is derived, not stored: a lot (the points of one earn or bonus) expires
 ``expiry_months`` after it vests; the account shows each expiry as a history line.
 
-How a balance is derived (``account``): replay the entries in ledger order (time, then id),
-with vest and expiry moments in between.
+How a balance is derived (``account``): replay the entries in ledger order (``seq``: the order
+they were appended in), with vest and expiry moments in between.
 
 * a redemption consumes available lots FIFO: soonest to expire first;
 * a reversal takes, in this order: (1) what is left of the reversed earn (pending or
@@ -132,6 +132,9 @@ class Entry(_Model):
     # How the points were computed, for the merchant: rate, multipliers, tier, window...
     basis: dict[str, str] = {}
     code: str | None = None  # redeem: the discount code (set after it was issued)
+    # Position in the ledger, assigned when appended (under the revision check, so unique): the
+    # replay follows the order the decisions were made in, whatever the clocks of the writers.
+    seq: Annotated[int, Field(ge=0)] = 0
 
     @property
     def signed(self) -> int:
@@ -139,7 +142,12 @@ class Entry(_Model):
 
 
 def ledger_order(entries: list[Entry]) -> list[Entry]:
-    return sorted(entries, key=lambda entry: (entry.at, entry.entry_id))
+    return sorted(entries, key=lambda entry: (entry.seq, entry.at, entry.entry_id))
+
+
+def numbered(entries: list[Entry], existing: int) -> list[Entry]:
+    """`entries` numbered after the `existing` ones, in the order given."""
+    return [entry.model_copy(update={"seq": existing + index + 1}) for index, entry in enumerate(entries)]
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -356,8 +364,6 @@ def account(entries: list[Entry], settings: LoyaltySettings, now: datetime) -> A
     reversed_units: dict[str, int] = {}
     reversed_spend: dict[str, Decimal] = {}
     for entry in ledger_order(entries):
-        if entry.at > now:
-            break
         replay.advance(entry.at)
         replay.apply(entry)
         if entry.kind == "reverse" and entry.reverses:

@@ -41,6 +41,7 @@ from .loyalty import (
     account,
     bonus_entry,
     earn_entry,
+    numbered,
     redemption_entry,
     redemption_value,
     reversal_entry,
@@ -129,6 +130,7 @@ class LoyaltyService:
             entries = [entry for entry in build(ledger, before, settings) if not ledger.has(entry.entry_id)]
             if not entries:
                 return []
+            entries = numbered(entries, len(ledger.entries))
             try:
                 self._store.append(merchant_id, customer_id, entries, ledger.revision, now)
             except self._stale:
@@ -270,7 +272,7 @@ class LoyaltyService:
             except InsufficientPoints as error:
                 raise NotAllowed(f"{error.asked} points asked, {error.available} available", field="points",
                                  reason="insufficient_points", available=error.available) from None
-            entry = entry.model_copy(update={"currency": request.currency})
+            entry = entry.model_copy(update={"currency": request.currency, "seq": len(ledger.entries) + 1})
             try:
                 self._store.append(merchant_id, customer_id, [entry], ledger.revision, now)
             except self._stale:
