@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Annotated, Literal
 
@@ -508,7 +508,3 @@ def window_close(start: datetime, window_days: int) -> datetime:
     """When an item's return window has surely closed: the start + window + one day (the last
     day is a whole local date in the customer's time zone, at most a day past UTC)."""
     return start + timedelta(days=window_days + 1)
-
-
-def expiry_date(moment: datetime) -> date:
-    return moment.date()
