@@ -300,12 +300,15 @@ def test_parallel_redemptions_never_overdraw(aws, fakes, monkeypatch):
     racers = 5
     barrier = threading.Barrier(racers)
     first_read: set[int] = set()
-    lock = threading.Lock()  # moto's transactions are not atomic across threads: ours must be judged
+    # moto is not thread-safe (a Query during a transaction can fail): each call is atomic here,
+    # and what is tested is our read-judge-write, the barrier making every reader judge first.
+    lock = threading.Lock()
     stale: list[int] = []
     original_ledger, original_append = DynamoLoyaltyStore.ledger, DynamoLoyaltyStore.append
 
     def ledger(self, *args, **kwargs):
-        found = original_ledger(self, *args, **kwargs)
+        with lock:
+            found = original_ledger(self, *args, **kwargs)
         if threading.get_ident() not in first_read:
             first_read.add(threading.get_ident())
             barrier.wait(timeout=20)
@@ -344,6 +347,24 @@ def test_parallel_redemptions_never_overdraw(aws, fakes, monkeypatch):
     monkeypatch.setattr(DynamoLoyaltyStore, "ledger", original_ledger)
     assert points(aws)["balance"] == 10
     assert len(fakes[0].issued) == 3
+
+
+def test_a_ledger_read_that_misses_entries_of_its_revision_is_read_again(aws, fakes, monkeypatch):
+    """DynamoDB's Query is read-committed, not a snapshot: seeing the revision of a transaction
+    without all its entries must not let a redemption be judged on a partial ledger."""
+    from postpurchase import services
+    from postpurchase.errors import RetryLater
+    from postpurchase.storage.table import LoyaltyEntryRecord, Record
+
+    configure(aws)
+    birthday(aws)
+    store = services.loyalty_store()
+    assert store.ledger(MERCHANT, CUSTOMER).revision == 1
+    original = Record.query
+    monkeypatch.setattr(Record, "query", classmethod(
+        lambda cls, *args, **kwargs: [r for r in original(*args, **kwargs) if not isinstance(r, LoyaltyEntryRecord)]))
+    with pytest.raises(RetryLater):
+        store.ledger(MERCHANT, CUSTOMER)
 
 
 # ------------------------------------------------------------------------------ tenants and settings

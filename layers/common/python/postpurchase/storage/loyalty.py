@@ -27,6 +27,7 @@ from .orders import _connection, _reasons
 from .table import LoyaltyAccountRecord, LoyaltyEntryRecord, LoyaltySettingsRecord, Record
 
 MAX_ITEMS_PER_TRANSACTION = 100
+READ_ATTEMPTS = 3
 SETTINGS_CACHE_SECONDS = 30.0
 _settings_cache: dict[str, tuple[float, LoyaltySettings | None]] = {}
 
@@ -58,16 +59,20 @@ class Ledger:
 
 class DynamoLoyaltyStore:
     def ledger(self, merchant_id: str, customer_id: str, consistent: bool = True) -> Ledger:
-        """Every entry and the revision: one Query (paged by DynamoDB past 1 MB)."""
-        entries: list[Entry] = []
-        revision = 0
-        for record in Record.query(keys.customer_pk(merchant_id, customer_id),
-                                   Record.sk.startswith(keys.LOYALTY_SK_PREFIX), consistent_read=consistent):
-            if isinstance(record, LoyaltyAccountRecord):
-                revision = int(record.revision)
-            elif isinstance(record, LoyaltyEntryRecord):
-                entries.append(Entry.model_validate_json(record.document))
-        return Ledger(entries, revision)
+        """Every entry and the revision: one Query (paged by DynamoDB past 1 MB). A Query is not a
+        snapshot: if it saw a revision without all the entries written with it, read again."""
+        for _ in range(READ_ATTEMPTS):
+            entries: list[Entry] = []
+            revision, last_seq = 0, 0
+            for record in Record.query(keys.customer_pk(merchant_id, customer_id),
+                                       Record.sk.startswith(keys.LOYALTY_SK_PREFIX), consistent_read=consistent):
+                if isinstance(record, LoyaltyAccountRecord):
+                    revision, last_seq = int(record.revision), int(record.last_seq or 0)
+                elif isinstance(record, LoyaltyEntryRecord):
+                    entries.append(Entry.model_validate_json(record.document))
+            if len(entries) >= last_seq:  # seqs are 1..n: every entry the revision counts is here
+                return Ledger(entries, revision)
+        raise RetryLater(f"loyalty ledger of {customer_id} read mid-write")
 
     def append(self, merchant_id: str, customer_id: str, entries: list[Entry], expected_revision: int,
                now: datetime) -> int:
@@ -84,6 +89,7 @@ class DynamoLoyaltyStore:
 
     def _append(self, merchant_id: str, customer_id: str, entries: list[Entry], expected: int, now: datetime) -> None:
         pk = keys.customer_pk(merchant_id, customer_id)
+        last_seq = max(entry.seq for entry in entries)
         try:
             with TransactWrite(connection=_connection()) as transaction:
                 for entry in entries:
@@ -94,11 +100,13 @@ class DynamoLoyaltyStore:
                                      condition=LoyaltyEntryRecord.sk.does_not_exist())
                 if expected == 0:
                     transaction.save(LoyaltyAccountRecord(pk, keys.LOYALTY_ACCOUNT_SK, merchant_id=merchant_id,
-                                                          customer_id=customer_id, revision=1, updated_at=now),
+                                                          customer_id=customer_id, revision=1, last_seq=last_seq,
+                                                          updated_at=now),
                                      condition=LoyaltyAccountRecord.sk.does_not_exist())
                 else:
                     transaction.update(LoyaltyAccountRecord(pk, keys.LOYALTY_ACCOUNT_SK),
                                        actions=[LoyaltyAccountRecord.revision.set(expected + 1),
+                                                LoyaltyAccountRecord.last_seq.set(last_seq),
                                                 LoyaltyAccountRecord.updated_at.set(now)],
                                        condition=LoyaltyAccountRecord.revision == expected)
         except TransactWriteError as error:

@@ -207,6 +207,9 @@ class LoyaltyAccountRecord(Record, discriminator="loyalty_account"):
     merchant_id = UnicodeAttribute()
     customer_id = UnicodeAttribute()
     revision = NumberAttribute()
+    # The seq of the newest entry: a Query that sees the revision but not every entry of the
+    # transaction that set it (read-committed, not snapshot) is noticed and read again.
+    last_seq = NumberAttribute(default=0)
     updated_at = UTCDateTimeAttribute()
 
 
