@@ -300,6 +300,49 @@ def customer_referral(customer_id):
     codes = ReferralCodes(services.referral_store(), services.merchant_store(), public_base_url(request.context))
     return respond(customer_referral(merchant_id, customer_id, clock.now(), customers=services.customer_store(),
                                      codes=codes))
+@app.route("/v1/customers/{customer_id}/loyalty", methods=["GET"])
+@json_errors
+def get_loyalty(customer_id):
+    from postpurchase import services
+    from postpurchase.rewards.loyalty_views import customer_id_of
+
+    merchant_id = authenticated_merchant(app.current_request.headers)
+    return respond(services.loyalty().account_document(merchant_id, customer_id_of(customer_id), clock.now()))
+
+
+@app.route("/v1/customers/{customer_id}/loyalty/redemptions", methods=["POST"], content_types=JSON)
+@json_errors
+def redeem_points(customer_id):
+    from postpurchase import services
+    from postpurchase.rewards.loyalty_service import RedemptionIn
+    from postpurchase.rewards.loyalty_views import customer_id_of
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(RedemptionIn, parse_json_object(body_bytes(request.raw_body)))
+    document, created = services.loyalty().redeem(merchant_id, customer_id_of(customer_id), body,
+                                                  request.headers.get("idempotency-key"), clock.now())
+    return respond(document, 201 if created else 200)
+
+
+@app.route("/v1/settings/loyalty", methods=["GET"])
+@json_errors
+def get_loyalty_settings():
+    from postpurchase import services
+
+    return respond(services.loyalty().settings_document(authenticated_merchant(app.current_request.headers)))
+
+
+@app.route("/v1/settings/loyalty", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_loyalty_settings():
+    from postpurchase import services
+    from postpurchase.rewards.loyalty import LoyaltySettings
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(LoyaltySettings, parse_json_object(body_bytes(request.raw_body)))
+    return respond(services.loyalty().save_settings(merchant_id, body, clock.now()))
 
 
 # --- the customer's pages (server-rendered HTML; pages/handlers.py) ---------------------------------

@@ -315,6 +315,38 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "The customer's referral code and share link (created on first call)",
                 "security": _BEARER, "parameters": [_path("customer_id")],
                 "responses": {"200": _answer("customer_id, code, share_url"), **_errors(401, 404)}}},
+            "/v1/customers/{customer_id}/loyalty": {"get": {
+                "summary": "The customer's loyalty points: balance, pending (vesting when return windows close), "
+                           "next vesting, expiring soon, tier and progress, history newest first with the reason "
+                           "and source (order, sku, rma, redemption) of every change",
+                "security": _BEARER,
+                "parameters": [{"name": "customer_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _answer("customer_id, balance, pending, debt, lifetime, next_vesting, "
+                                             "expiring_soon, tier, history"), **_errors(400, 401)}}},
+            "/v1/customers/{customer_id}/loyalty/redemptions": {"post": {
+                "summary": "Turn points into a single-use discount code (checkout). Idempotency-Key header: the "
+                           "same key answers with the same code and never takes points twice; 422 "
+                           "reason insufficient_points or below_minimum",
+                "security": _BEARER,
+                "parameters": [{"name": "customer_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["points", "currency"],
+                    "properties": {"points": {"type": "integer", "minimum": 1},
+                                   "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}}}}}},
+                "responses": {"201": _answer("redemption_id, points, value, currency, code, balance"),
+                              "200": _answer("the same redemption, replayed"), **_errors(400, 401, 409, 422, 503)}}},
+            "/v1/settings/loyalty": {
+                "get": {"summary": "The merchant's loyalty settings (enabled false until set)", "security": _BEARER,
+                        "responses": {"200": _answer("loyalty settings"), **_errors(401)}},
+                "put": {"summary": "Set the loyalty program: points_per_unit, category_multipliers, review_bonus, "
+                                   "birthday_bonus, pending_rule, max_pending_days, expiry_months, notice_days, "
+                                   "tiers [{name, min_12m_spend, multiplier}], point_value, min_redemption, "
+                                   "code_valid_days",
+                        "security": _BEARER,
+                        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                            "type": "object"}}}},
+                        "responses": {"200": _answer("loyalty settings"), **_errors(400, 401)}}},
             "/pages/{merchant_id}/orders/{order_id}": {"get": _page(
                 "The customer's order page (HTML): order, parcels and timelines, returns, FAQ. ?token= from "
                 "the email link; ?lang=")},

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from .storage.coupons import DynamoCouponStore
     from .storage.referrals import DynamoReferralStore
     from .rewards.service import ReferralCodes
+    from .rewards.loyalty_service import LoyaltyService
+    from .storage.loyalty import DynamoLoyaltyStore
 
 
 @lru_cache(maxsize=1)
@@ -180,10 +182,6 @@ def message_schedule() -> "MessageSchedule":
     raise NotImplementedError("the message schedule is built by the scheduler capability")
 
 
-def loyalty():
-    raise NotImplementedError("the loyalty programme is built by the loyalty capability")
-
-
 @lru_cache(maxsize=1)
 def campaign_store() -> "DynamoCampaignStore":
     from .storage.campaigns import DynamoCampaignStore
@@ -236,10 +234,38 @@ def referral_codes() -> "ReferralCodes":
     return ReferralCodes(referral_store(), merchant_store(), settings().public_base_url)
 
 
+@lru_cache(maxsize=1)
+def loyalty_store() -> "DynamoLoyaltyStore":
+    from .storage.loyalty import DynamoLoyaltyStore
+
+    return DynamoLoyaltyStore()
+
+
+def _customer_of_order(merchant_id: str, order_id: str) -> str | None:
+    order = order_store().get_order(merchant_id, order_id)
+    return order.customer.customer_id() if order is not None else None
+
+
+@lru_cache(maxsize=1)
+def loyalty() -> "LoyaltyService":
+    """Points: reactions, bonuses (award_review_bonus, award_birthday_bonus), redemption, account."""
+    from .rewards.loyalty_service import LoyaltyService
+    from .storage.loyalty import StaleLedger
+
+    # The coupon issuer and the schedule are looked up when used, so each is built only if needed.
+    return LoyaltyService(loyalty_store(), policy_store(), _customer_of_order, lambda: coupon_issuer(),
+                          lambda: message_schedule(), StaleLedger)
+
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
                     webhook_sender, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
-                    campaign_queue, coupon_issuer, referral_store, referral_codes):
+                    campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty):
         factory.cache_clear()
+    import sys
+
+    if "postpurchase.storage.loyalty" in sys.modules:
+        sys.modules["postpurchase.storage.loyalty"].clear_cache()

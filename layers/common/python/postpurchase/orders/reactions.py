@@ -16,26 +16,31 @@ if TYPE_CHECKING:
 
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
+    from .. import services
     from ..rewards import service as rewards
     from ..storage.campaigns import remember_order_facts
 
-    return [remember_order_facts, rewards.on_order_recorded]
+    return [remember_order_facts, rewards.on_order_recorded, services.loyalty().on_order_recorded]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
+    from .. import services
     from ..rewards import service as rewards
 
-    return [rewards.on_order_cancelled]
+    return [rewards.on_order_cancelled, services.loyalty().on_order_cancelled]
 
 
 def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
-    return []
+    from .. import services
+
+    return [services.loyalty().on_order_delivered]
 
 
 def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime], None]]:
+    from .. import services
     from ..rewards import service as rewards
 
-    return [rewards.on_return_resolved]
+    return [rewards.on_return_resolved, services.loyalty().on_return_resolved]
 
 
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:

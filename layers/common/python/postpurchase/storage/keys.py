@@ -145,3 +145,12 @@ def referral_cap_sk(month: str) -> str:
 
 
 REFERRAL_SETTINGS_SK = "REFERRAL_SETTINGS"
+# Loyalty points (storage.loyalty): the ledger under the customer, the account item sorting last
+# in the same `PTS#` range so one Query reads both; the merchant's loyalty settings.
+LOYALTY_SK_PREFIX = "PTS#"
+LOYALTY_ACCOUNT_SK = "PTS#~ACCOUNT"  # '~' sorts after every timestamp
+LOYALTY_SETTINGS_SK = "LOYALTY"
+
+
+def loyalty_entry_sk(at_iso: str, entry_id: str) -> str:
+    return f"{LOYALTY_SK_PREFIX}{at_iso}#{entry_id}"

@@ -310,5 +310,34 @@ class ReferralCapRecord(Record, discriminator="referral_cap"):
 class ReferralSettingsRecord(Record, discriminator="referral_settings"):
     """pk M#{m}, sk REFERRAL_SETTINGS: postpurchase.rewards.referrals.ReferralSettings as JSON."""
 
+class LoyaltyEntryRecord(Record, discriminator="loyalty_entry"):
+    """One loyalty ledger entry: pk M#{m}#C#{c}, sk PTS#{recorded at, UTC}#{entry id}; put once, never
+    deleted (a redemption's entry later gains its discount code)."""
+
+    merchant_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    entry_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    points = NumberAttribute()
+    document = UnicodeAttribute()  # postpurchase.rewards.loyalty.Entry as JSON
+
+
+class LoyaltyAccountRecord(Record, discriminator="loyalty_account"):
+    """pk M#{m}#C#{c}, sk PTS#~ACCOUNT: the ledger's revision, bumped by every append in the same
+    transaction, so two appends judged against the same ledger cannot both land."""
+
+    merchant_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    revision = NumberAttribute()
+    # The seq of the newest entry: a Query that sees the revision but not every entry of the
+    # transaction that set it (read-committed, not snapshot) is noticed and read again.
+    last_seq = NumberAttribute(default=0)
+    updated_at = UTCDateTimeAttribute()
+
+
+class LoyaltySettingsRecord(Record, discriminator="loyalty_settings"):
+    """pk M#{m}, sk LOYALTY: postpurchase.rewards.loyalty.LoyaltySettings as JSON."""
+
+    merchant_id = UnicodeAttribute()
     document = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
