@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
-    return []
+    from ..recommendations.service import on_order_recorded
+
+    return [on_order_recorded]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
@@ -28,7 +30,9 @@ def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
 
 
 def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime], None]]:
-    return []
+    from ..recommendations.service import on_return_resolved
+
+    return [on_return_resolved]
 
 
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:
