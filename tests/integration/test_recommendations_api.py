@@ -69,7 +69,8 @@ def test_catalog_put_validates_and_names_the_field(aws):
     assert response.status_code == 400
     assert response.json_body["error"]["field"] == "products[3].price"
     assert put(aws, "/v1/catalog", {"products": []}).json_body["error"]["field"] == "products"
-    assert put(aws, "/v1/catalog", {"products": [PRODUCTS[0]] * 501}).status_code in (400, 413)
+    too_many = [dict(PRODUCTS[0], product_id=f"p-{index}") for index in range(501)]
+    assert put(aws, "/v1/catalog", {"products": too_many}).json_body["error"]["field"] == "products"
     assert aws.client.put("/v1/catalog", headers={"Content-Type": "application/json"},
                           body=aws.encode({"products": PRODUCTS})).status_code == 401
     response = aws.client.put("/v1/catalog", headers=aws.auth(), body=b"{not json")
@@ -99,7 +100,7 @@ def test_catalog_put_upserts_and_get_pages_with_one_query(aws):
     assert aws.item("M#demo-store#SKU#CA-2", "PRODUCT")["product_id"] == "case-a"
     assert aws.item("M#demo-store#SKU#CA-1", "PRODUCT") is None
     assert get(aws, "/v1/catalog?limit=0").json_body["error"]["field"] == "limit"
-    assert get(aws, "/v1/catalog?cursor=%25%25").status_code in (200, 400)
+    assert get(aws, "/v1/catalog?cursor=!!!").json_body["error"]["field"] == "cursor"
 
 
 def test_rules_settings_round_trip_and_validation(aws):
@@ -242,3 +243,4 @@ def test_tenants_see_only_their_own_catalog_rules_and_counts(aws, other_store):
                for item in aws.table_items() if item.get("type") in ("product", "product_sku", "copurchase",
                                                                       "purchases", "recs_learned"))
     assert json.dumps(recommendations(aws, "c-1")).count("charger") >= 1
+

@@ -65,8 +65,11 @@ class DynamoCatalogStore:
         start = None
         if cursor:
             try:
-                product_id = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
+                product_id = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_",
+                                              validate=True).decode()
             except (ValueError, UnicodeDecodeError):
+                product_id = ""
+            if not product_id:
                 raise InvalidInput("not a cursor this API returned", field="cursor") from None
             start = {"pk": {"S": keys.catalog_pk(merchant_id)}, "sk": {"S": keys.product_sk(product_id)}}
         result = ProductRecord.query(keys.catalog_pk(merchant_id),
