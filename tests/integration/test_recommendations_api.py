@@ -244,3 +244,31 @@ def test_tenants_see_only_their_own_catalog_rules_and_counts(aws, other_store):
                                                                       "purchases", "recs_learned"))
     assert json.dumps(recommendations(aws, "c-1")).count("charger") >= 1
 
+
+
+def test_a_transaction_conflict_retries_the_event_and_counts_once(aws, monkeypatch):
+    """Two orders counting the same product at once: DynamoDB cancels one transaction
+    (TransactionConflict) -> RetryLater -> the message stays on the queue and is counted on its
+    redelivery, once."""
+    from postpurchase.errors import RetryLater
+    from postpurchase.storage.recommendations import DynamoPurchaseStore
+
+    setup_catalog(aws)
+    place(aws, "2001", "c-2", "PH-1", "CH-1", deliver=False)
+    [body] = aws.take("OrderEventsQueue")
+    original = DynamoPurchaseStore.learn_order
+    calls = []
+
+    def conflicting(self, *args, **kwargs):
+        calls.append(args)
+        if len(calls) == 1:
+            raise RetryLater("co-purchases not counted: [None, None, 'TransactionConflict']")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoPurchaseStore, "learn_order", conflicting)
+    event = aws.sqs_event([body])
+    assert aws.deliver(aws.order_events, event) == [event["Records"][0]["messageId"]]
+    assert pair_count(aws, "demo-store", "phone", "charger") == 0
+    assert aws.deliver(aws.order_events, aws.sqs_event([body])) == []
+    assert aws.deliver(aws.order_events, aws.sqs_event([body])) == []
+    assert pair_count(aws, "demo-store", "phone", "charger") == 1 and len(calls) == 3
