@@ -297,10 +297,22 @@ def test_pairs_learned_under_a_sku_resolve_once_the_catalog_knows_it():
     assert picked == ["charger"]
 
 
-def test_the_port_never_raises():
+def test_the_port_never_raises(monkeypatch):
+    import sys
+    import types
+
+    # Importing the real observability here would fix the process-wide Powertools Metrics
+    # without a namespace (unit tests run without the POWERTOOLS_* environment): a stand-in.
+    added, logged = [], []
+    fake = types.SimpleNamespace(
+        MetricUnit=types.SimpleNamespace(Count="Count"),
+        logger=types.SimpleNamespace(exception=lambda message, **kwargs: logged.append(message)),
+        metrics=types.SimpleNamespace(add_metric=lambda **metric: added.append(metric["name"])))
+    monkeypatch.setitem(sys.modules, "postpurchase.observability", fake)
     recommender, purchases = service()
     purchases.fail = True
     assert recommender.for_customer("m", "c-1", order=_order(("PH-1", "700.00", 1, "phone"))) == []
+    assert added == ["RecommendationsFailed"] and len(logged) == 1
     with pytest.raises(RuntimeError):
         recommender.suggestions("m", "c-1")  # the API path reports the failure
 

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from ..messaging.requests import ProductCard
-from ..observability import MetricUnit, logger, metrics
 from ..orders.models import Order
 from .catalog import Catalog, Product
 from .rules import RecommendationRules
@@ -123,6 +122,8 @@ class Recommendations:
             return [suggestion.product.card()
                     for suggestion in self.suggestions(merchant_id, customer_id, limit=limit, order=order)]
         except Exception:
+            from ..observability import MetricUnit, logger, metrics
+
             logger.exception("recommendations failed; answering none",
                              extra={"merchant_id": merchant_id, "customer_id": customer_id})
             metrics.add_metric(name="RecommendationsFailed", unit=MetricUnit.Count, value=1)
