@@ -138,6 +138,9 @@ def test_catalog_validation_names_the_product_field():
     assert error.value.field == "products"
     with pytest.raises(InvalidInput):
         validate(CatalogIn, {"products": [good, good]})  # the same product twice
+    with pytest.raises(InvalidInput) as error:  # one SKU cannot resolve to two products
+        validate(CatalogIn, {"products": [{**good, "sku": "S"}, {**good, "product_id": "p-2", "skus": ["T", "S"]}]})
+    assert "sku S belongs to both p-1 and p-2" in error.value.message
 
 
 def test_catalog_resolves_skus_variants_and_product_urls():

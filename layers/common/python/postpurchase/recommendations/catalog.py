@@ -74,10 +74,14 @@ class CatalogIn(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> "CatalogIn":
         seen: set[str] = set()
+        owners: dict[str, str] = {}
         for product in self.products:
             if product.product_id in seen:
                 raise ValueError(f"product_id {product.product_id} appears twice")
             seen.add(product.product_id)
+            for sku in product.skus:
+                if owners.setdefault(sku, product.product_id) != product.product_id:
+                    raise ValueError(f"sku {sku} belongs to both {owners[sku]} and {product.product_id}")
         return self
 
 
