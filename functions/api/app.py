@@ -343,6 +343,54 @@ def put_loyalty_settings():
     merchant_id = authenticated_merchant(request.headers)
     body = validate(LoyaltySettings, parse_json_object(body_bytes(request.raw_body)))
     return respond(services.loyalty().save_settings(merchant_id, body, clock.now()))
+# --- catalog and recommendations (postpurchase/recommendations/views.py) --------------------------
+
+
+@app.route("/v1/catalog", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_catalog():
+    from postpurchase.recommendations.views import put_catalog
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    return respond(put_catalog(merchant_id, parse_json_object(body_bytes(request.raw_body)), clock.now()))
+
+
+@app.route("/v1/catalog", methods=["GET"])
+@json_errors
+def get_catalog():
+    from postpurchase.recommendations.views import catalog_page
+
+    request = app.current_request
+    return respond(catalog_page(authenticated_merchant(request.headers), request.query_params))
+
+
+@app.route("/v1/customers/{customer_id}/recommendations", methods=["GET"])
+@json_errors
+def get_recommendations(customer_id):
+    from postpurchase.recommendations.views import customer_recommendations
+
+    request = app.current_request
+    return respond(customer_recommendations(authenticated_merchant(request.headers), customer_id,
+                                            request.query_params))
+
+
+@app.route("/v1/settings/recommendations", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_recommendation_settings():
+    from postpurchase.recommendations.views import put_rules
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    return respond(put_rules(merchant_id, parse_json_object(body_bytes(request.raw_body)), clock.now()))
+
+
+@app.route("/v1/settings/recommendations", methods=["GET"])
+@json_errors
+def get_recommendation_settings():
+    from postpurchase.recommendations.views import rules_document
+
+    return respond(rules_document(authenticated_merchant(app.current_request.headers)))
 
 
 # --- the customer's pages (server-rendered HTML; pages/handlers.py) ---------------------------------

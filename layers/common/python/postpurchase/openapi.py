@@ -8,6 +8,8 @@ from .orders.models import Order
 from .orders.shipments import ShipmentIn
 from .messaging.campaigns import CampaignIn
 from .messaging.settings import MessagingSettings
+from .recommendations.catalog import MAX_PRODUCTS_PER_CALL, Product
+from .recommendations.rules import RecommendationRules
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _BEARER = [{"merchantKey": []}]
@@ -74,6 +76,10 @@ def openapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
     for schema in (order_schema, shipment_schema):
         schemas.update(schema.pop("$defs", {}))
+    for model in (Product, RecommendationRules):
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
     schemas["Order"] = order_schema
     schemas["ShipmentIn"] = shipment_schema
     for name, model in (("MessagingSettings", MessagingSettings), ("CampaignIn", CampaignIn)):
@@ -347,6 +353,46 @@ def openapi_document() -> dict[str, Any]:
                         "requestBody": {"required": True, "content": {"application/json": {"schema": {
                             "type": "object"}}}},
                         "responses": {"200": _answer("loyalty settings"), **_errors(400, 401)}}},
+            "/v1/catalog": {
+                "put": {
+                    "summary": f"Upsert catalog products by product_id (at most {MAX_PRODUCTS_PER_CALL} a call; "
+                               "others stay as they are). skus: every SKU that resolves to the product",
+                    "security": _BEARER,
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["products"], "properties": {"products": {
+                            "type": "array", "maxItems": MAX_PRODUCTS_PER_CALL,
+                            "items": {"$ref": "#/components/schemas/Product"}}}}}}},
+                    "responses": {"200": _answer("upserted: how many"), **_errors(400, 401, 413, 415)}},
+                "get": {
+                    "summary": "A page of the catalog (product_id order; one Query)", "security": _BEARER,
+                    "parameters": [{"name": "limit", "in": "query", "required": False,
+                                    "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                                   {"name": "cursor", "in": "query", "required": False,
+                                    "schema": {"type": "string"}}],
+                    "responses": {"200": _answer("products, next_cursor (null on the last page)"),
+                                  **_errors(400, 401)}},
+            },
+            "/v1/customers/{customer_id}/recommendations": {"get": {
+                "summary": "Complementary products for the customer (rules + bought together), never one they "
+                           "bought or returned; reasons per product",
+                "security": _BEARER,
+                "parameters": [{"name": "customer_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "limit", "in": "query", "required": False,
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 20}}],
+                "responses": {"200": _answer("customer_id, products (each with score and reasons)"),
+                              **_errors(400, 401)}}},
+            "/v1/settings/recommendations": {
+                "put": {
+                    "summary": "Recommendation rules: categories {category: {accessory category: weight} or "
+                               "[accessory categories]}, rule_weight, copurchase_weight, history_weight, "
+                               "min_copurchase, max_per_category, diversity_penalty",
+                    "security": _BEARER,
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "$ref": "#/components/schemas/RecommendationRules"}}}},
+                    "responses": {"200": _answer("The stored rules"), **_errors(400, 401, 413, 415)}},
+                "get": {"summary": "The recommendation rules in force (defaults when none were set)",
+                        "security": _BEARER, "responses": {"200": _answer("The rules"), **_errors(401)}},
+            },
             "/pages/{merchant_id}/orders/{order_id}": {"get": _page(
                 "The customer's order page (HTML): order, parcels and timelines, returns, FAQ. ?token= from "
                 "the email link; ?lang=")},

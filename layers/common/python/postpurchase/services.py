@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from .rewards.service import ReferralCodes
     from .rewards.loyalty_service import LoyaltyService
     from .storage.loyalty import DynamoLoyaltyStore
+    from .recommendations.service import Recommendations
+    from .storage.recommendations import DynamoCatalogStore, DynamoPurchaseStore
 
 
 @lru_cache(maxsize=1)
@@ -258,12 +260,40 @@ def loyalty() -> "LoyaltyService":
 
 
 
+@lru_cache(maxsize=1)
+def catalog_store() -> "DynamoCatalogStore":
+    """Caches each merchant's catalog and rules for 60 s in this container."""
+    from .storage.recommendations import DynamoCatalogStore
+
+    return DynamoCatalogStore()
+
+
+@lru_cache(maxsize=1)
+def purchase_store() -> "DynamoPurchaseStore":
+    from .storage.recommendations import DynamoPurchaseStore
+
+    return DynamoPurchaseStore()
+
+
+@lru_cache(maxsize=1)
+def recommendations() -> "Recommendations":
+    from .recommendations.service import Recommendations
+
+    return Recommendations(catalog_store(), purchase_store())
+
+
+def recommender() -> "Recommendations":
+    """The recommendations.ports.Recommender ("you may also like")."""
+    return recommendations()
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
                     webhook_sender, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
-                    campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty):
+                    campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
+                    purchase_store, recommendations):
         factory.cache_clear()
     import sys
 

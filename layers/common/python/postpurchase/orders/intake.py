@@ -139,11 +139,29 @@ def receive_shopify_webhook(merchant_id: str, headers: Mapping[str, str], raw_bo
     _verified(raw_body, header(headers, "X-Shopify-Hmac-Sha256"), merchant.shopify_secret, "X-Shopify-Hmac-Sha256")
     topic = _required_header(headers, "X-Shopify-Topic")
     webhook_id = _required_header(headers, "X-Shopify-Webhook-Id")
+    if topic.strip().lower().startswith("products/"):
+        return _shopify_product(merchant, topic.strip().lower(), headers, raw_body, now)
     events = shopify.translate(topic, raw_body, merchant_id=merchant_id, webhook_id=webhook_id, received_at=now)
     if events:
         publish_once(merchant_id, f"shopify:{webhook_id}", _fingerprint(raw_body), events)
     logger.info("shopify webhook", extra={"merchant_id": merchant_id, "topic": topic, "events": len(events)})
     return {"received": True, "topic": topic, "events": len(events)}
+
+
+def _shopify_product(merchant: Merchant, topic: str, headers: Mapping[str, str], raw_body: bytes,
+                     now: datetime) -> dict[str, Any]:
+    """Catalog webhooks change the catalog directly (an idempotent upsert or delete): no order
+    event, nothing for the order-events consumer."""
+    from ..recommendations.views import apply_shopify_product
+    from ..storefronts.shopify_products import DELETE_TOPIC, PRODUCT_TOPICS
+
+    if topic not in PRODUCT_TOPICS and topic != DELETE_TOPIC:
+        return {"received": True, "topic": topic, "events": 0}
+    domain = (header(headers, "X-Shopify-Shop-Domain") or "").strip()
+    shop_url = merchant.branding.website_url or (f"https://{domain}" if domain else None)
+    result = apply_shopify_product(merchant.merchant_id, topic, raw_body, shop_url, now)
+    logger.info("shopify product webhook", extra={"merchant_id": merchant.merchant_id, "topic": topic, **result})
+    return {"received": True, "topic": topic, "events": 0, **result}
 
 
 def receive_woocommerce_webhook(merchant_id: str, headers: Mapping[str, str], raw_body: bytes,

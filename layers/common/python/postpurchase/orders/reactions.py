@@ -17,10 +17,12 @@ if TYPE_CHECKING:
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
     from .. import services
+    from ..recommendations import service as recommendations
     from ..rewards import service as rewards
     from ..storage.campaigns import remember_order_facts
 
-    return [remember_order_facts, rewards.on_order_recorded, services.loyalty().on_order_recorded]
+    return [remember_order_facts, rewards.on_order_recorded, services.loyalty().on_order_recorded,
+            recommendations.on_order_recorded]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
@@ -38,9 +40,10 @@ def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
 
 def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime], None]]:
     from .. import services
+    from ..recommendations import service as recommendations
     from ..rewards import service as rewards
 
-    return [rewards.on_return_resolved, services.loyalty().on_return_resolved]
+    return [rewards.on_return_resolved, services.loyalty().on_return_resolved, recommendations.on_return_resolved]
 
 
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:

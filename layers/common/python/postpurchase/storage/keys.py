@@ -154,3 +154,37 @@ LOYALTY_SETTINGS_SK = "LOYALTY"
 
 def loyalty_entry_sk(at_iso: str, entry_id: str) -> str:
     return f"{LOYALTY_SK_PREFIX}{at_iso}#{entry_id}"
+# --- catalog and recommendations (storage/recommendations.py) ---------------------------------
+
+def catalog_pk(merchant_id: str) -> str:
+    """The merchant's products (sk P#{product_id}) and recommendation rules (sk RULES): the
+    recommender loads the whole partition with one paginated Query and caches it briefly."""
+    return f"M#{merchant_id}#CATALOG"
+
+
+PRODUCT_SK_PREFIX = "P#"
+RULES_SK = "RULES"
+
+
+def product_sk(product_id: str) -> str:
+    return f"{PRODUCT_SK_PREFIX}{product_id}"
+
+
+def sku_pk(merchant_id: str, sku: str) -> str:
+    """SKU -> product: order lines carry SKUs; a BatchGet resolves an order's lines."""
+    return f"M#{merchant_id}#SKU#{sku}"
+
+
+SKU_SK = "PRODUCT"
+
+
+def copurchase_pk(merchant_id: str, product_id: str) -> str:
+    """One item per product: an attribute per product bought with it (n:{other} = orders)."""
+    return f"M#{merchant_id}#COBUY#{product_id}"
+
+
+COPURCHASE_SK = "COBUY"
+# Under the customer's partition: products bought and returned (string sets).
+PURCHASES_SK = "PURCHASES"
+# Under the order's partition: its products were counted (written in the same transaction).
+LEARNED_SK = "RECS#LEARNED"

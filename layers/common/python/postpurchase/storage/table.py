@@ -13,6 +13,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -341,3 +342,47 @@ class LoyaltySettingsRecord(Record, discriminator="loyalty_settings"):
     merchant_id = UnicodeAttribute()
     document = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
+class ProductRecord(Record, discriminator="product"):
+    """pk M#{m}#CATALOG, sk P#{product_id}: one catalog product."""
+
+    merchant_id = UnicodeAttribute()
+    product_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.recommendations.catalog.Product as JSON
+    updated_at = UTCDateTimeAttribute()
+    # The storefront's own modification time (Shopify updated_at): an older update never wins.
+    source_updated_at = UTCDateTimeAttribute(null=True)
+
+
+class ProductSkuRecord(Record, discriminator="product_sku"):
+    """pk M#{m}#SKU#{sku}, sk PRODUCT: which product an order line's SKU is."""
+
+    product_id = UnicodeAttribute()
+
+
+class RecommendationRulesRecord(Record, discriminator="recommendation_rules"):
+    """pk M#{m}#CATALOG, sk RULES: postpurchase.recommendations.rules.RecommendationRules as JSON."""
+
+    document = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class CoPurchaseRecord(Record, discriminator="copurchase"):
+    """pk M#{m}#COBUY#{product}, sk COBUY. Besides these, one number attribute per product
+    bought together with it, `n:{other product}` = how many orders held both (ADDed, so two
+    orders counting at once never lose an update). Read raw: storage.recommendations."""
+
+    product_id = UnicodeAttribute()
+
+
+class PurchaseSummaryRecord(Record, discriminator="purchases"):
+    """pk M#{m}#C#{c}, sk PURCHASES: the customer's bought and returned products (ADDed sets)."""
+
+    bought = UnicodeSetAttribute(null=True)
+    returned = UnicodeSetAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+
+
+class LearnedOrderRecord(Record, discriminator="recs_learned"):
+    """pk M#{m}#O#{o}, sk RECS#LEARNED: this order's co-purchases were counted (once)."""
+
+    at = UTCDateTimeAttribute()
