@@ -35,7 +35,9 @@ def schedule(aws, monkeypatch) -> FakeSchedule:
     from postpurchase import services
 
     fake = FakeSchedule()
-    monkeypatch.setattr(services, "message_schedule", lambda: fake, raising=False)
+    factory = lambda: fake  # noqa: E731
+    factory.cache_clear = lambda: None  # services.reset() clears every factory
+    monkeypatch.setattr(services, "message_schedule", factory, raising=False)
     return fake
 
 

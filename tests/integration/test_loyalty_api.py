@@ -63,8 +63,10 @@ def fakes(aws, monkeypatch):
     from postpurchase import services
 
     coupons, schedule = FakeCoupons(), FakeSchedule()
-    monkeypatch.setattr(services, "coupon_issuer", lambda: coupons)
-    monkeypatch.setattr(services, "message_schedule", lambda: schedule)
+    for name, fake in (("coupon_issuer", coupons), ("message_schedule", schedule)):
+        factory = lambda fake=fake: fake  # noqa: E731
+        factory.cache_clear = lambda: None  # services.reset() clears every factory
+        monkeypatch.setattr(services, name, factory)
     return coupons, schedule
 
 

@@ -311,6 +311,10 @@ class ReferralCapRecord(Record, discriminator="referral_cap"):
 class ReferralSettingsRecord(Record, discriminator="referral_settings"):
     """pk M#{m}, sk REFERRAL_SETTINGS: postpurchase.rewards.referrals.ReferralSettings as JSON."""
 
+    document = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
 class LoyaltyEntryRecord(Record, discriminator="loyalty_entry"):
     """One loyalty ledger entry: pk M#{m}#C#{c}, sk PTS#{recorded at, UTC}#{entry id}; put once, never
     deleted (a redemption's entry later gains its discount code)."""
