@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .storage.returns import DynamoReturnStore
     from .storage.customers import DynamoCustomerStore
     from .tracking.carriers.base import CarrierClient
+    from .messaging.settings import MessagingSettings
+    from .rewards.ports import CouponIssuer
+    from .storage.schedule import DynamoMessageSchedule
 
 
 @lru_cache(maxsize=1)
@@ -160,9 +163,29 @@ def order_numbers() -> "DynamoOrderNumbers":
     return DynamoOrderNumbers()
 
 
+@lru_cache(maxsize=1)
+def message_schedule() -> "DynamoMessageSchedule":
+    """The communication calendar (implements postpurchase.messaging.scheduled.MessageSchedule)."""
+    from .storage.schedule import DynamoMessageSchedule
+
+    return DynamoMessageSchedule()
+
+
+def messaging_settings(merchant_id: str) -> "MessagingSettings":
+    """The merchant's lifecycle-messaging settings (defaults when none saved; cached 60 s)."""
+    from .storage.merchants import messaging_settings as load
+
+    return load(merchant_id)
+
+
+def coupon_issuer() -> "CouponIssuer":
+    """Placeholder until the rewards capability lands (it replaces this factory at merge)."""
+    raise NotImplementedError("postpurchase.rewards coupon issuer is not wired yet")
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
-                    webhook_sender, attempt_limiter, order_numbers, customer_store):
+                    webhook_sender, attempt_limiter, order_numbers, customer_store, message_schedule):
         factory.cache_clear()

@@ -16,15 +16,27 @@ if TYPE_CHECKING:
 
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
-    return []
+    from ..messaging.calendar import on_order_recorded
+
+    return [on_order_recorded]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
-    return []
+    from ..messaging.calendar import on_order_cancelled
+
+    return [on_order_cancelled]
 
 
 def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
-    return []
+    from ..messaging.calendar import on_order_delivered
+
+    return [on_order_delivered]
+
+
+def _on_shipment_recorded() -> list[Callable[[str, str, str, datetime], None]]:
+    from ..messaging.calendar import on_shipment_recorded
+
+    return [on_shipment_recorded]
 
 
 def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime], None]]:
@@ -34,6 +46,12 @@ def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime]
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:
     for reaction in _on_recorded():
         reaction(recorded, now)
+
+
+def after_shipment_recorded(merchant_id: str, order_id: str, shipment_id: str, now: datetime) -> None:
+    """A fulfilment (parcel) was recorded for the order."""
+    for reaction in _on_shipment_recorded():
+        reaction(merchant_id, order_id, shipment_id, now)
 
 
 def after_order_cancelled(merchant_id: str, order_id: str, now: datetime) -> None:

@@ -80,3 +80,20 @@ def suppression_pk(merchant_id: str, email_digest: str) -> str:
 
 
 SUPPRESSION_SK = "SUPPRESSED"
+
+
+SCHEDULED_SK_PREFIX = "SCHED#"
+FEEDBACK_SK_PREFIX = "FEEDBACK#"  # written by the feedback capability under the order
+
+
+def scheduled_sk(kind: str, ref: str) -> str:
+    return f"{SCHEDULED_SK_PREFIX}{kind}#{ref}"
+
+
+def due_bucket_pk(hour: str, shard: int) -> str:
+    """gsi3 partition: the hour a message falls due ("yyyy-mm-ddThh", UTC) and its shard."""
+    return f"DUE#{hour}#{shard}"
+
+
+SCHEDULER_CURSOR_PK = "SYS#SCHEDULER"
+SCHEDULER_CURSOR_SK = "CURSOR"

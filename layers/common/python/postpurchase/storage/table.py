@@ -39,6 +39,8 @@ class MerchantRecord(Record, discriminator="merchant"):
     updated_at = UTCDateTimeAttribute()
     # storage.merchants.WebhookSettings as JSON: where resolved returns are announced.
     webhooks = UnicodeAttribute(null=True)
+    # postpurchase.messaging.settings.MessagingSettings as JSON; absent = the defaults.
+    messaging = UnicodeAttribute(null=True)
 
 
 class ApiKeyRecord(Record, discriminator="api_key"):
@@ -60,6 +62,10 @@ class CustomerRecord(Record, discriminator="customer"):
     last_order_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     preferences = UnicodeAttribute(null=True)  # postpurchase.messaging.preferences.Preferences as JSON
+    # Recent marketing send times (ISO, JSON list) for the frequency cap, with a revision so two
+    # concurrent sends cannot both pass the cap (storage.schedule.DynamoMessageSchedule).
+    marketing_sends = UnicodeAttribute(null=True)
+    marketing_revision = NumberAttribute(null=True)
 
 
 class OrderRecord(Record, discriminator="order"):
@@ -186,3 +192,35 @@ class SuppressionRecord(Record, discriminator="suppression"):
     reason = UnicodeAttribute()  # bounce | complaint
     detail = UnicodeAttribute()
     at = UTCDateTimeAttribute()
+
+
+class ScheduledMessageRecord(Record, discriminator="scheduled_message"):
+    """A message due later, under its order or customer: sk SCHED#{kind}#{ref}.
+
+    While pending (or enqueued and not yet settled) it carries the sparse gsi3 keys:
+    gsi3pk DUE#{yyyy-mm-ddThh}#{shard}, gsi3sk {due ISO}|{pk}|{sk}; settled messages drop them."""
+
+    merchant_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    scope = UnicodeAttribute()  # order | customer
+    scope_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    ref = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    priority = UnicodeAttribute()
+    data = UnicodeAttribute(default="{}")  # JSON object of strings
+    status = UnicodeAttribute()  # pending | enqueued | sent | cancelled | expired | skipped
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+
+
+class SchedulerCursorRecord(Record, discriminator="scheduler_cursor"):
+    """pk SYS#SCHEDULER, sk CURSOR: the oldest due-hour bucket the scheduler has not drained
+    (a system item, not a tenant's: the only reader is message_scheduler)."""
+
+    hour = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
