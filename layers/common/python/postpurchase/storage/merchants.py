@@ -121,11 +121,11 @@ class DynamoMerchantStore:
     def save(self, merchant: Merchant, now: datetime) -> None:
         # An update, not a put: the messaging settings (set_messaging_settings) on the same item stay.
         R = MerchantRecord
-        values = {R.merchant_id: merchant.merchant_id, R.branding: merchant.branding.model_dump_json(),
-                  R.shopify_secret: merchant.shopify_secret, R.woocommerce_secret: merchant.woocommerce_secret,
-                  R.tracking: json.dumps(asdict(merchant.tracking)), R.webhooks: json.dumps(asdict(merchant.webhooks)),
-                  R.updated_at: now}
-        actions = [R.type.set(R)] + [a.set(v) if v is not None else a.remove() for a, v in values.items()]
+        values = [(R.merchant_id, merchant.merchant_id), (R.branding, merchant.branding.model_dump_json()),
+                  (R.shopify_secret, merchant.shopify_secret), (R.woocommerce_secret, merchant.woocommerce_secret),
+                  (R.tracking, json.dumps(asdict(merchant.tracking))), (R.webhooks, json.dumps(asdict(merchant.webhooks))),
+                  (R.updated_at, now)]
+        actions = [R.type.set(R)] + [a.set(v) if v is not None else a.remove() for a, v in values]
         R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK).update(actions=actions)
         _merchants.put(merchant.merchant_id, merchant)
 
