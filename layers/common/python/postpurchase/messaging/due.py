@@ -59,8 +59,7 @@ def sweep(index: DueIndex, queue: BatchPublisher, now: datetime, *, shards: int,
     each due message (pending|enqueued -> enqueued, re-keyed into the retry bucket) and put it
     on the queue. A message already claimed by a concurrent run fails the conditional claim and
     is not enqueued twice; one lost after enqueue comes back from the retry bucket."""
-    from ..storage.schedule import hour_of, hours_between
-
+    hour_of, hours_between = rules.hour_of, rules.hours_between
     current = hour_of(now)
     earliest = hour_of(now - timedelta(hours=MAX_CATCH_UP_HOURS))
     start = max(index.cursor() or hour_of(now - timedelta(hours=1)), earliest)

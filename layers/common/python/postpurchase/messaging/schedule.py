@@ -215,3 +215,22 @@ def recent_within(recent_sends: list[datetime], cap: FrequencyCap, now: datetime
 
 def is_expired(message_expires_at: datetime, now: datetime) -> bool:
     return now >= message_expires_at
+
+
+# ------------------------------------------------------------------------------ due-hour buckets
+
+
+def hour_of(moment: datetime) -> str:
+    """The due-index hour bucket of a moment ("yyyy-mm-ddThh", UTC)."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
+
+
+def hours_between(first: str, last: str) -> list[str]:
+    """Hour buckets from `first` to `last` inclusive."""
+    start = datetime.strptime(first, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+    end = datetime.strptime(last, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
+    hours = []
+    while start <= end:
+        hours.append(hour_of(start))
+        start += timedelta(hours=1)
+    return hours

@@ -23,6 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from ..adapters.aws import client
 from ..config import settings
 from ..errors import RetryLater
+from ..messaging.schedule import hour_of, hours_between  # noqa: F401 (re-exported)
 from ..messaging.scheduled import ScheduledMessage
 from . import keys
 from .table import CustomerRecord, Record, ScheduledMessageRecord, SchedulerCursorRecord
@@ -37,10 +38,6 @@ OPEN_STATUSES = ("pending", "enqueued")
 def iso(moment: datetime) -> str:
     """Sortable UTC time for index keys."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def hour_of(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
 
 
 def due_shard(pk: str, sk: str) -> int:
@@ -304,14 +301,3 @@ def order_context(merchant_id: str, order_pk: str) -> "MessageContext | None":
     returns = [ReturnRequest.model_validate_json(r.document) for r in view.returns]
     return MessageContext(customer=view.order.customer, customer_id=view.order.customer.customer_id(),
                           order=view.order, order_status=view.status, returns=returns, feedback_given=feedback)
-
-
-def hours_between(first: str, last: str) -> list[str]:
-    """Hour buckets from `first` to `last` inclusive ("yyyy-mm-ddThh")."""
-    start = datetime.strptime(first, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
-    end = datetime.strptime(last, "%Y-%m-%dT%H").replace(tzinfo=timezone.utc)
-    hours = []
-    while start <= end:
-        hours.append(hour_of(start))
-        start += timedelta(hours=1)
-    return hours
