@@ -310,14 +310,17 @@ def test_two_concurrent_senders_cannot_both_pass_the_cap(cal) -> None:
     assert len(store.marketing_sends(M, "c-1").sends) == 1
 
 
-def test_full_return_cancels_the_review_request(cal, monkeypatch) -> None:
-    from postpurchase.returns import service as return_service
-
+def test_full_return_cancels_the_review_request(cal) -> None:
     place_order(cal)
+    assert cal.post_shipment("1001", {"carrier": "fedex", "tracking_number": "SBX-OK-1001",
+                                      "items": [{"sku": "MUG-1", "quantity": 2}]}).status_code == 201
+    cal.pump_queue("OrderEventsQueue")
     deliver_order(cal)
-    monkeypatch.setattr(return_service, "reviewable_skus", lambda order, returns: [])
+    response = cal.client.post("/v1/orders/1001/returns", headers=cal.auth(), body=cal.encode(
+        {"items": [{"sku": "MUG-1", "quantity": 2}], "reason": "changed_mind", "resolution": "refund"}))
+    assert response.status_code == 201, response.body
     cal.clock.set(datetime(2026, 11, 27, 7, 1, tzinfo=timezone.utc))
-    sweep(cal)
+    assert sweep(cal)["enqueued"] == 1
     cal.pump_queue("OutboundEmailQueue")
     assert scheduled_emails(cal) == []
     item = scheduled(cal, "review_request", "1001")
