@@ -304,9 +304,9 @@ def test_two_concurrent_senders_cannot_both_pass_the_cap(cal) -> None:
     place_order(cal)
     store = services.message_schedule()
     seen = store.marketing_sends(M, "c-1")
-    store.reserve_marketing_send(M, "c-1", seen, [], cal.clock.now())
+    store.reserve_marketing_send(M, "c-1", seen, [], "a", cal.clock.now())
     with pytest.raises(RetryLater):
-        store.reserve_marketing_send(M, "c-1", seen, [], cal.clock.now())
+        store.reserve_marketing_send(M, "c-1", seen, [], "b", cal.clock.now())
     assert len(store.marketing_sends(M, "c-1").sends) == 1
 
 

@@ -41,8 +41,12 @@ class Stored:
 
 @dataclass
 class Seen:
-    sends: list = field(default_factory=list)
+    entries: list = field(default_factory=list)
     revision: int | None = None
+
+    @property
+    def sends(self) -> list:
+        return [at for at, _ in self.entries]
 
 
 @dataclass
@@ -74,11 +78,11 @@ class FakeStore:
         self.scheduled.append(message)
 
     def marketing_sends(self, merchant_id, customer_id):
-        return Seen(list(self.sends))
+        return Seen([s if isinstance(s, tuple) else (s, "other") for s in self.sends])
 
-    def reserve_marketing_send(self, merchant_id, customer_id, seen, keep, now):
-        self.reserved.append(now)
-        self.sends = [*keep, now]
+    def reserve_marketing_send(self, merchant_id, customer_id, seen, keep, key, now):
+        self.reserved.append((now, key))
+        self.sends = [*keep, (now, key)]
 
 
 class FakeIssuer:
@@ -306,3 +310,12 @@ def test_sweep_catches_up_from_the_cursor_and_never_enqueues_twice() -> None:
     index = FakeIndex({("2026-06-10T10", 0): keys}, start="2026-01-01T00")
     result = d.sweep(index, FakeQueue(), now, shards=1, limit=2)
     assert result["cursor"] == "2026-06-10T10" and result["bucket_queries"] == d.MAX_CATCH_UP_HOURS + 1
+
+
+def test_a_retry_does_not_count_its_own_reservation_against_the_cap() -> None:
+    # Reserved, then the mailer was unavailable: the retry must neither cap itself nor reserve twice.
+    store = FakeStore(Stored(review(), pk="PK", sk="SK"), order_context(),
+                      sends=[(NOW - timedelta(days=2), "other"), (NOW - timedelta(minutes=5), "PK|SK")])
+    s, delivered = sender(store, MessagingSettings(frequency_cap=FrequencyCap(max_messages=2, per_days=7)))
+    assert d.send_due(d.MessageDue(pk="PK", sk="SK", enqueued_at=NOW), s, NOW) == ("sent", None)
+    assert len(delivered) == 1 and store.reserved == []

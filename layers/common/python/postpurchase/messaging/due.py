@@ -211,8 +211,8 @@ class ScheduleStore(Protocol):
 
     def marketing_sends(self, merchant_id: str, customer_id: str): ...
 
-    def reserve_marketing_send(self, merchant_id: str, customer_id: str, seen, keep: list[datetime],
-                               now: datetime) -> None: ...
+    def reserve_marketing_send(self, merchant_id: str, customer_id: str, seen, keep: list[tuple[datetime, str]],
+                               key: str, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -254,7 +254,10 @@ def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str |
 
     settings = sender.settings_for(message.merchant_id)
     seen = store.marketing_sends(message.merchant_id, message.customer_id) if message.priority == "marketing" else None
-    deferral = respectful_deferral(message, context.customer.timezone, settings, seen.sends if seen else [], now)
+    own = f"{stored.pk}|{stored.sk}"
+    # This message's own earlier reservation (a retry after a crash or a mailer outage) does not count.
+    others = [at for at, key in seen.entries if key != own] if seen else []
+    deferral = respectful_deferral(message, context.customer.timezone, settings, others, now)
     if deferral is not None:
         why, until = deferral
         if until >= message.expires_at:
@@ -274,10 +277,11 @@ def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str |
             ref=f"{message.scope_id}#{message.ref}", currency=context.order.currency if context.order else None,
             now=now)
         request = request.model_copy(update={"offer": offer})
-    if seen is not None:
+    if seen is not None and own not in {key for _, key in seen.entries}:
         # Conditional on what we read: of two concurrent sends only one passes the cap.
+        window = timedelta(days=settings.frequency_cap.per_days)
         store.reserve_marketing_send(message.merchant_id, message.customer_id, seen,
-                                     rules.recent_within(seen.sends, settings.frequency_cap, now), now)
+                                     [(at, key) for at, key in seen.entries if now - window < at], own, now)
     outcome = sender.deliver(request)
     if outcome == "failed":
         store.settle(stored.pk, stored.sk, "skipped", "refused by the mail service", now)

@@ -71,8 +71,14 @@ class DueKey:
 
 @dataclass(frozen=True)
 class MarketingSends:
-    sends: list[datetime] = field(default_factory=list)
+    """Recent marketing sends on the customer's profile: (time, scheduled item key)."""
+
+    entries: list[tuple[datetime, str]] = field(default_factory=list)
     revision: int | None = None
+
+    @property
+    def sends(self) -> list[datetime]:
+        return [at for at, _ in self.entries]
 
 
 def _stored(record: ScheduledMessageRecord) -> StoredMessage:
@@ -238,20 +244,22 @@ class DynamoMessageSchedule:
                                         consistent_read=True)
         except DoesNotExist:
             return MarketingSends()
-        sends = [datetime.fromisoformat(s) for s in json.loads(record.marketing_sends or "[]")]
-        return MarketingSends(sends, int(record.marketing_revision) if record.marketing_revision is not None else None)
+        entries = [(datetime.fromisoformat(at), key) for at, key in json.loads(record.marketing_sends or "[]")]
+        return MarketingSends(entries, int(record.marketing_revision) if record.marketing_revision is not None else None)
 
     def reserve_marketing_send(self, merchant_id: str, customer_id: str, seen: MarketingSends,
-                               keep: list[datetime], now: datetime) -> None:
-        """Record one more marketing send, only if nobody recorded one since `seen` was read: two
-        concurrent senders cannot both pass the cap (the loser retries and sees the other's)."""
+                               keep: list[tuple[datetime, str]], key: str, now: datetime) -> None:
+        """Record one more marketing send (`key`: the scheduled item's), only if nobody recorded
+        one since `seen` was read: two concurrent senders cannot both pass the cap (the loser
+        retries and sees the other's)."""
         R = CustomerRecord
         condition = R.marketing_revision.does_not_exist() if seen.revision is None \
             else R.marketing_revision == seen.revision
-        sends = [t.astimezone(timezone.utc).isoformat() for t in [*keep, now]]
+        entries = [[at.astimezone(timezone.utc).isoformat(), k] for at, k in [*keep, (now, key)]]
         try:
             R(keys.customer_pk(merchant_id, customer_id), keys.PROFILE_SK).update(
-                actions=[R.marketing_sends.set(json.dumps(sends)), R.marketing_revision.set((seen.revision or 0) + 1)],
+                actions=[R.marketing_sends.set(json.dumps(entries)),
+                         R.marketing_revision.set((seen.revision or 0) + 1)],
                 condition=condition & R.pk.exists())
         except UpdateError as error:
             raise RetryLater(f"frequency cap changed concurrently: {error.cause_response_code}") from error
