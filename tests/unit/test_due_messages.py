@@ -204,7 +204,8 @@ def test_transactional_priority_ignores_quiet_hours_and_cap() -> None:
     assert d.send_due(d.MessageDue(pk="PK", sk="SK", enqueued_at=night), s, night) == ("sent", None)
     [request] = delivered
     assert request.points.expiring_points == 120 and request.customer.customer_id() == "c-1"
-    assert request.unsubscribe_url is None and store.reserved == []
+    # Not capped, not deferred; still marketing in the consent sense: it carries the unsubscribe link.
+    assert request.unsubscribe_url == "https://x/unsub/c-1/points_expiring" and store.reserved == []
 
 
 def test_quiet_hours_defer_marketing_to_the_morning() -> None:

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from ..orders.models import Customer, Order
 from . import schedule as rules
-from .requests import CampaignNotice, EmailRequest, OfferNotice, PointsNotice, ReviewItem
+from .requests import TRANSACTIONAL_KINDS, CampaignNotice, EmailRequest, OfferNotice, PointsNotice, ReviewItem
 from .scheduled import ScheduledMessage
 from .settings import MessagingSettings, OfferSpec
 
@@ -192,7 +192,7 @@ def compose(message: ScheduledMessage, context: MessageContext, reviewable: list
         fields["points"] = PointsNotice(expiring_points=int(message.data["expiring_points"]),
                                         expires_at=datetime.fromisoformat(message.data["expires_at"]),
                                         balance=int(message.data["balance"]))
-    if message.priority == "marketing":
+    if message.kind not in TRANSACTIONAL_KINDS:  # marketing mail in the consent sense (messaging.preferences)
         fields["unsubscribe_url"] = links.unsubscribe_url(message.merchant_id, context.customer_id, message.kind, now)
         fields["preferences_url"] = links.preferences_url(message.merchant_id, context.customer_id, now)
     return EmailRequest(**fields)
