@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from ..adapters.aws import client
 from ..config import settings
 from ..errors import RetryLater
-from ..messaging.schedule import hour_of, hours_between  # noqa: F401 (re-exported)
+from ..messaging.schedule import hour_of
 from ..messaging.scheduled import ScheduledMessage
 from . import keys
 from .table import CustomerRecord, Record, ScheduledMessageRecord, SchedulerCursorRecord
