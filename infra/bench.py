@@ -1174,6 +1174,9 @@ def main() -> int:
     report = render_report(imports, requests, usage, cost, prices, runs, no_pyc_runs,
                            time.perf_counter() - started)
     report = bench_tracking.append_section(report, bench_tracking.render(tracking, prices))
+    from infra import bench_calendar  # section 7: the communication calendar
+
+    report = bench_tracking.append_section(report, bench_calendar.render(bench_calendar.run(), prices))
     print(report)
     output = Path(os.environ.get("BENCH_OUTPUT", REPO_ROOT / "test-artifacts" / "bench.md"))
     output.parent.mkdir(parents=True, exist_ok=True)

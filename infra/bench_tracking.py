@@ -415,7 +415,7 @@ def measure_updates() -> UpdatesResult:
                 before_bytes, before_events = sink.bytes, sink.events
                 with recorder.in_phase("TrackingPollerFunction"), core._window() as counts, redirect_stdout(sink):
                     started = time.perf_counter()
-                    result = runtime.tick()["TrackingPollerFunction"]
+                    result = runtime.tick("TrackingPollerFunction")["TrackingPollerFunction"]
                     elapsed = (time.perf_counter() - started) * 1000
                 recorder.operation = None
                 operation.requests["TrackingPollerFunction"].update(counts)

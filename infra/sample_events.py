@@ -127,6 +127,11 @@ def build() -> dict[str, dict]:
             "source": "aws.events", "account": "123456789012", "time": SAMPLE_TIME.isoformat(),
             "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/TrackingPollerSweep"],
             "detail": {}},
+        "message_scheduler_scheduled.json": {
+            "version": "0", "id": "0b6a3c2e-5d1f-4e0a-9c47-2f3d8e61a9b1", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": SAMPLE_TIME.isoformat(),
+            "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/MessageSchedulerSweep"],
+            "detail": {}},
         "tracking_worker_track_and_poll.json": sqs_event("TrackingQueue", [
             TrackShipment(merchant_id=merchant, order_id=order.order_id, shipment_id=shipment_id).model_dump_json(),
             PollShipment(merchant_id=merchant, order_id=order.order_id, shipment_id=shipment_id,

@@ -1,11 +1,18 @@
-"""email_sender: renders each requested email and sends it through SES, exactly once."""
+"""email_sender: renders each requested email and sends it through SES, exactly once.
+
+The outbound-email queue carries two bodies: an EmailRequest (send this email) and a
+MessageDue from message_scheduler (a scheduled message's time has come: decide, then send).
+"""
+from typing import Annotated, Any, Union
+
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import Json
+from pydantic import Discriminator, Json, Tag
 
 from postpurchase import clock, services
 from postpurchase.batch import process_batch
 from postpurchase.errors import RetryLater
+from postpurchase.messaging.due import Links, MessageDue, Sender, send_due
 from postpurchase.messaging.preferences import with_preferences
 from postpurchase.messaging.rendering import render_email
 from postpurchase.messaging.requests import EmailRequest
@@ -13,8 +20,18 @@ from postpurchase.messaging.sending import deliver
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
 
+def _body_type(value: Any) -> str:
+    if isinstance(value, MessageDue) or (isinstance(value, dict) and value.get("type") == "MessageDue"):
+        return "due"
+    return "email"
+
+
+OutboundBody = Annotated[Union[Annotated[MessageDue, Tag("due")], Annotated[EmailRequest, Tag("email")]],
+                         Discriminator(_body_type)]
+
+
 class EmailRequestRecord(SqsRecordModel):
-    body: Json[EmailRequest]
+    body: Json[OutboundBody]
 
 
 processor = BatchProcessor(event_type=EventType.SQS, model=EmailRequestRecord)
@@ -23,28 +40,70 @@ _METRIC = {"sent": "EmailsSent", "duplicate": "EmailDuplicatesSuppressed", "aban
            "failed": "EmailsRefused"}
 
 
-@tracer.capture_method
-def record_handler(record: EmailRequestRecord) -> None:
-    request = record.body
-    logger.append_keys(merchant_id=request.merchant_id, message_key=request.message_key)
-    merchant = services.merchant_store().get(request.merchant_id)
+def _merchant(merchant_id: str):
+    merchant = services.merchant_store().get(merchant_id)
     if merchant is None:
-        raise RetryLater(f"merchant {request.merchant_id} has no settings")
+        raise RetryLater(f"merchant {merchant_id} has no settings")
+    return merchant
+
+
+def _gate(request: EmailRequest) -> tuple[EmailRequest | None, str | None]:
+    """The request as the customer wants it, or (None, why not): suppression, then consent."""
     recipient = services.customer_store().recipient(request.merchant_id, request.recipient_customer.customer_id(),
                                                     request.recipient)
     if recipient.suppressed:  # a hard bounce or a complaint: never again, whatever the kind
         metrics.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=1)
-        logger.info("email request handled", extra={"outcome": "suppressed", "detail": recipient.suppressed})
-        return
-    request = with_preferences(request, recipient.profile.preferences if recipient.profile else None)
-    if request is None:
+        return None, "suppressed"
+    wanted = with_preferences(request, recipient.profile.preferences if recipient.profile else None)
+    if wanted is None:
         metrics.add_metric(name="EmailsOptedOut", unit=MetricUnit.Count, value=1)
-        logger.info("email request handled", extra={"outcome": "opted_out"})
-        return
+        return None, "opted_out"
+    return wanted, None
+
+
+def _deliver(request: EmailRequest) -> str:
+    merchant = _merchant(request.merchant_id)
     delivery = deliver(request, merchant.branding, ledger=services.send_ledger(), mailer=services.mailer(),
                        render=render_email, now=clock.now())
     metrics.add_metric(name=_METRIC[delivery.outcome], unit=MetricUnit.Count, value=1)
-    logger.info("email request handled", extra={"outcome": delivery.outcome, "detail": delivery.detail})
+    return delivery.outcome
+
+
+def _preferences_url(merchant_id: str, customer_id: str, now) -> str:
+    from postpurchase.pages.handlers import preferences_link
+
+    return preferences_link(merchant_id, customer_id, now)
+
+
+def _sender() -> Sender:
+    from postpurchase.messaging import links
+    from postpurchase.returns.service import reviewable_skus
+
+    return Sender(store=services.message_schedule(), settings_for=services.messaging_settings,
+                  reviewable=reviewable_skus, coupons=services.coupon_issuer,
+                  links=Links(rating_url=links.rating_url, unsubscribe_url=links.unsubscribe_url,
+                              preferences_url=_preferences_url, order_page_url=links.customer_order_link),
+                  gate=_gate, deliver=_deliver)
+
+
+@tracer.capture_method
+def record_handler(record: EmailRequestRecord) -> None:
+    body = record.body
+    if isinstance(body, MessageDue):
+        logger.append_keys(scheduled=f"{body.pk}|{body.sk}")
+        outcome, detail = send_due(body, _sender(), clock.now())
+        metrics.add_metric(name="ScheduledMessagesHandled", unit=MetricUnit.Count, value=1)
+        logger.info("scheduled message handled", extra={"outcome": outcome, "detail": detail})
+        return
+    request = body
+    logger.append_keys(merchant_id=request.merchant_id, message_key=request.message_key)
+    _merchant(request.merchant_id)
+    wanted, blocked = _gate(request)
+    if wanted is None:
+        logger.info("email request handled", extra={"outcome": blocked})
+        return
+    outcome = _deliver(wanted)
+    logger.info("email request handled", extra={"outcome": outcome})
 
 
 @logger.inject_lambda_context(clear_state=True)

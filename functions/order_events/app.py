@@ -9,7 +9,7 @@ from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.orders.events import OrderEvent
 from postpurchase.orders.processing import handle_order_event
-from postpurchase.orders.reactions import after_order_cancelled, after_order_recorded
+from postpurchase.orders.reactions import after_order_cancelled, after_order_recorded, after_shipment_recorded
 from postpurchase.tracking.messages import CarrierUpdate, TrackShipment
 from postpurchase.tracking.storefront_status import storefront_update
 
@@ -33,6 +33,7 @@ def _request_email(request) -> None:
 def _start_tracking(merchant_id: str, order_id: str, shipment_id: str) -> None:
     message = TrackShipment(merchant_id=merchant_id, order_id=order_id, shipment_id=shipment_id)
     services.tracking_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=merchant_id)
+    after_shipment_recorded(merchant_id, order_id, shipment_id, clock.now())
 
 
 def _report_status(merchant_id: str, shipment) -> None:

@@ -166,13 +166,16 @@ class LocalRuntime:
                 found.append(json.loads(message["Body"]))
                 sqs.delete_message(QueueUrl=self.names["LocalEventTap"], ReceiptHandle=message["ReceiptHandle"])
 
-    def tick(self) -> dict[str, Any]:
-        """Fire every scheduled function once, as EventBridge would (moto never does)."""
+    def tick(self, only: str | None = None) -> dict[str, Any]:
+        """Fire every scheduled function once (or only the one with this logical id), as
+        EventBridge would (moto never does)."""
         from infra.local.lambda_context import LambdaContext
         from postpurchase import clock
 
         results = {}
         for spec, handler in self.schedules:
+            if only is not None and spec.function_id != only:
+                continue
             event = {"version": "0", "id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
                      "account": "123456789012", "region": REGION, "resources": [], "detail": {},
                      "time": clock.now().isoformat()}

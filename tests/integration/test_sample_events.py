@@ -63,6 +63,14 @@ def test_tracking_samples_are_processed_without_failures(aws):
     assert result["shards"] > 0 and result["enqueued"] >= 0
 
 
+def test_message_scheduler_sample_is_processed(aws):
+    from infra.local.lambda_context import LambdaContext
+
+    scheduler = load_function("functions/message_scheduler", "fn_message_scheduler")
+    result = scheduler.lambda_handler(load("message_scheduler_scheduled.json"), LambdaContext("scheduler"))
+    assert result["enqueued"] == 0 and result["bucket_queries"] >= 8
+
+
 def load_function(path: str, name: str):
     from infra.local.runtime import load_function_module
 

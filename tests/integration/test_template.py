@@ -168,7 +168,7 @@ def test_sam_translator_transforms_the_template(transformed: dict[str, Any]) -> 
     types = {logical_id: r["Type"] for logical_id, r in transformed["Resources"].items()}
     assert "Transform" not in transformed
     for function_id in ("ApiFunction", "OrderEventsFunction", "EmailSenderFunction", "TrackingPollerFunction",
-                        "TrackingWorkerFunction"):
+                        "TrackingWorkerFunction", "MessageSchedulerFunction"):
         assert types[function_id] == "AWS::Lambda::Function"
         assert types[f"{function_id}Role"] == "AWS::IAM::Role"
     assert types["Api"] == "AWS::ApiGateway::RestApi"
@@ -517,7 +517,9 @@ def test_sqs_consumers_view(template: dict[str, Any]) -> None:
 
 
 def test_the_poller_runs_on_a_schedule(template: dict[str, Any]) -> None:
-    [poller] = tpl.scheduled_functions(template)
+    scheduled = {s.function_id: s for s in tpl.scheduled_functions(template)}
+    assert set(scheduled) == {"TrackingPollerFunction", "MessageSchedulerFunction"}
+    poller = scheduled["TrackingPollerFunction"]
     assert (poller.function_id, poller.schedule) == ("TrackingPollerFunction", "rate(5 minutes)")
     statements = resources(template, "AWS::Serverless::Function")["TrackingPollerFunction"]["Policies"][0]["Statement"]
     # The poller reads the poll index only: no table Scan, no other index.
@@ -582,3 +584,13 @@ def test_resolve_refuses_what_it_cannot_know() -> None:
         resolve({"Fn::ImportValue": "x"}, {})
     with pytest.raises(UnresolvableError, match="Queue.QueueName"):
         resolve({"Fn::GetAtt": ["Queue", "QueueName"]}, {"Queue": "url"})
+
+
+def test_the_message_scheduler_reads_only_the_due_index(template: dict[str, Any]) -> None:
+    [scheduler] = [s for s in tpl.scheduled_functions(template) if s.function_id == "MessageSchedulerFunction"]
+    assert (scheduler.code_uri, scheduler.schedule) == ("functions/message_scheduler", "rate(5 minutes)")
+    statements = resources(template, "AWS::Serverless::Function")["MessageSchedulerFunction"]["Policies"][0]["Statement"]
+    queries = [s for s in statements if "dynamodb:Query" in str(s["Action"])]
+    assert [q["Resource"] for q in queries] == [{"Fn::Sub": "${Table.Arn}/index/gsi3"}]
+    assert not any("Scan" in str(s["Action"]) for s in statements)
+    assert "MessageSchedulerFunctionLogGroup" in resources(template, "AWS::Logs::LogGroup")

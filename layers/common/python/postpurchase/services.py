@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from .storage.loyalty import DynamoLoyaltyStore
     from .recommendations.service import Recommendations
     from .storage.recommendations import DynamoCatalogStore, DynamoPurchaseStore
+    from .messaging.settings import MessagingSettings
+    from .storage.schedule import DynamoMessageSchedule
 
 
 @lru_cache(maxsize=1)
@@ -178,12 +180,6 @@ def feedback_store() -> "DynamoFeedbackStore":
     return DynamoFeedbackStore()
 
 
-# Placeholders for ports other capabilities build (the scheduler, rewards, loyalty): callers
-# treat NotImplementedError as "not there yet" and skip the effect. Replaced at merge.
-def message_schedule() -> "MessageSchedule":
-    raise NotImplementedError("the message schedule is built by the scheduler capability")
-
-
 @lru_cache(maxsize=1)
 def campaign_store() -> "DynamoCampaignStore":
     from .storage.campaigns import DynamoCampaignStore
@@ -287,13 +283,29 @@ def recommender() -> "Recommendations":
     return recommendations()
 
 
+@lru_cache(maxsize=1)
+def message_schedule() -> "DynamoMessageSchedule":
+    """The communication calendar (implements postpurchase.messaging.scheduled.MessageSchedule)."""
+    from .storage.schedule import DynamoMessageSchedule
+
+    return DynamoMessageSchedule()
+
+
+def messaging_settings(merchant_id: str) -> "MessagingSettings":
+    """The merchant's lifecycle-messaging settings (defaults when none saved; cached 60 s)."""
+    from .storage.merchants import messaging_settings as load
+
+    return load(merchant_id)
+
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
                     webhook_sender, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
-                    purchase_store, recommendations):
+                    purchase_store, recommendations, message_schedule):
         factory.cache_clear()
     import sys
 

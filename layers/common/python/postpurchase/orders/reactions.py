@@ -17,25 +17,34 @@ if TYPE_CHECKING:
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
     from .. import services
+    from ..messaging import calendar
     from ..recommendations import service as recommendations
     from ..rewards import service as rewards
     from ..storage.campaigns import remember_order_facts
 
     return [remember_order_facts, rewards.on_order_recorded, services.loyalty().on_order_recorded,
-            recommendations.on_order_recorded]
+            recommendations.on_order_recorded, calendar.on_order_recorded]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
     from .. import services
+    from ..messaging import calendar
     from ..rewards import service as rewards
 
-    return [rewards.on_order_cancelled, services.loyalty().on_order_cancelled]
+    return [rewards.on_order_cancelled, services.loyalty().on_order_cancelled, calendar.on_order_cancelled]
 
 
 def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
     from .. import services
+    from ..messaging import calendar
 
-    return [services.loyalty().on_order_delivered]
+    return [services.loyalty().on_order_delivered, calendar.on_order_delivered]
+
+
+def _on_shipment_recorded() -> list[Callable[[str, str, str, datetime], None]]:
+    from ..messaging.calendar import on_shipment_recorded
+
+    return [on_shipment_recorded]
 
 
 def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime], None]]:
@@ -49,6 +58,12 @@ def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime]
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:
     for reaction in _on_recorded():
         reaction(recorded, now)
+
+
+def after_shipment_recorded(merchant_id: str, order_id: str, shipment_id: str, now: datetime) -> None:
+    """A fulfilment (parcel) was recorded for the order."""
+    for reaction in _on_shipment_recorded():
+        reaction(merchant_id, order_id, shipment_id, now)
 
 
 def after_order_cancelled(merchant_id: str, order_id: str, now: datetime) -> None:

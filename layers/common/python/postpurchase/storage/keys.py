@@ -188,3 +188,18 @@ COPURCHASE_SK = "COBUY"
 PURCHASES_SK = "PURCHASES"
 # Under the order's partition: its products were counted (written in the same transaction).
 LEARNED_SK = "RECS#LEARNED"
+SCHEDULED_SK_PREFIX = "SCHED#"
+FEEDBACK_SK_PREFIX = "FEEDBACK#"  # written by the feedback capability under the order
+
+
+def scheduled_sk(kind: str, ref: str) -> str:
+    return f"{SCHEDULED_SK_PREFIX}{kind}#{ref}"
+
+
+def due_bucket_pk(hour: str, shard: int) -> str:
+    """gsi3 partition: the hour a message falls due ("yyyy-mm-ddThh", UTC) and its shard."""
+    return f"DUE#{hour}#{shard}"
+
+
+SCHEDULER_CURSOR_PK = "SYS#SCHEDULER"
+SCHEDULER_CURSOR_SK = "CURSOR"

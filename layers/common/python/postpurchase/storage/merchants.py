@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,6 +24,9 @@ from . import keys
 from .table import ApiKeyRecord, MerchantRecord
 
 CACHE_SECONDS = 60.0
+
+if TYPE_CHECKING:
+    from ..messaging.settings import MessagingSettings
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ _api_keys = _TtlCache()
 def clear_caches() -> None:
     _merchants.clear()
     _api_keys.clear()
+    _messaging.clear()
 
 
 class DynamoMerchantStore:
@@ -118,16 +122,14 @@ class DynamoMerchantStore:
         return merchant_id
 
     def save(self, merchant: Merchant, now: datetime) -> None:
-        # An update, not a put: attributes kept elsewhere (the messaging settings) survive.
-        actions = [MerchantRecord.type.set(MerchantRecord), MerchantRecord.merchant_id.set(merchant.merchant_id),
-                   MerchantRecord.branding.set(merchant.branding.model_dump_json()),
-                   MerchantRecord.tracking.set(json.dumps(asdict(merchant.tracking))),
-                   MerchantRecord.webhooks.set(json.dumps(asdict(merchant.webhooks))),
-                   MerchantRecord.updated_at.set(now)]
-        for attribute, value in ((MerchantRecord.shopify_secret, merchant.shopify_secret),
-                                 (MerchantRecord.woocommerce_secret, merchant.woocommerce_secret)):
-            actions.append(attribute.set(value) if value is not None else attribute.remove())
-        MerchantRecord(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK).update(actions=actions)
+        # An update, not a put: the messaging settings (set_messaging_settings) on the same item stay.
+        R = MerchantRecord
+        values = [(R.merchant_id, merchant.merchant_id), (R.branding, merchant.branding.model_dump_json()),
+                  (R.shopify_secret, merchant.shopify_secret), (R.woocommerce_secret, merchant.woocommerce_secret),
+                  (R.tracking, json.dumps(asdict(merchant.tracking))), (R.webhooks, json.dumps(asdict(merchant.webhooks))),
+                  (R.updated_at, now)]
+        actions = [R.type.set(R)] + [a.set(v) if v is not None else a.remove() for a, v in values]
+        R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK).update(actions=actions)
         _merchants.put(merchant.merchant_id, merchant)
 
     def add_api_key(self, merchant_id: str, api_key: str, now: datetime) -> None:
@@ -171,23 +173,37 @@ def set_webhooks(merchant_id: str, body: WebhookSettingsIn, now: datetime) -> di
             "signature_header": "X-PostPurchase-Signature", "delivery_header": "X-PostPurchase-Delivery"}
 
 
-def messaging_settings(merchant_id: str) -> MessagingSettings:
-    """The merchant's lifecycle-messaging settings; the defaults when none were saved (one GetItem)."""
+_messaging = _TtlCache()
+
+
+def messaging_settings(merchant_id: str) -> "MessagingSettings":
+    """The merchant's lifecycle-messaging settings (defaults when none were saved): one GetItem,
+    cached per container for CACHE_SECONDS."""
+    from ..messaging.settings import MessagingSettings
+
+    found, cached = _messaging.get(merchant_id)
+    if found:
+        return cached  # type: ignore[return-value]
     try:
-        record = MerchantRecord.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK,
-                                    attributes_to_get=["type", "messaging"])
+        record = MerchantRecord.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK)
+        value = MessagingSettings.model_validate_json(record.messaging) if record.messaging else MessagingSettings()
     except DoesNotExist:
-        return MessagingSettings()
-    return MessagingSettings.model_validate_json(record.messaging) if record.messaging else MessagingSettings()
+        value = MessagingSettings()
+    _messaging.put(merchant_id, value)
+    return value
 
 
-def set_messaging_settings(merchant_id: str, settings: MessagingSettings, now: datetime) -> None:
-    """Replace the merchant's messaging settings (one conditional UpdateItem; unknown merchant: NotFound)."""
+def set_messaging_settings(merchant_id: str, value: "MessagingSettings", now: datetime) -> "MessagingSettings":
+    """Replace the merchant's messaging settings (one UpdateItem); NotFound for an unknown merchant."""
+    from pynamodb.exceptions import UpdateError
+
     try:
         MerchantRecord(keys.merchant_pk(merchant_id), keys.SETTINGS_SK).update(
-            actions=[MerchantRecord.messaging.set(settings.model_dump_json()), MerchantRecord.updated_at.set(now)],
+            actions=[MerchantRecord.messaging.set(value.model_dump_json()), MerchantRecord.updated_at.set(now)],
             condition=MerchantRecord.pk.exists())
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
             raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id") from None
-        raise RetryLater(f"messaging settings not saved: {error.cause_response_code}") from error
+        raise
+    _messaging.put(merchant_id, value)
+    return value

@@ -84,6 +84,10 @@ class CustomerRecord(Record, discriminator="customer"):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     customers_index = Gsi1()
+    # Recent marketing send times (ISO, JSON list) for the frequency cap, with a revision so two
+    # concurrent sends cannot both pass the cap (storage.schedule.DynamoMessageSchedule).
+    marketing_sends = UnicodeAttribute(null=True)
+    marketing_revision = NumberAttribute(null=True)
 
 
 class OrderRecord(Record, discriminator="order"):
@@ -390,3 +394,33 @@ class LearnedOrderRecord(Record, discriminator="recs_learned"):
     """pk M#{m}#O#{o}, sk RECS#LEARNED: this order's co-purchases were counted (once)."""
 
     at = UTCDateTimeAttribute()
+class ScheduledMessageRecord(Record, discriminator="scheduled_message"):
+    """A message due later, under its order or customer: sk SCHED#{kind}#{ref}.
+
+    While pending (or enqueued and not yet settled) it carries the sparse gsi3 keys:
+    gsi3pk DUE#{yyyy-mm-ddThh}#{shard}, gsi3sk {due ISO}|{pk}|{sk}; settled messages drop them."""
+
+    merchant_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    scope = UnicodeAttribute()  # order | customer
+    scope_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+    ref = UnicodeAttribute()
+    due_at = UTCDateTimeAttribute()
+    expires_at = UTCDateTimeAttribute()
+    priority = UnicodeAttribute()
+    data = UnicodeAttribute(default="{}")  # JSON object of strings
+    status = UnicodeAttribute()  # pending | enqueued | sent | cancelled | expired | skipped
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    gsi3pk = UnicodeAttribute(null=True)
+    gsi3sk = UnicodeAttribute(null=True)
+
+
+class SchedulerCursorRecord(Record, discriminator="scheduler_cursor"):
+    """pk SYS#SCHEDULER, sk CURSOR: the oldest due-hour bucket the scheduler has not drained
+    (a system item, not a tenant's: the only reader is message_scheduler)."""
+
+    hour = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
