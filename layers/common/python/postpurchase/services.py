@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .storage.returns import DynamoReturnStore
     from .storage.customers import DynamoCustomerStore
     from .tracking.carriers.base import CarrierClient
+    from .rewards.ports import CouponIssuer, ReferralCodes
+    from .recommendations.ports import Recommender
 
 
 @lru_cache(maxsize=1)
@@ -160,9 +162,27 @@ def order_numbers() -> "DynamoOrderNumbers":
     return DynamoOrderNumbers()
 
 
+# Rewards and recommendations (other capabilities) replace these stubs at merge; until then the
+# confirmation composition treats NotImplementedError as "not available" (fallback variant).
+@lru_cache(maxsize=1)
+def coupon_issuer() -> "CouponIssuer":
+    raise NotImplementedError("rewards.coupons is not wired yet")
+
+
+@lru_cache(maxsize=1)
+def referral_codes() -> "ReferralCodes":
+    raise NotImplementedError("rewards.referrals is not wired yet")
+
+
+@lru_cache(maxsize=1)
+def recommender() -> "Recommender":
+    raise NotImplementedError("recommendations is not wired yet")
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
-                    webhook_sender, attempt_limiter, order_numbers, customer_store):
+                    webhook_sender, attempt_limiter, order_numbers, customer_store, coupon_issuer, referral_codes,
+                    recommender):
         factory.cache_clear()
