@@ -8,14 +8,18 @@ an email with an empty block. Pure: no AWS here; the order-events consumer fetch
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-from ..observability import logger
 from ..orders.models import Order
 from .requests import ConfirmationVariant, EmailRequest, OfferNotice, ProductCard, ReferralInvite
 from .settings import ConfirmationRule, MessagingSettings, OfferSpec
+
+# A stdlib logger like rendering's: importing postpurchase.observability here would build the
+# Powertools Metrics before a handler's environment exists (this module is pure domain code).
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
