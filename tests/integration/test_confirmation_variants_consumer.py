@@ -126,3 +126,21 @@ def test_a_redelivered_order_asks_for_the_same_coupon(aws, monkeypatch):
     requests = [json.loads(b) for b in aws.take(EMAIL_QUEUE)]
     assert {r["offer"]["code"] for r in requests} == {"THX-V-4"}
     assert {call[3] for call in coupons.calls} == {"V-4"}
+
+
+def test_a_marketing_email_goes_out_with_one_click_unsubscribe_headers(aws):
+    from postpurchase.messaging.requests import EmailRequest, OfferNotice
+
+    unsubscribe = "https://shop.test/pages/demo-store/unsubscribe/tok"
+    request = EmailRequest(kind="win_back", merchant_id="demo-store", ref="win_back-2026", recipient="ayse@example.org",
+                           locale="ar-SA", customer={"id": "c-1", "email": "ayse@example.org", "first_name": "Ayşe"},
+                           requested_at=aws.now, unsubscribe_url=unsubscribe,
+                           preferences_url="https://shop.test/pages/demo-store/preferences/tok",
+                           offer=OfferNotice(code="BACK-10", discount_type="percent", value=Decimal("10")))
+    event = aws.sqs_event([request.model_dump_json()], queue_id=EMAIL_QUEUE)
+    assert aws.deliver(aws.email_sender, event) == []
+    [message] = aws.sent_emails()
+    assert message["List-Unsubscribe"] == f"<{unsubscribe}>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    html = message.get_body(("html",)).get_content()
+    assert 'dir="rtl"' in html and f'href="{unsubscribe}"' in html and "BACK-10" in html
