@@ -30,6 +30,26 @@ def _request_email(request) -> None:
                                             merchant_id=request.merchant_id)
 
 
+def _messaging_settings(merchant_id: str):
+    from postpurchase.storage import merchants
+
+    reader = getattr(merchants, "messaging_settings", None)
+    if reader is None:  # the settings capability is not merged yet: the defaults
+        raise NotImplementedError("storage.merchants.messaging_settings")
+    return reader(merchant_id)
+
+
+def _confirmation(recorded, order_page_url: str, now):
+    """The merchant's confirmation variant, with its coupon / referral code / products when the
+    variant needs them; any extra that fails means the fallback variant, never a lost email."""
+    from postpurchase.messaging.confirmation import compose_confirmation
+
+    return compose_confirmation(recorded, order_page_url, now,
+                                settings=lambda: _messaging_settings(recorded.merchant_id),
+                                coupons=services.coupon_issuer, referrals=services.referral_codes,
+                                recommender=services.recommender)
+
+
 def _start_tracking(merchant_id: str, order_id: str, shipment_id: str) -> None:
     message = TrackShipment(merchant_id=merchant_id, order_id=order_id, shipment_id=shipment_id)
     services.tracking_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=merchant_id)
@@ -65,7 +85,7 @@ def record_handler(record: OrderEventRecord) -> None:
                                  order_page_url=_order_page, start_tracking=_start_tracking, report_status=_report_status,
                                  policy_version_at=services.policy_store().version_in_force, sync_return=_sync_return,
                                  after_recorded=after_order_recorded, after_cancelled=after_order_cancelled,
-                                 now=clock.now())
+                                 confirmation=_confirmation, now=clock.now())
     metrics.add_metric(name="OrderEventsProcessed", unit=MetricUnit.Count, value=1)
     logger.info("order event processed", extra={"outcome": outcome})
 

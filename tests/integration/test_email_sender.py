@@ -288,13 +288,13 @@ def test_a_bad_request_fails_only_itself(aws):
 # ------------------------------------------------------------------ variants
 
 
-def test_first_order_gets_the_welcome_and_the_second_the_plain_confirmation(aws):
+def test_first_order_gets_the_welcome_and_the_second_the_reassuring_confirmation(aws):
     first = email_request(aws, "M-1")
     aws.clock.advance(timedelta(days=1))
     second = email_request(aws, "M-2", placed_at=aws.clock.now())
 
     assert json.loads(first)["variant"] == "welcome"
-    assert json.loads(second)["variant"] == "plain"
+    assert json.loads(second)["variant"] == "reassuring"  # the default rules (MessagingSettings)
     _, failed = send(aws, first, second)
 
     assert failed == []

@@ -258,7 +258,7 @@ def test_second_order_of_a_customer_is_not_first(aws):
     assert order_item(aws, "E-2")["is_first_order"] is False
     assert profile_item(aws)["order_count"] == 2
     variants = sorted(json.loads(body)["variant"] for body in aws.take(EMAIL_QUEUE))
-    assert variants == ["plain", "welcome"]
+    assert variants == ["reassuring", "welcome"]  # the default rules (MessagingSettings)
 
 
 def test_concurrent_first_orders_of_a_new_customer_make_one_first(aws, monkeypatch):
@@ -298,7 +298,7 @@ def test_concurrent_first_orders_of_a_new_customer_make_one_first(aws, monkeypat
 
 
 def test_concurrent_first_orders_through_the_handler(aws, monkeypatch):
-    """The same race through the consumer: the loser is retried and becomes the plain one."""
+    """The same race through the consumer: the loser is retried and becomes the repeat-order (reassuring) one."""
     from pynamodb.exceptions import DoesNotExist
 
     from postpurchase.storage.table import CustomerRecord
@@ -324,7 +324,7 @@ def test_concurrent_first_orders_through_the_handler(aws, monkeypatch):
     assert order_item(aws, "E-1")["is_first_order"] is True
     assert order_item(aws, "E-2")["is_first_order"] is False
     variants = sorted(json.loads(body)["variant"] for body in aws.take(EMAIL_QUEUE))
-    assert variants == ["plain", "welcome"]
+    assert variants == ["reassuring", "welcome"]  # the default rules (MessagingSettings)
 
 
 # ------------------------------------------------------------------ confirmation age

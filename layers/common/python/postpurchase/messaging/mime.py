@@ -33,6 +33,11 @@ def build_mime(request: EmailRequest, merchant: MerchantBranding, *, subject: st
     message["Message-ID"] = make_msgid(domain=merchant.from_email.rpartition("@")[2])
     # Lets support staff and the outbox trace an email back to its ledger entry.
     message["X-Postpurchase-Message"] = f"{request.merchant_id}/{request.message_key}"
+    # RFC 8058 one-click unsubscribe: marketing mail with a link only (RFC 2369 angle brackets).
+    # Transactional mail (confirmation, parcel and return notices) carries neither header.
+    if request.is_marketing and request.unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{request.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message.as_bytes()

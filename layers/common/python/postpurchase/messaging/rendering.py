@@ -21,18 +21,18 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import css_inline
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_gmt
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from . import catalogs
-from .requests import EmailRequest, MerchantBranding, ReturnNotice, ShipmentNotice
+from .requests import EmailRequest, MerchantBranding, OfferNotice, ReturnNotice, ShipmentNotice
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +59,19 @@ _TEMPLATES = {
         "return_update.html",
         "return_update.txt",
     ),
+    # The review request and its reminder: one family, one row of one-tap ratings per item.
+    "review_request": ("review_request_subject.txt", "review_request.html", "review_request.txt"),
+    "review_reminder": ("review_request_subject.txt", "review_request.html", "review_request.txt"),
+    # Customer-level marketing (no order): the kind picks the wording.
+    "birthday_offer": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
+    "anniversary": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
+    "win_back": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
+    "campaign": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
+    "points_expiring": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
 }
+
+# The five one-tap answers of a review request, worst to best (the labels are in the templates).
+RATINGS = (1, 2, 3, 4, 5)
 
 # How carriers spell their own names (brand names are not translated). Keys are our carrier
 # slugs (postpurchase.tracking.carriers.base.normalise_carrier); other values show as given.
@@ -392,17 +404,135 @@ def _return_context(
     }
 
 
+def _local_day(value: datetime, zone: ZoneInfo | timezone, fmt_locale: Locale) -> str:
+    """The calendar day of an instant where the customer is ("30 November 2026")."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return format_date(value.astimezone(zone).date(), format="long", locale=fmt_locale)
+
+
+def _with_query(url: str, **params: object) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params)}"
+
+
+def _offer_context(offer: OfferNotice, fmt_locale: Locale, zone: ZoneInfo | timezone,
+                   default_currency: str | None) -> dict[str, Any]:
+    """The coupon as values: either "percent" or "amount" is set, both already localized."""
+    currency = offer.currency or default_currency
+
+    def money(amount: Decimal) -> str:
+        if currency:
+            return format_currency(amount, currency, locale=fmt_locale)
+        return format_decimal(amount, locale=fmt_locale)
+
+    percent = None
+    amount = None
+    if offer.discount_type == "percent":
+        percent = format_percent(offer.value / 100, format=None, locale=fmt_locale, decimal_quantization=False)
+    else:
+        amount = money(offer.value)
+    return {
+        "code": " ".join(offer.code.split()),
+        "percent": percent,
+        "amount": amount,
+        "worth": percent or amount,
+        "min_spend": money(offer.min_spend) if offer.min_spend else None,
+        "expires": _local_day(offer.expires_at, zone, fmt_locale) if offer.expires_at else None,
+    }
+
+
+def _marketing_context(request: EmailRequest, fmt_locale: Locale, currency: str | None) -> dict[str, Any]:
+    """What the lifecycle emails and the richer confirmations add: offer, referral, products,
+    ratings, points, campaign. Absent data is None / empty, never an error."""
+    zone = _zone(request.timezone)
+
+    def money(amount: Decimal, code: str | None) -> str | None:
+        code = code or currency
+        return format_currency(amount, code, locale=fmt_locale) if code else format_decimal(amount, locale=fmt_locale)
+
+    referral = None
+    if request.referral is not None and request.referral.code.strip():
+        invite = request.referral
+        friend = _offer_context(invite.friend_offer, fmt_locale, zone, currency) if invite.friend_offer else None
+        referral = {"code": " ".join(invite.code.split()), "share_url": _web_url(invite.share_url),
+                    "friend_offer": friend}
+    products = [
+        {
+            "title": card.title,
+            "price": money(card.price, card.currency) if card.price is not None else None,
+            "image_url": _web_url(card.image_url),
+            "url": _web_url(card.product_url),
+        }
+        for card in request.products
+    ]
+    reviews = []
+    for item in request.review_items:
+        url = _web_url(item.rating_url)
+        reviews.append(
+            {
+                "title": item.title,
+                "image_url": _web_url(item.image_url),
+                "ratings": [{"value": value, "value_text": format_decimal(value, locale=fmt_locale),
+                             "url": _with_query(url, rating=value) if url else None} for value in RATINGS],
+                "more_url": url,
+            }
+        )
+    points = None
+    if request.points is not None:
+        points = {
+            "expiring": format_decimal(request.points.expiring_points, locale=fmt_locale),
+            "balance": format_decimal(request.points.balance, locale=fmt_locale),
+            "expires": _local_day(request.points.expires_at, zone, fmt_locale),
+        }
+    campaign = None
+    if request.campaign is not None:
+        campaign = {"occasion": request.campaign.occasion, "shop_url": _web_url(request.campaign.shop_url)}
+    return {
+        "offer": _offer_context(request.offer, fmt_locale, zone, currency) if request.offer else None,
+        "referral": referral,
+        "products": products,
+        "reviews": reviews,
+        "points": points,
+        "campaign": campaign,
+        "marketing": request.is_marketing,
+        "unsubscribe_url": _web_url(request.unsubscribe_url) if request.is_marketing else None,
+        "preferences_url": _web_url(request.preferences_url) if request.is_marketing else None,
+    }
+
+
 def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -> dict[str, Any]:
     order = request.order
+    customer = request.recipient_customer
     fmt_locale = formatting_locale(language, request.locale, merchant.default_locale)
-    currency = order.currency
+    currency = order.currency if order is not None else None
+    direction = text_direction(language)
+    start, end = ("right", "left") if direction == "rtl" else ("left", "right")
+
+    context: dict[str, Any] = {
+        "kind": request.kind,
+        "variant": request.variant,
+        "lang": language.replace("_", "-"),
+        "dir": direction,
+        "start": start,
+        "end": end,
+        "shop": merchant.name,
+        "brand_color": merchant.brand_color,
+        "button_text_color": _contrast_text(merchant.brand_color),
+        "logo_url": _web_url(merchant.logo_url),
+        "website_url": _web_url(merchant.website_url),
+        "support_email": merchant.support_email or merchant.reply_to or merchant.from_email,
+        "first_name": (customer.first_name or "").strip() or None,
+        "order_page_url": request.order_page_url,
+        "order_number": None,
+    }
+    context.update(_marketing_context(request, fmt_locale, currency))
+    if order is None:
+        return context
 
     def money(amount: Decimal) -> str:
         return format_currency(amount, currency, locale=fmt_locale)
 
     placed: datetime = order.placed_at.astimezone(_zone(request.timezone))
-    direction = text_direction(language)
-    start, end = ("right", "left") if direction == "rtl" else ("left", "right")
 
     items = [
         {
@@ -426,19 +556,7 @@ def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -
         lines = [a.name, a.address1, a.address2, ", ".join(p for p in (a.city, region) if p), country]
         address = {"lines": [line for line in lines if line]}
 
-    context = {
-        "variant": request.variant,
-        "lang": language.replace("_", "-"),
-        "dir": direction,
-        "start": start,
-        "end": end,
-        "shop": merchant.name,
-        "brand_color": merchant.brand_color,
-        "button_text_color": _contrast_text(merchant.brand_color),
-        "logo_url": _web_url(merchant.logo_url),
-        "website_url": _web_url(merchant.website_url),
-        "support_email": merchant.support_email or merchant.reply_to or merchant.from_email,
-        "first_name": (order.customer.first_name or "").strip() or None,
+    context.update({
         "order_number": order.display_number,
         "placed_on": format_date(placed.date(), format="long", locale=fmt_locale),
         "items": items,
@@ -450,8 +568,7 @@ def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -
             "total": money(totals.total),
         },
         "address": address,
-        "order_page_url": request.order_page_url,
-    }
+    })
     if request.shipment is not None:
         context["shipment"] = _shipment_context(request, request.shipment, fmt_locale, items)
     if request.return_notice is not None:
@@ -481,6 +598,13 @@ def render_email(request: EmailRequest, merchant: MerchantBranding) -> RenderedE
         raise ValueError("a shipment_notice request needs its shipment")
     if request.kind == "return_update" and request.return_notice is None:
         raise ValueError("a return_update request needs its return_notice")
+    if request.kind in ("order_confirmation", "shipment_notice", "return_update", "review_request",
+                        "review_reminder") and request.order is None:
+        raise ValueError(f"a {request.kind} request needs its order")
+    if request.kind == "points_expiring" and request.points is None:
+        raise ValueError("a points_expiring request needs its points")
+    if request.kind == "campaign" and request.campaign is None:
+        raise ValueError("a campaign request needs its campaign")
     language = resolve_language(request.locale, merchant.default_locale)
     env = _environment(language)
     context = _context(request, merchant, language)

@@ -54,7 +54,11 @@ def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled | S
                        sync_return: Callable[[StorefrontReturnChanged], object] | None = None,
                        after_recorded: Callable[[RecordedOrderLike, datetime], None] | None = None,
                        after_cancelled: Callable[[str, str, datetime], None] | None = None,
+                       confirmation: Callable[[RecordedOrderLike, str, datetime], EmailRequest] = confirmation_request,
                        now: datetime) -> Outcome:
+    """`confirmation` builds the confirmation request (recorded, order-page URL, now): the
+    consumer passes one that applies the merchant's variant rules and fetches the extras
+    (postpurchase.messaging.confirmation.compose_confirmation); the default is the plain/welcome one."""
     if isinstance(event, OrderPlaced):
         # The return policy in force when the order was placed judges its returns for good.
         recorded = store.record_order(event.merchant_id, event.order, now,
@@ -62,8 +66,7 @@ def handle_order_event(event: OrderPlaced | ShipmentCreated | OrderCancelled | S
         if after_recorded is not None:  # again on a redelivery: every reaction is idempotent
             after_recorded(recorded, now)
         if confirmation_due(recorded.order, now):
-            request_email(confirmation_request(recorded, order_page_url(event.merchant_id, recorded.order.order_id),
-                                               now))
+            request_email(confirmation(recorded, order_page_url(event.merchant_id, recorded.order.order_id), now))
         return "order_recorded" if recorded.newly_recorded else "order_duplicate"
     if isinstance(event, ShipmentCreated):
         store.record_shipment(event.merchant_id, event.order_id, event.shipment, now)

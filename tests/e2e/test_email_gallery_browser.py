@@ -1,0 +1,131 @@
+"""Every customer email, in every language, opened in headless Chromium (Debian's, `make browser`)
+through Playwright: screenshots and a gallery under test-artifacts/emails/gallery/, and a failure
+for what a browser can see and a string test cannot: a layout wider than a phone, an image without
+alt text, the wrong text direction, an English sentence left in a translated email.
+
+No server needed: the emails are rendered in-process to HTML files and opened from disk (remote
+images are answered with a placeholder so the layout has real image boxes)."""
+from __future__ import annotations
+
+import base64
+import html as htmllib
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "unit"))  # the shared email builders (not test modules)
+
+from email_gallery import ALL_CASES, LANGUAGES, make_merchant, request_for  # noqa: E402
+from test_translations import ENGLISH  # noqa: E402
+
+from postpurchase.messaging.rendering import render_email  # noqa: E402
+
+CHROMIUM = Path("/usr/bin/chromium")
+GALLERY = REPO / "test-artifacts" / "emails" / "gallery"
+PHONE = {"width": 390, "height": 844}
+# A 1x1 grey PNG for every remote image (the test runs offline).
+PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mN8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="run `make browser` (Debian chromium) first")
+
+
+def _name(language: str, kind: str, variant: str) -> str:
+    return f"{language}-{kind}-{variant}".replace("_", "-")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    GALLERY.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
+    context.route("http*://**/*", lambda route: route.fulfill(status=200, content_type="image/png", body=PIXEL)
+                  if route.request.resource_type == "image" else route.abort())
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def gallery():
+    """Collects (language, name, subject) of every rendered email; writes index.html at the end."""
+    entries: list[tuple[str, str, str]] = []
+    yield entries
+    rows = "\n".join(
+        f'<figure><figcaption><b>{htmllib.escape(name)}</b><br><span dir="auto">{htmllib.escape(subject)}</span>'
+        f'<br><a href="{name}.html">HTML</a></figcaption><a href="{name}.png"><img src="{name}.png" alt="{name}" '
+        f'loading="lazy"></a></figure>'
+        for _, name, subject in sorted(entries))
+    (GALLERY / "index.html").write_text(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Email gallery</title><style>'
+        "body{font-family:sans-serif;margin:16px} main{display:flex;flex-wrap:wrap;gap:16px}"
+        "figure{margin:0;width:200px;font-size:12px} img{width:200px;border:1px solid #ccc}"
+        f"</style></head><body><h1>Every customer email ({len(entries)})</h1><main>{rows}</main></body></html>",
+        encoding="utf-8")
+
+
+CHECKS = """() => {
+    const doc = document.documentElement;
+    const wide = [...document.querySelectorAll('body *')].filter(el => {
+        const box = el.getBoundingClientRect();
+        return box.width > 0 && (box.right > window.innerWidth + 1 || box.left < -1);
+    }).map(el => el.tagName + '.' + el.className).slice(0, 5);
+    return {
+        scrollWidth: doc.scrollWidth,
+        wide,
+        noAlt: [...document.images].filter(img => !(img.getAttribute('alt') || '').trim()).map(img => img.src),
+        brokenImages: [...document.images].filter(img => !img.complete || img.naturalWidth === 0).length,
+        dir: getComputedStyle(document.querySelector('td.content')).direction,
+        align: getComputedStyle(document.querySelector('td.content')).textAlign,
+        lang: doc.getAttribute('lang'),
+        text: document.body.innerText,
+    };
+}"""
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_email_in_a_real_browser(page, gallery, language):
+    problems: list[str] = []
+    for kind, variant in ALL_CASES:
+        name = _name(language, kind, variant)
+        email = render_email(request_for(language, kind, variant), make_merchant())
+        path = GALLERY / f"{name}.html"
+        path.write_text(email.html, encoding="utf-8")
+        (GALLERY / f"{name}.txt").write_text(f"Subject: {email.subject}\n\n{email.text}", encoding="utf-8")
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        page.screenshot(path=str(GALLERY / f"{name}.png"), full_page=True)
+        gallery.append((language, name, email.subject))
+
+        seen = page.evaluate(CHECKS)
+        if seen["scrollWidth"] > PHONE["width"] or seen["wide"]:
+            problems.append(f"{name}: wider than a phone ({seen['scrollWidth']}px): {seen['wide']}")
+        if seen["noAlt"]:
+            problems.append(f"{name}: images without alt: {seen['noAlt']}")
+        if seen["brokenImages"]:
+            problems.append(f"{name}: {seen['brokenImages']} images did not load")
+        rtl = language == "ar"
+        if seen["dir"] != ("rtl" if rtl else "ltr") or seen["align"] != ("right" if rtl else "left"):
+            problems.append(f"{name}: direction {seen['dir']}, aligned {seen['align']}")
+        if not seen["lang"].startswith(language):
+            problems.append(f"{name}: lang={seen['lang']}")
+        if not email.text.strip() or not email.subject:
+            problems.append(f"{name}: no plain-text part or subject")
+        if language != "en":
+            left = sorted(fragment for fragment in ENGLISH
+                          if fragment in seen["text"] or fragment in email.text or fragment in email.subject)
+            if left:
+                problems.append(f"{name}: untranslated: {left}")
+    assert problems == [], "\n".join(problems)
