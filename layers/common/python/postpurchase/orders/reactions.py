@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
     from .. import services
-    from ..messaging import calendar
+    from ..messaging import lifecycle as calendar
     from ..recommendations import service as recommendations
     from ..rewards import service as rewards
     from ..storage.campaigns import remember_order_facts
@@ -28,7 +28,7 @@ def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
     from .. import services
-    from ..messaging import calendar
+    from ..messaging import lifecycle as calendar
     from ..rewards import service as rewards
 
     return [rewards.on_order_cancelled, services.loyalty().on_order_cancelled, calendar.on_order_cancelled]
@@ -36,13 +36,13 @@ def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
 
 def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
     from .. import services
-    from ..messaging import calendar
+    from ..messaging import lifecycle as calendar
 
     return [services.loyalty().on_order_delivered, calendar.on_order_delivered]
 
 
 def _on_shipment_recorded() -> list[Callable[[str, str, str, datetime], None]]:
-    from ..messaging.calendar import on_shipment_recorded
+    from ..messaging.lifecycle import on_shipment_recorded
 
     return [on_shipment_recorded]
 
