@@ -18,23 +18,33 @@ CAMPAIGN = {"campaign_id": "vday-2027", "occasion": "valentines_day", "send_on":
 
 
 class FakeSchedule:
-    def __init__(self) -> None:
+    """The real schedule, watched: records the campaign messages (the calendar's own kinds that
+    orders schedule - anniversary, win-back - go through unrecorded)."""
+
+    def __init__(self, real) -> None:
+        self.real = real
         self.messages: dict[tuple, object] = {}
         self.calls = 0
 
     def schedule(self, message, now) -> None:
-        self.calls += 1
-        self.messages[(message.merchant_id, message.scope, message.scope_id, message.kind, message.ref)] = message
+        if message.kind == "campaign":
+            self.calls += 1
+            self.messages[(message.merchant_id, message.scope, message.scope_id, message.kind, message.ref)] = message
+        self.real.schedule(message, now)
 
-    def cancel(self, *args, **kwargs) -> None:
-        raise AssertionError("campaigns never cancel")
+    def cancel(self, merchant_id, scope, scope_id, kind, ref, reason, now) -> None:
+        assert kind != "campaign", "campaigns never cancel"
+        self.real.cancel(merchant_id, scope, scope_id, kind, ref, reason, now)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
 
 
 @pytest.fixture
 def schedule(aws, monkeypatch) -> FakeSchedule:
     from postpurchase import services
 
-    fake = FakeSchedule()
+    fake = FakeSchedule(services.message_schedule())
     factory = lambda: fake  # noqa: E731
     factory.cache_clear = lambda: None  # services.reset() clears every factory
     monkeypatch.setattr(services, "message_schedule", factory, raising=False)

@@ -4,6 +4,7 @@ recommendations are other capabilities: faked here through their services factor
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -101,15 +102,23 @@ def test_recommendations_confirmation_shows_the_products(aws, monkeypatch):
     assert "Tea &lt;Cup&gt; &amp; Saucer" in html and "https://shop.test/p/1" in html
 
 
-@pytest.mark.parametrize("rule", ["enticing", "recommendations"])
-def test_without_rewards_or_recommendations_deployed_the_confirmation_is_reassuring(aws, monkeypatch, rule):
-    # services.coupon_issuer / referral_codes / recommender are the NotImplementedError stubs here.
-    _settings(monkeypatch, confirmation_rules=[{"variant": rule}],
+def test_with_the_real_rewards_the_enticing_confirmation_carries_a_code_and_a_referral(aws, monkeypatch):
+    _settings(monkeypatch, confirmation_rules=[{"variant": "enticing"}],
               confirmation_offer={"discount_type": "amount", "value": "5"})
 
     assert handle(aws, order_placed(aws, "V-3"))[1] == []
     request = _confirmation(aws)
-    assert request["variant"] == "reassuring" and request["offer"] is None and request["products"] == []
+    assert request["variant"] == "enticing"
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", request["offer"]["code"])
+    assert request["offer"]["currency"] == "USD" and request["referral"]["code"].startswith("RF-")
+
+
+def test_with_no_catalog_the_recommendations_confirmation_falls_back_to_reassuring(aws, monkeypatch):
+    _settings(monkeypatch, confirmation_rules=[{"variant": "recommendations"}])
+
+    assert handle(aws, order_placed(aws, "V-5"))[1] == []
+    request = _confirmation(aws)
+    assert request["variant"] == "reassuring" and request["products"] == []
 
 
 def test_a_redelivered_order_asks_for_the_same_coupon(aws, monkeypatch):

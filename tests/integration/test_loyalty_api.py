@@ -44,25 +44,34 @@ class FakeCoupons:
 
 
 class FakeSchedule:
-    """messaging.scheduled.MessageSchedule: the latest version of each message by identity."""
+    """The real message schedule, watched: the latest version of each points_expiring message by
+    identity (the calendar's own kinds - anniversary, win-back - go through unrecorded)."""
 
-    def __init__(self) -> None:
+    def __init__(self, real) -> None:
+        self.real = real
         self.messages: dict[tuple, object] = {}
         self.cancelled: list[tuple] = []
 
     def schedule(self, message, now) -> None:
-        self.messages[(message.merchant_id, message.scope, message.scope_id, message.kind, message.ref)] = message
+        if message.kind == "points_expiring":
+            self.messages[(message.merchant_id, message.scope, message.scope_id, message.kind, message.ref)] = message
+        self.real.schedule(message, now)
 
     def cancel(self, merchant_id, scope, scope_id, kind, ref, reason, now) -> None:
-        self.cancelled.append((merchant_id, scope, scope_id, kind, ref))
-        self.messages.pop((merchant_id, scope, scope_id, kind, ref), None)
+        if kind == "points_expiring":
+            self.cancelled.append((merchant_id, scope, scope_id, kind, ref))
+            self.messages.pop((merchant_id, scope, scope_id, kind, ref), None)
+        self.real.cancel(merchant_id, scope, scope_id, kind, ref, reason, now)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
 
 
 @pytest.fixture
 def fakes(aws, monkeypatch):
     from postpurchase import services
 
-    coupons, schedule = FakeCoupons(), FakeSchedule()
+    coupons, schedule = FakeCoupons(), FakeSchedule(services.message_schedule())
     for name, fake in (("coupon_issuer", coupons), ("message_schedule", schedule)):
         factory = lambda fake=fake: fake  # noqa: E731
         factory.cache_clear = lambda: None  # services.reset() clears every factory

@@ -307,10 +307,26 @@ def test_sweep_catches_up_from_the_cursor_and_never_enqueues_twice() -> None:
     assert result["enqueued"] == 3 and result["bucket_queries"] == 4 * 4 and index.saved == ["2026-06-10T12"]
     index.start = "2026-06-10T12"
     assert d.sweep(index, queue, now, shards=4)["enqueued"] == 0 and len(queue.bodies) == 3
-    # A full bucket keeps the cursor there; a long outage reads at most MAX_CATCH_UP_HOURS back.
-    index = FakeIndex({("2026-06-10T10", 0): keys}, start="2026-01-01T00")
+    # A full bucket keeps the cursor there.
+    index = FakeIndex({("2026-06-10T10", 0): keys}, start="2026-06-10T08")
     result = d.sweep(index, FakeQueue(), now, shards=1, limit=2)
-    assert result["cursor"] == "2026-06-10T10" and result["bucket_queries"] == d.MAX_CATCH_UP_HOURS + 1
+    assert result["cursor"] == "2026-06-10T10" and result["bucket_queries"] == 5
+
+
+def test_after_a_long_outage_the_sweep_catches_up_in_bounded_runs_and_skips_nothing() -> None:
+    now = datetime(2026, 6, 10, 12, 30, tzinfo=UTC)
+    old = Key("P-old", "S", "x")  # due five days ago, while the scheduler was down
+    index = FakeIndex({("2026-06-05T09", 0): [old]}, start="2026-06-05T00")
+    queue = FakeQueue()
+    first = d.sweep(index, queue, now, shards=1)
+    assert first["bucket_queries"] == d.MAX_CATCH_UP_HOURS and first["cursor"] == "2026-06-07T00"
+    assert first["enqueued"] == 1  # the old message is found, not skipped
+    runs = 1
+    while index.saved[-1] != "2026-06-10T12":
+        index.start = index.saved[-1]
+        d.sweep(index, queue, now, shards=1)
+        runs += 1
+    assert runs == 3 and len(queue.bodies) == 1
 
 
 def test_a_retry_does_not_count_its_own_reservation_against_the_cap() -> None:

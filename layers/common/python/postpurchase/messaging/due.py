@@ -21,7 +21,7 @@ from .scheduled import ScheduledMessage
 from .settings import MessagingSettings, OfferSpec
 
 RETRY_AFTER = timedelta(minutes=15)  # an enqueued message not settled by then is enqueued again
-MAX_CATCH_UP_HOURS = 48  # after downtime the scheduler reads this many past hour buckets at most
+MAX_CATCH_UP_HOURS = 48  # hour buckets one run reads at most; after downtime the next runs go on
 SWEEP_LIMIT = 500  # keys per (hour, shard) bucket per run; the rest wait for the next run
 EARLY_TOLERANCE = timedelta(minutes=1)
 
@@ -61,12 +61,18 @@ def sweep(index: DueIndex, queue: BatchPublisher, now: datetime, *, shards: int,
     is not enqueued twice; one lost after enqueue comes back from the retry bucket."""
     hour_of, hours_between = rules.hour_of, rules.hours_between
     current = hour_of(now)
-    earliest = hour_of(now - timedelta(hours=MAX_CATCH_UP_HOURS))
     stored = index.cursor()
-    start = max(stored or hour_of(now - timedelta(hours=1)), earliest)
-    next_cursor, enqueued, claimed_by_others, queries = current, 0, 0, 0
+    start = stored or hour_of(now - timedelta(hours=1))
+    walk = hours_between(min(start, current), current)
+    next_cursor = current
+    if len(walk) > MAX_CATCH_UP_HOURS:
+        # After downtime: read a bounded number of buckets per run and resume from the first
+        # unread one next time, so a long outage delays messages (then expiry judges them) but
+        # never skips them.
+        walk, next_cursor = walk[:MAX_CATCH_UP_HOURS], walk[MAX_CATCH_UP_HOURS]
+    enqueued, claimed_by_others, queries = 0, 0, 0
     bodies: list[str] = []
-    for hour in hours_between(min(start, current), current):
+    for hour in walk:
         for shard in range(shards):
             due, more = index.due_in_bucket(hour, shard, now, limit)
             queries += 1
