@@ -1,11 +1,11 @@
 """`make bench`, section 7: the communication calendar (scheduled messages).
 
 Measured on in-process moto with the real handlers: N review requests for N delivered orders
-fall due in one hour; message_scheduler sweeps once; email_sender handles each MessageDue.
+fall due within one day bucket; message_scheduler sweeps once; email_sender handles each MessageDue.
 AWS requests are counted at botocore's choke point (infra/aws_requests.py). From the measured
 requests and item sizes it computes the cost of 1,000,000 messages due in one day - without
 writing a million items (a sweep's cost is linear in what is due plus a fixed number of
-Queries per run: shards x hour buckets read).
+Queries per run: shards x day buckets read).
 """
 from __future__ import annotations
 
@@ -159,14 +159,14 @@ def daily_cost(result: CalendarResult, prices: Mapping[str, Any]) -> dict[str, f
     from infra.bench import unit_price
 
     n = MESSAGES_PER_DAY
-    # Reads: every sweep Queries shards x (about one) hour bucket even when nothing is due; a
+    # Reads: every sweep Queries shards x (about one) day bucket even when nothing is due; a
     # keys-only page of due entries costs its bytes / 4 KB, eventually consistent (x 0.5).
     empty_queries = result.empty_sweep_requests.get(("DynamoDB", "Query"), 0)
     query_rru = SWEEPS_PER_DAY * empty_queries * 0.5 + math.ceil(n * result.index_entry_bytes / 4096) * 0.5
     # Writes per message by the scheduler: the claim UpdateItem (item size, 1 KB units) plus the
     # index entry moved to the retry bucket (a GSI delete + a GSI put).
     claim_wru = n * (math.ceil(result.schedule_item_bytes / 1024) + 2)
-    cursor_wru = 24  # the cursor is written when the hour changes
+    cursor_wru = 1  # the cursor is written when the UTC day changes
     sqs_requests = math.ceil(n / 10)  # SendMessageBatch, ten per request
     lambda_requests = SWEEPS_PER_DAY
     per_message_ms = result.sweep_ms / max(result.messages, 1)
@@ -190,7 +190,7 @@ def render(result: CalendarResult, prices: Mapping[str, Any]) -> str:
     lines = [
         "## 7. Communication calendar (scheduled messages)",
         "",
-        f"{n} review requests due in one hour bucket; one message_scheduler run, then email_sender handles each "
+        f"{n} review requests due in one day bucket; one message_scheduler run, then email_sender handles each "
         f"MessageDue in its own invocation (in-process moto, real handlers; render stubbed). Emails sent: "
         f"{result.emails}.",
         "",

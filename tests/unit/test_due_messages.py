@@ -268,11 +268,11 @@ class FakeIndex:
     def cursor(self):
         return self.start
 
-    def save_cursor(self, hour, now):
-        self.saved.append(hour)
+    def save_cursor(self, bucket, now):
+        self.saved.append(bucket)
 
-    def due_in_bucket(self, hour, shard, now, limit):
-        keys = self.due.get((hour, shard), [])
+    def due_in_bucket(self, bucket, shard, now, limit):
+        keys = self.due.get((bucket, shard), [])
         return keys[:limit], len(keys) > limit
 
     def claim_for_enqueue(self, key, retry_at, now):
@@ -301,32 +301,32 @@ class FakeQueue:
 def test_sweep_catches_up_from_the_cursor_and_never_enqueues_twice() -> None:
     now = datetime(2026, 6, 10, 12, 30, tzinfo=UTC)
     keys = [Key(f"P{i}", "S", "x") for i in range(3)]
-    index = FakeIndex({("2026-06-10T09", 1): keys[:1], ("2026-06-10T12", 3): keys[1:]}, start="2026-06-10T09")
+    index = FakeIndex({("2026-06-08", 1): keys[:1], ("2026-06-10", 3): keys[1:]}, start="2026-06-08")
     queue = FakeQueue()
     result = d.sweep(index, queue, now, shards=4)
-    assert result["enqueued"] == 3 and result["bucket_queries"] == 4 * 4 and index.saved == ["2026-06-10T12"]
-    index.start = "2026-06-10T12"
+    assert result["enqueued"] == 3 and result["bucket_queries"] == 3 * 4 and index.saved == ["2026-06-10"]
+    index.start = "2026-06-10"
     assert d.sweep(index, queue, now, shards=4)["enqueued"] == 0 and len(queue.bodies) == 3
     # A full bucket keeps the cursor there.
-    index = FakeIndex({("2026-06-10T10", 0): keys}, start="2026-06-10T08")
+    index = FakeIndex({("2026-06-09", 0): keys}, start="2026-06-08")
     result = d.sweep(index, FakeQueue(), now, shards=1, limit=2)
-    assert result["cursor"] == "2026-06-10T10" and result["bucket_queries"] == 5
+    assert result["cursor"] == "2026-06-09" and result["bucket_queries"] == 3
 
 
 def test_after_a_long_outage_the_sweep_catches_up_in_bounded_runs_and_skips_nothing() -> None:
     now = datetime(2026, 6, 10, 12, 30, tzinfo=UTC)
-    old = Key("P-old", "S", "x")  # due five days ago, while the scheduler was down
-    index = FakeIndex({("2026-06-05T09", 0): [old]}, start="2026-06-05T00")
+    old = Key("P-old", "S", "x")  # due three weeks ago, while the scheduler was down
+    index = FakeIndex({("2026-05-20", 0): [old]}, start="2026-05-18")
     queue = FakeQueue()
     first = d.sweep(index, queue, now, shards=1)
-    assert first["bucket_queries"] == d.MAX_CATCH_UP_HOURS and first["cursor"] == "2026-06-07T00"
+    assert first["bucket_queries"] == d.MAX_CATCH_UP_BUCKETS and first["cursor"] == "2026-05-25"
     assert first["enqueued"] == 1  # the old message is found, not skipped
     runs = 1
-    while index.saved[-1] != "2026-06-10T12":
+    while index.saved[-1] != "2026-06-10":
         index.start = index.saved[-1]
         d.sweep(index, queue, now, shards=1)
         runs += 1
-    assert runs == 3 and len(queue.bodies) == 1
+    assert runs == 4 and len(queue.bodies) == 1
 
 
 def test_a_retry_does_not_count_its_own_reservation_against_the_cap() -> None:

@@ -21,8 +21,8 @@ from .scheduled import ScheduledMessage
 from .settings import MessagingSettings, OfferSpec
 
 RETRY_AFTER = timedelta(minutes=15)  # an enqueued message not settled by then is enqueued again
-MAX_CATCH_UP_HOURS = 48  # hour buckets one run reads at most; after downtime the next runs go on
-SWEEP_LIMIT = 500  # keys per (hour, shard) bucket per run; the rest wait for the next run
+MAX_CATCH_UP_BUCKETS = 7  # day buckets one run reads at most; after downtime the next runs go on
+SWEEP_LIMIT = 500  # keys per (day, shard) bucket per run; the rest wait for the next run
 EARLY_TOLERANCE = timedelta(minutes=1)
 
 
@@ -43,9 +43,9 @@ class MessageDue(BaseModel):
 class DueIndex(Protocol):
     def cursor(self) -> str | None: ...
 
-    def save_cursor(self, hour: str, now: datetime) -> None: ...
+    def save_cursor(self, bucket: str, now: datetime) -> None: ...
 
-    def due_in_bucket(self, hour: str, shard: int, now: datetime, limit: int) -> tuple[list, bool]: ...
+    def due_in_bucket(self, bucket: str, shard: int, now: datetime, limit: int) -> tuple[list, bool]: ...
 
     def claim_for_enqueue(self, due, retry_at: datetime, now: datetime) -> bool: ...
 
@@ -55,29 +55,28 @@ class BatchPublisher(Protocol):
 
 
 def sweep(index: DueIndex, queue: BatchPublisher, now: datetime, *, shards: int, limit: int = SWEEP_LIMIT) -> dict:
-    """Every (hour, shard) bucket from the stored cursor (bounded catch-up) to this hour: claim
+    """Every (day, shard) bucket from the stored cursor (bounded catch-up) to today: claim
     each due message (pending|enqueued -> enqueued, re-keyed into the retry bucket) and put it
     on the queue. A message already claimed by a concurrent run fails the conditional claim and
     is not enqueued twice; one lost after enqueue comes back from the retry bucket."""
-    hour_of, hours_between = rules.hour_of, rules.hours_between
-    current = hour_of(now)
+    current = rules.bucket_of(now)
     stored = index.cursor()
-    start = stored or hour_of(now - timedelta(hours=1))
-    walk = hours_between(min(start, current), current)
+    start = stored or rules.bucket_of(now - timedelta(hours=1))
+    walk = rules.buckets_between(min(start, current), current)
     next_cursor = current
-    if len(walk) > MAX_CATCH_UP_HOURS:
+    if len(walk) > MAX_CATCH_UP_BUCKETS:
         # After downtime: read a bounded number of buckets per run and resume from the first
         # unread one next time, so a long outage delays messages (then expiry judges them) but
         # never skips them.
-        walk, next_cursor = walk[:MAX_CATCH_UP_HOURS], walk[MAX_CATCH_UP_HOURS]
+        walk, next_cursor = walk[:MAX_CATCH_UP_BUCKETS], walk[MAX_CATCH_UP_BUCKETS]
     enqueued, claimed_by_others, queries = 0, 0, 0
     bodies: list[str] = []
-    for hour in walk:
+    for bucket in walk:
         for shard in range(shards):
-            due, more = index.due_in_bucket(hour, shard, now, limit)
+            due, more = index.due_in_bucket(bucket, shard, now, limit)
             queries += 1
             if more:
-                next_cursor = min(next_cursor, hour)  # a full bucket: the next run starts here
+                next_cursor = min(next_cursor, bucket)  # a full bucket: the next run starts here
             for key in due:
                 if index.claim_for_enqueue(key, now + RETRY_AFTER, now):
                     bodies.append(MessageDue(pk=key.pk, sk=key.sk, enqueued_at=now).model_dump_json())
@@ -93,7 +92,8 @@ def sweep(index: DueIndex, queue: BatchPublisher, now: datetime, *, shards: int,
     # the retry bucket, and the next sweep after RETRY_AFTER enqueues it again.
     if next_cursor != stored:
         index.save_cursor(next_cursor, now)
-    return {"enqueued": enqueued, "skipped": claimed_by_others, "bucket_queries": queries, "cursor": next_cursor}
+    return {"enqueued": enqueued, "skipped": claimed_by_others, "bucket_queries": queries, "cursor": next_cursor,
+            "caught_up": walk[-1] == current}
 
 
 # ------------------------------------------------------------------------------ the sender's decision

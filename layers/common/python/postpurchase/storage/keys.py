@@ -196,9 +196,9 @@ def scheduled_sk(kind: str, ref: str) -> str:
     return f"{SCHEDULED_SK_PREFIX}{kind}#{ref}"
 
 
-def due_bucket_pk(hour: str, shard: int) -> str:
-    """gsi3 partition: the hour a message falls due ("yyyy-mm-ddThh", UTC) and its shard."""
-    return f"DUE#{hour}#{shard}"
+def due_bucket_pk(day: str, shard: int) -> str:
+    """gsi3 partition: the UTC day a message falls due ("yyyy-mm-dd") and its shard."""
+    return f"DUE#{day}#{shard}"
 
 
 SCHEDULER_CURSOR_PK = "SYS#SCHEDULER"

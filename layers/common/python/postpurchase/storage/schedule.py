@@ -1,10 +1,10 @@
 """The communication calendar on the one table (implements messaging.scheduled.MessageSchedule).
 
 A scheduled message lives under its order or its customer (sk SCHED#{kind}#{ref}). While it
-waits it carries the sparse gsi3 keys: the partition is the UTC hour it falls due plus a
-stable shard of its key (DUE#{yyyy-mm-ddThh}#{n}), the sort key its due time; settling it
+waits it carries the sparse gsi3 keys: the partition is the UTC day it falls due plus a
+stable shard of its key (DUE#{yyyy-mm-dd}#{n}), the sort key its due time; settling it
 (sent, cancelled, expired, skipped) removes them, so the index holds only what may still be
-sent. message_scheduler Queries one partition per (hour, shard) - never a Scan.
+sent. message_scheduler Queries one partition per (day, shard) - never a Scan.
 
 AWS requests: schedule 1 UpdateItem; cancel 1 UpdateItem; cancel_kind 1 Query + 1 UpdateItem
 per pending match; load 1 GetItem; due_in_bucket 1 Query per page; claim_for_enqueue,
@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from ..adapters.aws import client
 from ..config import settings
 from ..errors import RetryLater
-from ..messaging.schedule import hour_of
+from ..messaging.schedule import bucket_of
 from ..messaging.scheduled import ScheduledMessage
 from . import keys
 from .table import CustomerRecord, Record, ScheduledMessageRecord, SchedulerCursorRecord
@@ -31,7 +31,7 @@ from .table import CustomerRecord, Record, ScheduledMessageRecord, SchedulerCurs
 if TYPE_CHECKING:
     from ..messaging.due import MessageContext
 
-DUE_SHARDS = 8  # gsi3 partitions per hour: spreads a busy hour's writes; the scheduler reads each
+DUE_SHARDS = 8  # gsi3 partitions per day: spreads a busy day's writes; the scheduler reads each
 OPEN_STATUSES = ("pending", "enqueued")
 
 
@@ -45,7 +45,7 @@ def due_shard(pk: str, sk: str) -> int:
 
 
 def index_keys(pk: str, sk: str, when: datetime) -> tuple[str, str]:
-    return keys.due_bucket_pk(hour_of(when), due_shard(pk, sk)), f"{iso(when)}|{pk}|{sk}"
+    return keys.due_bucket_pk(bucket_of(when), due_shard(pk, sk)), f"{iso(when)}|{pk}|{sk}"
 
 
 def scope_pk(merchant_id: str, scope: str, scope_id: str) -> str:
@@ -173,15 +173,15 @@ class DynamoMessageSchedule:
                 cancelled += self.settle(stored.pk, stored.sk, "cancelled", reason, now)
         return cancelled
 
-    def due_in_bucket(self, hour: str, shard: int, now: datetime, limit: int) -> tuple[list[DueKey], bool]:
-        """Keys of one (hour, shard) partition due by `now`, oldest first: one Query per page of
+    def due_in_bucket(self, bucket: str, shard: int, now: datetime, limit: int) -> tuple[list[DueKey], bool]:
+        """Keys of one (day, shard) partition due by `now`, oldest first: one Query per page of
         the keys-only gsi3. Returns (keys, more) - `more` when the limit cut the answer short."""
         found: list[DueKey] = []
         start_key = None
         while len(found) < limit:
             request = dict(TableName=settings().table_name, IndexName="gsi3", Limit=limit - len(found),
                            KeyConditionExpression="gsi3pk = :p AND gsi3sk <= :now",
-                           ExpressionAttributeValues={":p": {"S": keys.due_bucket_pk(hour, shard)},
+                           ExpressionAttributeValues={":p": {"S": keys.due_bucket_pk(bucket, shard)},
                                                       ":now": {"S": f"{iso(now)}|~"}})
             if start_key:
                 request["ExclusiveStartKey"] = start_key
