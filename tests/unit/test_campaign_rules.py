@@ -138,7 +138,7 @@ def test_an_hour_skipped_by_spring_forward_still_gets_a_time():
 
 def test_the_scheduled_message_carries_the_campaign():
     body = campaign(shop_url="https://shop.example/vday",
-                    offer={"discount_type": "percent", "value": "15", "min_spend": "50"})
+                    offer={"discount_type": "percent", "value": "15", "min_spend": "50", "currency": "USD"})
     message = scheduled_message("demo-store", body, customer("c-9", tz="Europe/Istanbul"))
     assert (message.kind, message.scope, message.scope_id, message.customer_id, message.ref, message.priority) == (
         "campaign", "customer", "c-9", "c-9", "vday-2027", "marketing")
@@ -146,7 +146,8 @@ def test_the_scheduled_message_carries_the_campaign():
     assert message.expires_at == message.due_at + timedelta(days=2)
     assert message.data == {"campaign_id": "vday-2027", "occasion": "valentines_day",
                             "shop_url": "https://shop.example/vday", "offer_discount_type": "percent",
-                            "offer_value": "15", "offer_valid_days": "30", "offer_min_spend": "50"}
+                            "offer_value": "15", "offer_valid_days": "30", "offer_min_spend": "50",
+                            "offer_currency": "USD"}
     assert scheduled_message("demo-store", campaign(), customer()).data == {"campaign_id": "vday-2027",
                                                                           "occasion": "valentines_day"}
 
@@ -296,3 +297,21 @@ def test_a_queue_failure_after_storing_answers_503_and_a_repeat_starts_the_fan_o
     ports.enqueue = working  # type: ignore[method-assign]
     view = campaign_fanout.create_campaign("demo-store", campaign(), ports, NOW)
     assert view["status"] == "fanning_out" and len(ports.queue) == 1
+
+
+def test_an_amount_offer_to_customers_must_name_its_currency():
+    import pytest
+    from pydantic import ValidationError
+
+    from postpurchase.messaging.campaigns import CampaignIn
+    from postpurchase.messaging.settings import MessagingSettings
+
+    with pytest.raises(ValidationError) as error:
+        MessagingSettings(anniversary_offer={"discount_type": "amount", "value": "10"})
+    assert error.value.errors()[0]["loc"] == ("anniversary_offer",)
+    assert MessagingSettings(anniversary_offer={"discount_type": "amount", "value": "10", "currency": "EUR"})
+    assert MessagingSettings(birthday_offer={"discount_type": "percent", "value": "20"})  # no money involved
+    with pytest.raises(ValidationError) as error:
+        CampaignIn(campaign_id="c", occasion="new_year", send_on="2030-01-01",
+                   offer={"discount_type": "percent", "value": "5", "min_spend": "50"})
+    assert error.value.errors()[0]["loc"] == ("offer",)

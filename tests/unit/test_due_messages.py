@@ -243,9 +243,10 @@ def test_campaign_offer_fields_make_an_offer() -> None:
     campaign = ScheduledMessage(merchant_id="m", kind="campaign", scope="customer", scope_id="c-1",
                                 customer_id="c-1", ref="bf", due_at=NOW, expires_at=NOW + timedelta(days=2),
                                 data={"campaign_id": "bf", "occasion": "black_friday", "shop_url": "https://s",
-                                      "offer_type": "amount", "offer_value": "5"})
+                                      "offer_discount_type": "amount", "offer_value": "5",
+                                      "offer_currency": "USD"})
     spec = d.offer_spec(campaign, MessagingSettings())
-    assert spec is not None and spec.value == Decimal(5)
+    assert spec is not None and spec.value == Decimal(5) and spec.currency == "USD"
     request = d.compose(campaign, d.MessageContext(customer=CUSTOMER, customer_id="c-1"), [], offer=None,
                         links=LINKS, now=NOW)
     assert request.campaign.occasion == "black_friday" and request.campaign.shop_url == "https://s"
@@ -336,3 +337,19 @@ def test_a_retry_does_not_count_its_own_reservation_against_the_cap() -> None:
     s, delivered = sender(store, MessagingSettings(frequency_cap=FrequencyCap(max_messages=2, per_days=7)))
     assert d.send_due(d.MessageDue(pk="PK", sk="SK", enqueued_at=NOW), s, NOW) == ("sent", None)
     assert len(delivered) == 1 and store.reserved == []
+
+
+def test_the_sender_reads_the_offer_the_campaign_fan_out_wrote() -> None:
+    # The contract between messaging.campaigns (writes data) and messaging.due (reads it).
+    from datetime import date
+
+    from postpurchase.messaging.campaigns import CampaignIn, CustomerFacts, scheduled_message
+
+    campaign = CampaignIn(campaign_id="bf", occasion="black_friday", send_on=date(2026, 11, 27),
+                          offer={"discount_type": "amount", "value": "7.50", "min_spend": "30", "currency": "EUR",
+                                 "valid_days": 5})
+    facts = CustomerFacts(customer_id="c-1", order_count=1, bought_categories=frozenset(), locale="en",
+                          timezone="Europe/Berlin", last_order_at=None)
+    message = scheduled_message("m", campaign, facts)
+    spec = d.offer_spec(message, MessagingSettings())
+    assert spec == campaign.offer

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..orders.models import Identifier
 from .requests import CampaignNotice
@@ -59,6 +59,14 @@ class CampaignIn(_Strict):
     segment: Segment = Segment()
     offer: OfferSpec | None = None
     shop_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://\S+$")] | None = None
+
+    @field_validator("offer")
+    @classmethod
+    def _offer_names_its_currency(cls, offer: OfferSpec | None) -> OfferSpec | None:
+        # Campaign mail goes to customers, not orders: no order currency to fall back on.
+        if offer is not None and offer.needs_currency and offer.currency is None:
+            raise ValueError("an amount or minimum spend needs its currency, e.g. USD")
+        return offer
 
     def fingerprint(self) -> str:
         """Identity of the request's content: the same body again gets the same answer."""
@@ -132,6 +140,8 @@ def scheduled_message(merchant_id: str, campaign: CampaignIn, customer: Customer
                      "offer_valid_days": str(offer.valid_days)})
         if offer.min_spend is not None:
             data["offer_min_spend"] = str(offer.min_spend)
+        if offer.currency is not None:
+            data["offer_currency"] = offer.currency
     return ScheduledMessage(merchant_id=merchant_id, kind="campaign", scope="customer",
                             scope_id=customer.customer_id, customer_id=customer.customer_id,
                             ref=campaign.campaign_id, due_at=due, expires_at=due + CAMPAIGN_EXPIRY,

@@ -157,9 +157,11 @@ _OFFERS = {"birthday_offer": "birthday_offer", "anniversary": "anniversary_offer
 def offer_spec(message: ScheduledMessage, settings: MessagingSettings) -> OfferSpec | None:
     if message.kind in _OFFERS:
         return getattr(settings, _OFFERS[message.kind])
-    if message.kind == "campaign" and message.data.get("offer_type") and message.data.get("offer_value"):
-        return OfferSpec(discount_type=message.data["offer_type"], value=message.data["offer_value"],  # type: ignore[arg-type]
-                         min_spend=message.data.get("offer_min_spend") or None,
+    # The campaign fan-out (messaging.campaigns) writes the campaign's offer into the message's data.
+    if message.kind == "campaign" and message.data.get("offer_discount_type") and message.data.get("offer_value"):
+        return OfferSpec(discount_type=message.data["offer_discount_type"],  # type: ignore[arg-type]
+                         value=message.data["offer_value"], min_spend=message.data.get("offer_min_spend") or None,
+                         currency=message.data.get("offer_currency") or None,
                          valid_days=int(message.data.get("offer_valid_days") or 30))
     return None
 
@@ -280,7 +282,8 @@ def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str |
     if spec is not None:  # only for an email that will go: a coupon nobody receives is waste
         offer = sender.coupons().issue(  # type: ignore[attr-defined]
             message.merchant_id, message.customer_id, spec, campaign=message.kind,
-            ref=f"{message.scope_id}#{message.ref}", currency=context.order.currency if context.order else None,
+            ref=f"{message.scope_id}#{message.ref}",
+            currency=spec.currency or (context.order.currency if context.order else None),
             now=now)
         request = request.model_copy(update={"offer": offer})
     if seen is not None and own not in {key for _, key in seen.entries}:

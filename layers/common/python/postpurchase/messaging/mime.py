@@ -32,7 +32,10 @@ def build_mime(request: EmailRequest, merchant: MerchantBranding, *, subject: st
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=merchant.from_email.rpartition("@")[2])
     # Lets support staff and the outbox trace an email back to its ledger entry.
-    message["X-Postpurchase-Message"] = f"{request.merchant_id}/{request.message_key}"
+    scope, scope_id = request.ledger_scope
+    trace = f"{request.merchant_id}/{request.message_key}"
+    # A customer's message (birthday, campaign...) is keyed under the customer: say whose it is.
+    message["X-Postpurchase-Message"] = trace if scope == "order" else f"{trace}/{scope_id}"
     # RFC 8058 one-click unsubscribe: marketing mail with a link only (RFC 2369 angle brackets).
     # Transactional mail (confirmation, parcel and return notices) carries neither header.
     if request.is_marketing and request.unsubscribe_url:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .requests import ConfirmationVariant
 
@@ -24,12 +24,20 @@ class OfferSpec(_Settings):
     value: Annotated[Decimal, Field(gt=0)]
     min_spend: Annotated[Decimal, Field(ge=0)] | None = None
     valid_days: Annotated[int, Field(ge=1, le=366)] = 30
+    # The money of an amount (or a minimum spend). An offer attached to an order (the enticing
+    # confirmation) defaults to the order's currency; one sent to a customer without an order
+    # (birthday, anniversary, win-back, campaign) must say it.
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
 
     @model_validator(mode="after")
     def _percent(self) -> "OfferSpec":
         if self.discount_type == "percent" and self.value > 100:
             raise ValueError("a percent discount is at most 100")
         return self
+
+    @property
+    def needs_currency(self) -> bool:
+        return self.discount_type == "amount" or self.min_spend is not None
 
 
 class ConfirmationRule(_Settings):
@@ -77,6 +85,13 @@ class MessagingSettings(_Settings):
     confirmation_offer: OfferSpec | None = None  # the coupon in the "enticing" confirmation
     frequency_cap: FrequencyCap = FrequencyCap()
     quiet_hours: QuietHours = QuietHours()
+
+    @field_validator("birthday_offer", "anniversary_offer", "win_back_offer")
+    @classmethod
+    def _customer_offers_name_their_currency(cls, offer: OfferSpec | None) -> OfferSpec | None:
+        if offer is not None and offer.needs_currency and offer.currency is None:
+            raise ValueError("an amount or minimum spend sent without an order needs its currency, e.g. USD")
+        return offer
 
     def review_delay_for(self, categories: list[str | None]) -> int:
         known = [self.review_delay_days[c] for c in categories if c is not None and c in self.review_delay_days]
