@@ -83,7 +83,11 @@ def _sender() -> Sender:
                   reviewable=reviewable_skus, coupons=services.coupon_issuer,
                   links=Links(rating_url=links.rating_url, unsubscribe_url=links.unsubscribe_url,
                               preferences_url=_preferences_url, order_page_url=links.customer_order_link),
-                  gate=_gate, deliver=_deliver)
+                  gate=_gate, deliver=_deliver, birthday_bonus=_birthday_bonus)
+
+
+def _birthday_bonus(merchant_id: str, customer_id: str, year: int, now) -> None:
+    services.loyalty().award_birthday_bonus(merchant_id, customer_id, year, now)
 
 
 @tracer.capture_method

@@ -353,3 +353,18 @@ def test_the_sender_reads_the_offer_the_campaign_fan_out_wrote() -> None:
     message = scheduled_message("m", campaign, facts)
     spec = d.offer_spec(message, MessagingSettings())
     assert spec == campaign.offer
+
+
+def test_a_sent_birthday_offer_awards_the_birthday_bonus_once_for_its_year() -> None:
+    birthday = rules.birthday_message("m", "c-1", date(1990, 4, 2), NOW - timedelta(days=30), "Europe/Istanbul")
+    context = d.MessageContext(customer=CUSTOMER, customer_id="c-1", birthday=date(1990, 4, 2))
+    store = FakeStore(Stored(birthday), context)
+    bonuses: list = []
+    s, delivered = sender(store)
+    s = replace(s, birthday_bonus=lambda m, c, year, now: bonuses.append((m, c, year)))
+    at = birthday.due_at + timedelta(minutes=1)
+    assert d.send_due(d.MessageDue(pk="PK", sk="SK", enqueued_at=at), s, at)[0] == "sent"
+    assert bonuses == [("m", "c-1", int(birthday.ref))] and len(delivered) == 1
+    # A redelivery finds the message settled: nothing is sent or awarded again.
+    assert d.send_due(d.MessageDue(pk="PK", sk="SK", enqueued_at=at), s, at)[0] == "nothing"
+    assert len(bonuses) == 1

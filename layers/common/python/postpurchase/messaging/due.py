@@ -235,6 +235,8 @@ class Sender:
     # The request as the customer wants it (consent, suppression, language), or (None, outcome).
     gate: Callable[[EmailRequest], tuple[EmailRequest | None, str | None]]
     deliver: Callable[[EmailRequest], str]  # messaging.sending.deliver's outcome
+    # The loyalty programme's birthday bonus (idempotent per customer and year); none in tests.
+    birthday_bonus: Callable[[str, str, int, datetime], None] | None = None
 
 
 def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str | None]:
@@ -301,5 +303,8 @@ def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str |
         if reminder_due is not None:
             store.schedule(rules.review_reminder_message(message.merchant_id, message.scope_id, message.customer_id,
                                                          reminder_due), now)
+    if message.kind == "birthday_offer" and sender.birthday_bonus is not None:
+        # Before settling: a crash here redelivers, and the bonus is idempotent per year.
+        sender.birthday_bonus(message.merchant_id, message.customer_id, int(message.ref), now)
     store.settle(stored.pk, stored.sk, "sent", outcome, now)
     return outcome, None
