@@ -210,7 +210,7 @@ def year(demo) -> None:
         demo.merchant("POST", f"/v1/orders/Y-{number:03d}/shipments",
                       {"carrier": "ups", "tracking_number": f"SBX-OK-YEAR{number}"})
     demo.settle()
-    emails += run_until(demo, demo.clock.now() + timedelta(days=6), poll_every=timedelta(hours=4))
+    emails += run_until(demo, demo.clock.now() + timedelta(days=6), poll_every=timedelta(hours=8))
 
     demo.step("Reviews fall due days after delivery (apparel 5 days, home 10), at 10:00 local time")
     emails += run_until(demo, demo.clock.now() + timedelta(days=9))
