@@ -40,12 +40,6 @@ class CalendarResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _rendered(request, merchant):
-    from types import SimpleNamespace
-
-    return SimpleNamespace(subject=f"{request.kind} {request.ref}", html="<p>review</p>", text="review")
-
-
 def measure(messages: int = 20) -> CalendarResult:
     from moto import mock_aws
 
@@ -100,7 +94,6 @@ def measure(messages: int = 20) -> CalendarResult:
 
             scheduler = load_function_module("functions/message_scheduler", "fn_bench_message_scheduler")
             sender = load_function_module("functions/email_sender", "fn_bench_email_sender")
-            sender.render_email = _rendered  # the templates capability writes review templates
             simulated.set(due - timedelta(hours=2))
             scheduler.lambda_handler({}, LambdaContext("scheduler"))  # warm-up, nothing due
             with count_aws_requests() as empty:
@@ -191,7 +184,7 @@ def render(result: CalendarResult, prices: Mapping[str, Any]) -> str:
         "## 7. Communication calendar (scheduled messages)",
         "",
         f"{n} review requests due in one day bucket; one message_scheduler run, then email_sender handles each "
-        f"MessageDue in its own invocation (in-process moto, real handlers; render stubbed). Emails sent: "
+        f"MessageDue in its own invocation (in-process moto, real handlers and templates). Emails sent: "
         f"{result.emails}.",
         "",
         "| step | AWS requests per message | by operation (per message) |",

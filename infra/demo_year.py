@@ -290,13 +290,14 @@ def year(demo) -> None:
                "has not bought", len(confirmation) == 1 and "Cork coasters" in confirmation[0].html
                and "Ceramic mug" not in titles)
 
-    demo.step("The rest of the year: birthdays, win-backs, Siti's late birthday, expiring points, anniversaries")
+    demo.step("The rest of the year: birthdays, win-backs, Siti's late birthday, anniversaries, expiring points")
     emails += run_until(demo, datetime(2027, 6, 25, 3, tzinfo=demo.clock.now().tzinfo))
     siti = dict(YEAR_CUSTOMERS["siti"], birthday="1994-06-21")  # given with her second order, after the day
     YEAR_CUSTOMERS["siti"] = siti
     demo.merchant("POST", "/v1/orders", year_order("Y-010", "siti", demo.clock.now(), {"TOTE-7": 1}))
     emails += demo.settle()
-    emails += run_until(demo, start.replace(year=start.year + 1) + timedelta(days=8))
+    # A year and three weeks: the anniversaries, then the notice two weeks before points expire.
+    emails += run_until(demo, start.replace(year=start.year + 1) + timedelta(days=21))
 
     _year_checks(demo, emails)
     endpoint.stop()
@@ -346,6 +347,9 @@ def _year_checks(demo, emails: list) -> None:
     demo.check("one review request per delivered order; Emma (answered) and Niran (unsubscribed) got no reminder",
                kinds["emma"]["review_reminder"] == 0 and kinds["niran"]["review_reminder"] == 0
                and kinds["niran"]["review_request"] == 1 and kinds["layla"]["review_reminder"] == 1)
+    expiring = [e for e in by_customer["emma"] if kind_of(e) == "points_expiring"]
+    demo.check("Emma is told two weeks ahead that her unspent points expire a year after they vested",
+               len(expiring) == 1 and headers_of(expiring[0])["Date"].datetime.date().isoformat() >= "2028-01-30")
     demo.check("win-back after 60 days without an order, at most one per last order",
                all(1 <= kinds[who]["win_back"] <= 2 for who in YEAR_CUSTOMERS))
     demo.check("the Valentine's campaign reached the home/kitchen buyers only",

@@ -31,12 +31,7 @@ def _request_email(request) -> None:
 
 
 def _messaging_settings(merchant_id: str):
-    from postpurchase.storage import merchants
-
-    reader = getattr(merchants, "messaging_settings", None)
-    if reader is None:  # the settings capability is not merged yet: the defaults
-        raise NotImplementedError("storage.merchants.messaging_settings")
-    return reader(merchant_id)
+    return services.messaging_settings(merchant_id)
 
 
 def _confirmation(recorded, order_page_url: str, now):

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from .. import services
 from ..errors import InvalidInput, NotFound
 from ..messaging.requests import OfferNotice
-from ..messaging.settings import MessagingSettings, OfferSpec
+from ..messaging.settings import OfferSpec
 from .messages import DeliverFeedbackWebhook
 from .model import KEEP_COMMENT, Source, clean_comment, document, parse_rating
 from .service import Submission, submit
@@ -39,13 +39,7 @@ class AwsPorts:
                                            now)
 
     def thank_you_offer(self, merchant_id: str) -> OfferSpec | None:
-        from ..storage import merchants
-
-        read = getattr(merchants, "messaging_settings", None)
-        if read is None:
-            read = getattr(services.merchant_store(), "messaging_settings", None)
-        chosen = read(merchant_id) if read else None
-        return (chosen or MessagingSettings()).feedback_thank_you
+        return services.messaging_settings(merchant_id).feedback_thank_you
 
     def issue_coupon(self, merchant_id: str, customer_id: str, spec: OfferSpec, *, ref: str, currency: str | None,
                      now: datetime) -> OfferNotice:
@@ -53,10 +47,7 @@ class AwsPorts:
                                               currency=currency, now=now)
 
     def award_review_bonus(self, merchant_id: str, customer_id: str, order_id: str, sku: str, now: datetime) -> None:
-        award = getattr(services.loyalty(), "award_review_bonus", None)
-        if award is None:
-            raise NotImplementedError("the loyalty programme has no review bonus")
-        award(merchant_id, customer_id, order_id, sku, now)
+        services.loyalty().award_review_bonus(merchant_id, customer_id, order_id, sku, now)
 
 
 PORTS = AwsPorts()
