@@ -620,7 +620,7 @@ def measure_fleet(plan: list[tuple[int, list[int]]]) -> list[FleetRow]:
         from postpurchase import services
         from postpurchase.config import settings
         from postpurchase.storage import keys
-        from postpurchase.storage.tracking import POLL_SHARDS, poll_shard
+        from postpurchase.storage.tracking import poll_shard, poll_shards
         from postpurchase.tracking.messages import PollShipment
         from postpurchase.tracking.polling import sweep
 
@@ -659,7 +659,7 @@ def measure_fleet(plan: list[tuple[int, list[int]]]) -> list[FleetRow]:
             fill(stored)
             gc.collect()  # the build's garbage, not the sweep's
             for due in dues:
-                due_by_shard = [0] * POLL_SHARDS
+                due_by_shard = [0] * poll_shards()
                 for shard in shards[:due]:
                     due_by_shard[shard] += 1
                 now = origin + timedelta(seconds=due - 1, milliseconds=500)
@@ -1106,9 +1106,9 @@ def run() -> TrackingResult:
           file=sys.stderr)
     fleet = measure_fleet(plan)
     from postpurchase.config import settings
-    from postpurchase.storage.tracking import POLL_SHARDS
+    from postpurchase.storage.tracking import poll_shards
 
-    result = TrackingResult(updates, fleet, schedule, settings().poll_sweep_limit, POLL_SHARDS,
+    result = TrackingResult(updates, fleet, schedule, settings().poll_sweep_limit, poll_shards(),
                             time.perf_counter() - started)
     check(result)
     return result

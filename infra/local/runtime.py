@@ -106,6 +106,10 @@ class LocalRuntime:
         os.environ.update(function_environment(self.template, self.names, {
             "LinkSigningSecret": os.environ.get("LINK_SIGNING_SECRET", LOCAL_LINK_SECRET),
             "PublicBaseUrl": self.public_base_url,
+            # A laptop has no write throughput to spread: two shards still exercise the sharded
+            # reads at a quarter of the Queries per run (LOCAL_*_INDEX_SHARDS to change).
+            "DueIndexShards": os.environ.get("LOCAL_DUE_INDEX_SHARDS", "2"),
+            "PollIndexShards": os.environ.get("LOCAL_POLL_INDEX_SHARDS", "2"),
         }))
         # The local runtime keeps its own log level over the template's; SQS delays are real
         # seconds even on simulated time, so the notice debounce is the runtime's choice.

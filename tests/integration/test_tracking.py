@@ -536,7 +536,7 @@ def test_poison_messages_are_reported_and_end_in_the_dlq(trk: Tracking):
 
 
 def test_poller_cost_depends_on_shards_not_on_stored_shipments(trk: Tracking):
-    from postpurchase.storage.tracking import POLL_SHARDS, poll_shard
+    from postpurchase.storage.tracking import poll_shard, poll_shards
 
     aws = trk.aws
     due_at, later = aws.now - timedelta(minutes=1), aws.now + timedelta(hours=5)
@@ -548,9 +548,9 @@ def test_poller_cost_depends_on_shards_not_on_stored_shipments(trk: Tracking):
 
     per_shard = Counter(poll_shard(MERCHANT, order_id, shipment_id) for order_id, shipment_id in due)
     batches = sum(math.ceil(count / 10) for count in per_shard.values())
-    assert result == {"enqueued": len(due), "shards": POLL_SHARDS, "full_shards": 0}
-    assert dict(requests) == {("DynamoDB", "Query"): POLL_SHARDS, ("SQS", "SendMessageBatch"): batches}
-    assert len(due) / 10 <= batches <= len(due) / 10 + POLL_SHARDS
+    assert result == {"enqueued": len(due), "shards": poll_shards(), "full_shards": 0}
+    assert dict(requests) == {("DynamoDB", "Query"): poll_shards(), ("SQS", "SendMessageBatch"): batches}
+    assert len(due) / 10 <= batches <= len(due) / 10 + poll_shards()
     assert aws.queue_depth("TrackingQueue") == len(due)
 
     trk.store_shipments(range(2000, 4000), later)  # twice as many stored, none of them due

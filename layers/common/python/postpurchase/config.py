@@ -28,6 +28,10 @@ class Settings(BaseModel):
     # A status change waits this long before its notice is picked, so a burst of scans
     # (in transit, out for delivery, delivered within a minute) sends one email, not three.
     notice_debounce_seconds: int = Field(alias="NOTICE_DEBOUNCE_SECONDS", default=120, ge=0, le=900)
+    # Partitions of the sparse indexes the poller and the message scheduler read (one Query each
+    # per run): chosen at the first deploy, as lowering them strands entries in higher shards.
+    due_index_shards: int = Field(alias="DUE_INDEX_SHARDS", default=8, ge=1, le=64)
+    poll_index_shards: int = Field(alias="POLL_INDEX_SHARDS", default=16, ge=1, le=64)
     # Shipments one poller sweep enqueues per shard at most; the rest wait for the next sweep.
     poll_sweep_limit: int = Field(alias="POLL_SWEEP_LIMIT", default=1000, ge=1)
     # Secret that signs the customer's order-page links; rotate by redeploying.

@@ -31,7 +31,10 @@ from .table import CustomerRecord, Record, ScheduledMessageRecord, SchedulerCurs
 if TYPE_CHECKING:
     from ..messaging.due import MessageContext
 
-DUE_SHARDS = 8  # gsi3 partitions per day: spreads a busy day's writes; the scheduler reads each
+def due_shards() -> int:
+    """gsi3 partitions per day (DUE_INDEX_SHARDS): spread a busy day's writes; the scheduler reads each."""
+    return settings().due_index_shards
+
 OPEN_STATUSES = ("pending", "enqueued")
 
 
@@ -41,7 +44,7 @@ def iso(moment: datetime) -> str:
 
 
 def due_shard(pk: str, sk: str) -> int:
-    return zlib.crc32(f"{pk}|{sk}".encode()) % DUE_SHARDS
+    return zlib.crc32(f"{pk}|{sk}".encode()) % due_shards()
 
 
 def index_keys(pk: str, sk: str, when: datetime) -> tuple[str, str]:

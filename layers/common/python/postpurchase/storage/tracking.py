@@ -22,7 +22,10 @@ from ..tracking.state import ShipmentTracking
 from . import keys
 from .table import Record, ShipmentRecord, TrackingEventRecord
 
-POLL_SHARDS = 16  # gsi2 partitions: spreads the poll index's writes; the poller reads each
+def poll_shards() -> int:
+    """gsi2 partitions (POLL_INDEX_SHARDS): spread the poll index's writes; the poller reads each."""
+    return settings().poll_index_shards
+
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class DuePoll:
 
 
 def poll_shard(merchant_id: str, order_id: str, shipment_id: str) -> int:
-    return zlib.crc32(f"{merchant_id}|{order_id}|{shipment_id}".encode()) % POLL_SHARDS
+    return zlib.crc32(f"{merchant_id}|{order_id}|{shipment_id}".encode()) % poll_shards()
 
 
 def _poll_sort_key(due: datetime, merchant_id: str, order_id: str, shipment_id: str) -> str:
@@ -174,4 +177,4 @@ def _event_order(event: TrackingEvent) -> tuple[datetime, str]:
     return event.occurred_at, event.identity()
 
 
-__all__ = ["DynamoTrackingStore", "TrackedShipment", "DuePoll", "poll_shard", "POLL_SHARDS"]
+__all__ = ["DynamoTrackingStore", "TrackedShipment", "DuePoll", "poll_shard", "poll_shards"]

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..config import settings
-from ..storage.tracking import POLL_SHARDS
+from ..storage.tracking import poll_shards
 from .messages import PollShipment
 
 
@@ -20,7 +20,8 @@ class BatchPublisher(Protocol):
 def sweep(store: DueSource, queue: BatchPublisher, now: datetime) -> dict[str, int]:
     limit = settings().poll_sweep_limit
     enqueued, full_shards = 0, 0
-    for shard in range(POLL_SHARDS):
+    shards = poll_shards()
+    for shard in range(shards):
         due = store.due_for_polling(shard, now, limit)
         if len(due) == limit:
             full_shards += 1  # more are due than one sweep takes: the next sweep continues
@@ -28,4 +29,4 @@ def sweep(store: DueSource, queue: BatchPublisher, now: datetime) -> dict[str, i
                                due=d.due).model_dump_json() for d in due]
         if bodies:
             enqueued += queue.publish_batch(bodies, kind="PollShipment")
-    return {"enqueued": enqueued, "shards": POLL_SHARDS, "full_shards": full_shards}
+    return {"enqueued": enqueued, "shards": shards, "full_shards": full_shards}
