@@ -784,7 +784,8 @@ def measure_requests(warm_orders: int) -> RequestsResult:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         # INFO as in template.yaml, so the log volume is the production one.
-        runtime = LocalRuntime(outbox_dir=Path(tmp) / "outbox", public_base_url=base_url, log_level="INFO").start()
+        runtime = LocalRuntime(outbox_dir=Path(tmp) / "outbox", public_base_url=base_url, log_level="INFO",
+                               deployed_shards=True).start()
         try:
             api_ms, poller = instrument_runtime(runtime, sink, port)
 

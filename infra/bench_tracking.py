@@ -346,7 +346,7 @@ def measure_updates() -> UpdatesResult:
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         runtime = LocalRuntime(outbox_dir=Path(tmp) / "outbox", public_base_url=base_url, log_level="INFO",
-                               notice_debounce_seconds=0).start()
+                               notice_debounce_seconds=0, deployed_shards=True).start()
         clock_module.use(simulated)
         try:
             from postpurchase.services import tracking_store

@@ -76,8 +76,10 @@ class LocalRuntime:
 
     def __init__(self, *, outbox_dir: Path, public_base_url: str, retry_delay_seconds: int = 0,
                  endpoint_url: str | None = None, log_level: str = "WARNING",
-                 notice_debounce_seconds: int = 0) -> None:
+                 notice_debounce_seconds: int = 0, deployed_shards: bool = False) -> None:
         self.outbox_dir = Path(outbox_dir)
+        # The benchmarks measure the template's shard counts; the demo and tests run with fewer.
+        self.deployed_shards = deployed_shards
         self.public_base_url = public_base_url
         self.retry_delay_seconds = retry_delay_seconds
         self.endpoint_url = endpoint_url
@@ -107,9 +109,10 @@ class LocalRuntime:
             "LinkSigningSecret": os.environ.get("LINK_SIGNING_SECRET", LOCAL_LINK_SECRET),
             "PublicBaseUrl": self.public_base_url,
             # A laptop has no write throughput to spread: two shards still exercise the sharded
-            # reads at a quarter of the Queries per run (LOCAL_*_INDEX_SHARDS to change).
-            "DueIndexShards": os.environ.get("LOCAL_DUE_INDEX_SHARDS", "2"),
-            "PollIndexShards": os.environ.get("LOCAL_POLL_INDEX_SHARDS", "2"),
+            # reads at a fraction of the Queries per run (LOCAL_*_INDEX_SHARDS to change).
+            **({} if self.deployed_shards else {
+                "DueIndexShards": os.environ.get("LOCAL_DUE_INDEX_SHARDS", "2"),
+                "PollIndexShards": os.environ.get("LOCAL_POLL_INDEX_SHARDS", "2")}),
         }))
         # The local runtime keeps its own log level over the template's; SQS delays are real
         # seconds even on simulated time, so the notice debounce is the runtime's choice.
