@@ -551,6 +551,16 @@ class _Recorder:
             op.dynamodb.append(UnitDetail(phase, operation, params["TableName"], what,
                                           "strong" if consistent else "eventual", size, 0, units))
             return
+        if operation == "BatchGetItem":  # each item is read (and rounded up to 4 KB) on its own
+            for table, items in ((response or {}).get("Responses") or {}).items():
+                consistent = bool(params["RequestItems"].get(table, {}).get("ConsistentRead"))
+                for item in items:
+                    size = dynamodb_item_size(item)
+                    units = read_request_units(size, consistent=consistent)
+                    op.read_units[phase] += units
+                    op.dynamodb.append(UnitDetail(phase, operation, table, _item_kind(table, item),
+                                                  "strong" if consistent else "eventual", size, 0, units))
+            return
         if operation == "TransactGetItems":
             for entry in (response or {}).get("Responses", []):
                 units = read_request_units(dynamodb_item_size(entry.get("Item")), consistent=True, transactional=True)

@@ -69,6 +69,14 @@ def reset_process_caches() -> None:
     policies.clear_cache()
     intake._idempotent_publish.cache_clear()
     intake._idempotency_config.cache_clear()
+    # PynamoDB caches one connection per model class, bound to the endpoint it was built for.
+    from postpurchase.storage.table import Record
+
+    models = [Record]
+    while models:
+        model = models.pop()
+        model._connection = None
+        models.extend(model.__subclasses__())
 
 
 class LocalRuntime:

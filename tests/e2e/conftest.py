@@ -97,3 +97,20 @@ def local_api(tmp_path_factory) -> LocalApi:
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+# --- headless Chromium (Debian's package, `make browser`), driven by Playwright -----------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield launched
+        launched.close()

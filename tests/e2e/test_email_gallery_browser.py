@@ -22,30 +22,22 @@ from test_translations import ENGLISH  # noqa: E402
 
 from postpurchase.messaging.rendering import render_email  # noqa: E402
 
-CHROMIUM = Path("/usr/bin/chromium")
 GALLERY = REPO / "test-artifacts" / "emails" / "gallery"
 PHONE = {"width": 390, "height": 844}
 # A 1x1 grey PNG for every remote image (the test runs offline).
 PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mN8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==")
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="run `make browser` (Debian chromium) first")
+# Chromium comes from `make browser`; the `browser` fixture (conftest.py) launches it.
+pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="run `make browser` first")
 
 
 def _name(language: str, kind: str, variant: str) -> str:
     return f"{language}-{kind}-{variant}".replace("_", "-")
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
+@pytest.fixture(scope="module", autouse=True)
+def _artifacts_folder():
     GALLERY.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
