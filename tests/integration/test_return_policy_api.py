@@ -146,15 +146,16 @@ def test_concurrent_publish_of_the_same_version_one_wins(aws, monkeypatch):
     from postpurchase.services import policy_store
 
     store = policy_store()
-    # Both requests read "no version yet" before either writes.
-    monkeypatch.setattr(store, "latest_version", lambda merchant_id: 0)
-    assert store.publish("demo-store", POLICY, aws.now).version == 1
-    with pytest.raises(Conflict) as lost:
-        store.publish("demo-store", {**POLICY, "conditions": []}, aws.now)
-    assert lost.value.status == 409 and lost.value.field == "version"
-    assert store.version("demo-store", 1).conditions  # the winner's policy stays
+    # Both requests read "no version yet" before either writes. (A context of its own: undoing
+    # the whole monkeypatch would also undo the aws fixture's environment.)
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "latest_version", lambda merchant_id: 0)
+        assert store.publish("demo-store", POLICY, aws.now).version == 1
+        with pytest.raises(Conflict) as lost:
+            store.publish("demo-store", {**POLICY, "conditions": []}, aws.now)
+        assert lost.value.status == 409 and lost.value.field == "version"
+        assert store.version("demo-store", 1).conditions  # the winner's policy stays
 
-    monkeypatch.undo()
     assert store.publish("demo-store", POLICY, aws.now).version == 2  # a retry builds on the winner
 
 
