@@ -2,15 +2,15 @@
 the merchant's listing, the signed webhook, the effects' ports and the rating page."""
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import threading
 from datetime import timedelta
 from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
+
+from test_returns_api import Receiver  # the merchant's webhook endpoint on localhost
 
 from infra.aws_requests import count_aws_requests
 
@@ -34,33 +34,10 @@ def rate(aws, link: str, body: dict | bytes):
                            body=body if isinstance(body, bytes) else aws.encode(body))
 
 
+
 def listing(aws, api_key: str | None = None, **query):
     path = f"/v1/feedback?{urlencode(query)}" if query else "/v1/feedback"
     return aws.client.get(path, headers=aws.auth(api_key))
-
-
-class Receiver:
-    """A merchant's endpoint on localhost: records each POST, answers `status`."""
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        self.status = 200
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/feedback"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture
@@ -73,8 +50,7 @@ def receiver(aws, monkeypatch):
     try:
         yield server
     finally:
-        server.server.shutdown()
-        server.server.server_close()
+        server.close()
 
 
 class FakeSchedule:

@@ -20,19 +20,11 @@ from postpurchase.messaging.requests import (
     ShipmentNotice,
 )
 
+from test_page_rendering import LANGUAGES  # language -> (customer's locale tag, order's currency)
 from test_rendering import make_merchant, make_order, make_request
 from test_return_notice_emails import RETURN_VARIANTS, make_return_notice
 from test_shipment_notices import VARIANTS as SHIPMENT_VARIANTS, make_shipment
 
-# language -> (the customer's locale tag, the order's currency)
-LANGUAGES = {
-    "en": ("en-GB", "GBP"),
-    "id": ("id-ID", "IDR"),
-    "th": ("th-TH", "THB"),
-    "tr": ("tr-TR", "TRY"),
-    "ar": ("ar-SA", "SAR"),
-    "ru": ("ru-RU", "RUB"),
-}
 OCCASIONS = ["valentines_day", "mothers_day", "black_friday", "new_year", "ramadan", "seasonal_sale"]
 CONFIRMATION_VARIANTS = ["plain", "welcome", "reassuring", "enticing", "recommendations"]
 CUSTOMER_KINDS = ["birthday_offer", "anniversary", "win_back", "points_expiring"]
