@@ -1,0 +1,75 @@
+"""The local API gateway serves a Chalice app from many threads; and `make load`'s statistics."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from chalice import Chalice
+from chalice.test import Client
+
+from infra.load import Outcome, percentile, summary
+from infra.local.api_server import serve_per_thread
+
+
+def _app_reading_its_request_after_a_rendezvous(threads: int) -> Chalice:
+    app = Chalice(app_name="per-thread")
+    rendezvous = threading.Barrier(threads, timeout=10)
+
+    @app.route("/echo", methods=["POST"])
+    def echo():
+        rendezvous.wait()  # every request has been set on the app before any view reads it
+        return {"seen": app.current_request.json_body["n"]}
+
+    return app
+
+
+def _serve_concurrently(app: Chalice, threads: int) -> list:
+    seen: list = [None] * threads
+    with Client(app) as client:
+        def call(n: int) -> None:
+            seen[n] = client.http.post("/echo", body=f'{{"n": {n}}}',
+                                       headers={"Content-Type": "application/json"}).json_body["seen"]
+
+        workers = [threading.Thread(target=call, args=(n,)) for n in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(20)
+    return seen
+
+
+def test_a_plain_chalice_app_shows_concurrent_views_another_threads_request():
+    # The hazard serve_per_thread removes: one current_request on the app for all threads.
+    seen = _serve_concurrently(_app_reading_its_request_after_a_rendezvous(4), 4)
+    assert seen != [0, 1, 2, 3]
+
+
+def test_served_per_thread_every_view_reads_its_own_request():
+    app = serve_per_thread(_app_reading_its_request_after_a_rendezvous(4))
+    assert _serve_concurrently(app, 4) == [0, 1, 2, 3]
+    assert serve_per_thread(app) is app and type(app).__mro__[1] is Chalice  # idempotent
+
+
+@pytest.mark.parametrize("p, expected", [(50, 5), (99, 10), (100, 10), (10, 1), (1, 1)])
+def test_percentile_is_nearest_rank(p, expected):
+    assert percentile([7, 3, 1, 10, 2, 9, 4, 8, 6, 5], p) == expected
+
+
+def test_percentile_refuses_nothing_and_out_of_range():
+    with pytest.raises(ValueError):
+        percentile([], 50)
+    with pytest.raises(ValueError):
+        percentile([1.0], 0)
+
+
+def test_summary_counts_failed_statuses_and_connection_errors_as_errors():
+    outcome = Outcome(latencies_ms=[10.0, 20.0, 30.0, 40.0])
+    outcome.statuses.update({202: 2, 200: 1, 503: 1})
+    outcome.errors["ConnectionResetError"] += 1
+
+    stats = summary(outcome, seconds=2.5)
+
+    assert stats["requests"] == 5
+    assert stats["throughput_rps"] == 2.0
+    assert (stats["p50_ms"], stats["p99_ms"], stats["max_ms"]) == (20.0, 40.0, 40.0)
+    assert stats["errors"] == 2
