@@ -3,10 +3,11 @@
 Chalice's `LocalDevServer` keeps socketserver's listen backlog of 5, so a burst of connections
 overflows the accept queue and clients see resets; and a Chalice app keeps the request it is
 serving on itself (`app.current_request`: one request at a time, as in one Lambda container),
-so two threads serving at once would read each other's requests. Here: a backlog of 1024, one
-daemon thread per connection, HTTP/1.1 keep-alive with an idle timeout, the app's request
-per thread, and a handler crash answered 502 (API Gateway's answer to a failed Lambda) rather
-than a dropped connection.
+so two threads serving at once would read each other's requests; the Powertools metric set is
+one per process, too. Here: a backlog of 1024, one daemon thread per connection, HTTP/1.1
+keep-alive with an idle timeout, the app's request per thread, the metric set behind a lock,
+and a handler crash answered 502 (API Gateway's answer to a failed Lambda) rather than a
+dropped connection.
 """
 from __future__ import annotations
 
@@ -53,6 +54,29 @@ def serve_per_thread(app: Any) -> Any:
     return app
 
 
+_metrics_lock = threading.RLock()
+
+
+def guard_shared_metrics() -> None:
+    """Serialize the process's one Powertools metric set: API threads and the queue pump add
+    to it and flush it at once, and a flush racing another's clear finds it empty
+    (SchemaValidationError, a 500). In Lambda one invocation at a time holds it."""
+    from postpurchase.observability import metrics
+
+    provider = metrics.provider
+    if getattr(provider, "_guarded_locally", False):
+        return
+    for name in ("add_metric", "flush_metrics", "serialize_metric_set", "clear_metrics"):
+        method = getattr(provider, name)
+
+        def guarded(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+            with _metrics_lock:
+                return _method(*args, **kwargs)
+
+        setattr(provider, name, guarded)
+    provider._guarded_locally = True
+
+
 class ConcurrentRequestHandler(ChaliceRequestHandler):
     timeout = IDLE_TIMEOUT_SECONDS
 
@@ -84,6 +108,7 @@ class ConcurrentHTTPServer(ThreadedHTTPServer):
 
 
 def api_server(app: Any, host: str, port: int) -> LocalDevServer:
+    guard_shared_metrics()
     config = Config.create(chalice_stage="local", app_name="postpurchase-api", chalice_app=app)
     return LocalDevServer(serve_per_thread(app), config, host, port, handler_cls=ConcurrentRequestHandler,
                           server_cls=ConcurrentHTTPServer)

@@ -73,3 +73,19 @@ def test_summary_counts_failed_statuses_and_connection_errors_as_errors():
     assert stats["throughput_rps"] == 2.0
     assert (stats["p50_ms"], stats["p99_ms"], stats["max_ms"]) == (20.0, 40.0, 40.0)
     assert stats["errors"] == 2
+
+
+def test_the_shared_metric_set_is_guarded_once_and_still_records():
+    from infra.local.api_server import guard_shared_metrics
+    from postpurchase.observability import MetricUnit, metrics
+
+    guard_shared_metrics()
+    guarded = metrics.provider.add_metric
+    guard_shared_metrics()
+    assert metrics.provider.add_metric is guarded  # not wrapped twice
+    metrics.clear_metrics()
+    metrics.add_metric(name="LocalGuardProbe", unit=MetricUnit.Count, value=2)
+    try:
+        assert metrics.provider.metric_set["LocalGuardProbe"]["Value"] == [2.0]
+    finally:
+        metrics.clear_metrics()
