@@ -80,6 +80,25 @@ def guard_shared_metrics() -> None:
 class ConcurrentRequestHandler(ChaliceRequestHandler):
     timeout = IDLE_TIMEOUT_SECONDS
 
+    def _parse_payload(self) -> tuple[dict, bytes | None]:
+        # Chalice reads Content-Length only: a chunked body would stay on a kept-alive
+        # connection and be read as the next request.
+        if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+            return super()._parse_payload()
+        chunks = []
+        while True:
+            size = int(self.rfile.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):  # trailers
+                    pass
+                break
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(65537)  # the CRLF after the chunk
+        headers = {name: value for name, value in self.headers.items() if name.lower() != "transfer-encoding"}
+        body = b"".join(chunks)
+        headers["Content-Length"] = str(len(body))
+        return headers, body or None
+
     def _generic_handle(self) -> None:
         try:
             super()._generic_handle()

@@ -89,3 +89,73 @@ def test_the_shared_metric_set_is_guarded_once_and_still_records():
         assert metrics.provider.metric_set["LocalGuardProbe"]["Value"] == [2.0]
     finally:
         metrics.clear_metrics()
+
+
+@pytest.fixture
+def served_echo():
+    """A bare Chalice app behind the local API gateway on a free loopback port."""
+    from infra.local.api_server import api_server
+    from infra.local.runtime import free_port
+
+    app = Chalice(app_name="echo")
+
+    @app.route("/echo", methods=["POST"])
+    def echo():
+        return {"n": app.current_request.json_body["n"]}
+
+    port = free_port()
+    server = api_server(app, "127.0.0.1", port)
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    yield port
+    server.shutdown()
+    server.server.server_close()
+
+
+def _post(connection, n: int, chunked: bool = False) -> tuple[int, dict]:
+    import json
+
+    body = json.dumps({"n": n}).encode()
+    if chunked:
+        connection.request("POST", "/echo", body=iter([body[:4], body[4:]]), encode_chunked=True,
+                           headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+    else:
+        connection.request("POST", "/echo", body=body, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    return response.status, json.loads(response.read())
+
+
+def test_one_kept_alive_connection_carries_plain_and_chunked_requests_in_turn(served_echo):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", served_echo, timeout=10)
+    try:
+        answers = [_post(connection, 1), _post(connection, 2, chunked=True), _post(connection, 3)]
+        assert answers == [(200, {"n": 1}), (200, {"n": 2}), (200, {"n": 3})]
+    finally:
+        connection.close()
+
+
+def test_a_burst_of_connections_beyond_the_old_backlog_is_all_answered(served_echo):
+    import http.client
+
+    burst = 60
+    start = threading.Barrier(burst, timeout=20)
+    answers: list = [None] * burst
+
+    def call(n: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", served_echo, timeout=20)
+        start.wait()
+        try:
+            answers[n] = _post(connection, n)
+        except (OSError, http.client.HTTPException) as error:
+            answers[n] = type(error).__name__
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=call, args=(n,)) for n in range(burst)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert answers == [(200, {"n": n}) for n in range(burst)]
