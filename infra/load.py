@@ -286,14 +286,17 @@ def wait_until_serving(base_url: str, process: subprocess.Popen | None, timeout:
     while True:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"the local runtime exited with {process.returncode}")
+        connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
         try:
-            connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
             connection.request("GET", "/openapi.json")
-            if connection.getresponse().status == 200:
-                connection.close()
+            response = connection.getresponse()
+            response.read()  # closing with the body unread would reset the connection
+            if response.status == 200:
                 return
         except (OSError, http.client.HTTPException):
             pass
+        finally:
+            connection.close()
         if time.monotonic() > deadline:
             raise RuntimeError(f"the local runtime did not answer on {base_url} within {timeout:.0f} s")
         time.sleep(0.3)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from typing import Any
 
@@ -124,6 +125,11 @@ class ConcurrentHTTPServer(ThreadedHTTPServer):
     request_queue_size = LISTEN_BACKLOG
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return  # the client went away: nothing to answer, nothing to report
+        super().handle_error(request, client_address)
 
 
 def api_server(app: Any, host: str, port: int) -> LocalDevServer:
