@@ -211,11 +211,10 @@ class LocalRuntime:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
     def serve_api(self, host: str, port: int) -> threading.Thread:
-        from chalice.config import Config
-        from chalice.local import LocalDevServer
+        from infra.local.api_server import api_server
 
-        config = Config.create(chalice_stage="local", app_name="postpurchase-api", chalice_app=self.api)
-        server = LocalDevServer(self.api, config, host, port)
+        # Concurrent storefronts: a deep listen backlog, a thread per connection (api_server.py).
+        server = api_server(self.api, host, port)
         self._server = server
         thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
         thread.start()
