@@ -296,6 +296,7 @@ def function_specs() -> list[FunctionSpec]:
         "EventBus": "postpurchase-bench",
         "EmailConfigurationSet": "EmailConfigurationSet",
         "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef",
+        "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:{account}:secret:LinkSigningKeys-AbCdEf",
         "PublicBaseUrl": "", "Api": "bench00000", "AWS::Region": REGION,
     }
     specs = []

@@ -67,9 +67,9 @@ def test_one_request_sends_one_multipart_email(aws):
     parts = urlsplit(link)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "shop.test", "/pages/demo-store/orders/M-1")
     [token] = parse_qs(parts.query)["token"]
-    assert verify_order_token(aws.link_secret, "demo-store", "M-1", token, aws.now)
-    assert not verify_order_token(aws.link_secret, "demo-store", "M-2", token, aws.now)
-    assert not verify_order_token(aws.link_secret, "other-store", "M-1", token, aws.now)
+    assert verify_order_token(aws.link_keys, "demo-store", "M-1", token, aws.now)
+    assert not verify_order_token(aws.link_keys, "demo-store", "M-2", token, aws.now)
+    assert not verify_order_token(aws.link_keys, "other-store", "M-1", token, aws.now)
     assert not verify_order_token("another-secret-another-secret-123", "demo-store", "M-1", token, aws.now)
     assert link in text  # the plain-text part carries the same link
 

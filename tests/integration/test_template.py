@@ -110,6 +110,7 @@ LOCAL_REFS = {
     "EmailConfigurationSet": "EmailConfigurationSet",
     "Api": "abc123defg",
     "LinkSigningSecret": TEST_SECRET,
+    "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:LinkSigningKeys-AbCdEf",
 }
 
 
@@ -418,7 +419,7 @@ def test_template_routes_equal_the_chalice_app_routes(template: dict[str, Any], 
         "CAMPAIGN_QUEUE_URL": LOCAL_REFS["CampaignQueue"],
         "EVENT_BUS_NAME": "EventBus",
         "SES_CONFIGURATION_SET": "EmailConfigurationSet",
-        "LINK_SIGNING_SECRET": TEST_SECRET,
+        "LINK_KEYS_SECRET_ARN": LOCAL_REFS["LinkSigningKeys"],
         "PUBLIC_BASE_URL": "http://localhost:8000",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
