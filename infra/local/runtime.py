@@ -112,9 +112,11 @@ class LocalRuntime:
         os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
                            "POWERTOOLS_LOG_LEVEL": self.log_level, "POWERTOOLS_DEV": "false"})
         self.template = load_template()
-        self.names = create_resources(self.template, REGION)
+        # The keyring secret is seeded from LinkSigningSecret as in a first deploy.
+        parameters = {"LinkSigningSecret": os.environ.get("LINK_SIGNING_SECRET", LOCAL_LINK_SECRET)}
+        self.names = create_resources(self.template, REGION, parameters)
         os.environ.update(function_environment(self.template, self.names, {
-            "LinkSigningSecret": os.environ.get("LINK_SIGNING_SECRET", LOCAL_LINK_SECRET),
+            **parameters,
             "PublicBaseUrl": self.public_base_url,
             # A laptop has no write throughput to spread: two shards still exercise the sharded
             # reads at a fraction of the Queries per run (LOCAL_*_INDEX_SHARDS to change).

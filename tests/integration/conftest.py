@@ -106,7 +106,14 @@ class Aws:
 
     # Payload helpers and constants, reachable from tests without importing conftest.
     now = NOW
-    link_secret = LINK_SECRET
+    link_secret = LINK_SECRET  # seeds the keyring secret as key k0 (and the legacy format's key)
+
+    @property
+    def link_keys(self):
+        """The keyring the functions read (from the template's LinkSigningKeys secret, in moto)."""
+        from postpurchase.services import link_keys
+
+        return link_keys()
     public_base_url = PUBLIC_BASE_URL
     api_order = staticmethod(api_order)
     shopify_order = staticmethod(shopify_order)
@@ -317,7 +324,7 @@ def aws(monkeypatch, _template) -> Iterator[Aws]:
         from infra.template import sqs_consumers
 
         template = _template
-        refs = create_resources(template, REGION)
+        refs = create_resources(template, REGION, {"LinkSigningSecret": LINK_SECRET})
         for name, value in function_environment(template, refs, {"LinkSigningSecret": LINK_SECRET,
                                                                 "PublicBaseUrl": PUBLIC_BASE_URL}).items():
             monkeypatch.setenv(name, value)

@@ -119,7 +119,7 @@ def item_of(document: dict, sku: str = "MUG-1") -> dict:
 def token(aws, order_id: str = ORDER, expires_at: datetime | None = None, merchant_id: str = MERCHANT) -> str:
     from postpurchase.security.tokens import sign_order_token
 
-    return sign_order_token(aws.link_secret, merchant_id, order_id,
+    return sign_order_token(aws.link_keys, merchant_id, order_id,
                             expires_at or aws.clock.now() + timedelta(days=30))
 
 

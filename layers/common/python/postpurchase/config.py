@@ -34,8 +34,11 @@ class Settings(BaseModel):
     poll_index_shards: int = Field(alias="POLL_INDEX_SHARDS", default=16, ge=1, le=64)
     # Shipments one poller sweep enqueues per shard at most; the rest wait for the next sweep.
     poll_sweep_limit: int = Field(alias="POLL_SWEEP_LIMIT", default=1000, ge=1)
-    # Secret that signs the customer's order-page links; rotate by redeploying.
-    link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=16)
+    # Secrets Manager secret holding the link-signing keyring (security/tokens.py), read only by
+    # the functions that sign or verify links. Cached at most 10 minutes: a rotation waits 15
+    # before signing with a new key, so every container knows it by then (docs/architecture.md).
+    link_keys_secret_arn: str = Field(alias="LINK_KEYS_SECRET_ARN", min_length=1)
+    link_keys_max_age_seconds: int = Field(alias="LINK_KEYS_MAX_AGE_SECONDS", default=300, ge=0, le=600)
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
     order_link_ttl_days: int = Field(alias="ORDER_LINK_TTL_DAYS", default=180, ge=1, le=730)
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=262_144, ge=1024)

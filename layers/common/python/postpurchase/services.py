@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .storage.recommendations import DynamoCatalogStore, DynamoPurchaseStore
     from .messaging.settings import MessagingSettings
     from .storage.schedule import DynamoMessageSchedule
+    from .security.tokens import Keyring
 
 
 @lru_cache(maxsize=1)
@@ -298,6 +299,23 @@ def messaging_settings(merchant_id: str) -> "MessagingSettings":
     return load(merchant_id)
 
 
+def link_keys() -> "Keyring":
+    """The link-signing keyring (security/tokens.py) from its Secrets Manager secret. Built per
+    call from the document Powertools caches (max_age), so a rotation is seen within that time
+    and a scheduled key switch (`activate_at`) on this container's clock."""
+    from . import clock
+    from .adapters.link_keys import UNAVAILABLE, KeyringUnavailable, load_document
+    from .observability import logger
+    from .security.tokens import Keyring, KeyringError
+
+    config = settings()
+    document = load_document(config.link_keys_secret_arn, config.link_keys_max_age_seconds)
+    try:
+        return Keyring.from_document(document, clock.now())
+    except KeyringError as error:
+        logger.error("the link-signing keyring is invalid", extra={"problem": str(error)})
+        raise KeyringUnavailable(UNAVAILABLE) from None
+
 
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
@@ -309,5 +327,7 @@ def reset() -> None:
         factory.cache_clear()
     import sys
 
+    if "postpurchase.adapters.link_keys" in sys.modules:
+        sys.modules["postpurchase.adapters.link_keys"].reset()
     if "postpurchase.storage.loyalty" in sys.modules:
         sys.modules["postpurchase.storage.loyalty"].clear_cache()
