@@ -1,0 +1,203 @@
+"""Security suite fixtures: one moto world per module (the integration `aws` fixture's body,
+shared), two seeded tenants, and a ledger of attacks.
+
+Every attack is recorded; an accepted one (a 2xx, a 500, an answer outside our error shape,
+another tenant's data in the body, something stored) fails its test with the attack's name, and
+the run ends with "security: N attacks tried, 0 accepted".
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import pytest
+
+# The integration conftest is the one definition of the moto world; load it under a name of its
+# own (two conftest.py files cannot both be imported as `conftest`).
+_INTEGRATION = Path(__file__).resolve().parent.parent / "integration" / "conftest.py"
+_spec = importlib.util.spec_from_file_location("integration_conftest", _INTEGRATION)
+integration = sys.modules.get("integration_conftest") or importlib.util.module_from_spec(_spec)
+if "integration_conftest" not in sys.modules:
+    sys.modules["integration_conftest"] = integration
+    _spec.loader.exec_module(integration)
+
+_template = integration._template
+_read_botocore_data_once = integration._read_botocore_data_once
+
+A, B = "demo-store", "other-store"
+A_EMAIL, B_EMAIL = "ayse.yilmaz@example.com", "bob.only@other.example"
+A_ORDER, B_ORDER = "1001", "2001"
+A_CUSTOMER, B_CUSTOMER = "c-1", "c-b-1"
+HOST = "shop.example"
+# Fields of a stored item that change on any read (rate limiting, counters): not "stored data".
+_VOLATILE_TYPES = {"attempts", "rate_limit", "lookup_attempts"}
+
+
+# ------------------------------------------------------------------------------ the ledger
+
+
+@dataclass
+class Ledger:
+    tried: int = 0
+    accepted: list[str] = field(default_factory=list)
+
+
+LEDGER = Ledger()
+
+
+def body_text(response) -> str:
+    body = response.body
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
+
+
+def refusal_problems(response, *, page: bool = False, forbidden: Iterable[str] = (),
+                     statuses: Iterable[int] | None = None) -> list[str]:
+    """What is wrong with this answer to an attack (empty when it was refused properly)."""
+    problems = []
+    status = response.status_code
+    if statuses is not None and status not in set(statuses):
+        problems.append(f"status {status}, expected one of {sorted(set(statuses))}")
+    elif not 400 <= status < 500:
+        problems.append(f"status {status}")
+    text = body_text(response)
+    if page:
+        if "Traceback" in text or 'File "' in text:
+            problems.append("stack trace in the page")
+    elif 400 <= status < 500:
+        try:
+            error = json.loads(text)["error"]
+            if not (isinstance(error, dict) and isinstance(error.get("code"), str)
+                    and isinstance(error.get("message"), str)):
+                problems.append(f"error shape {error!r}")
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"not our error shape: {text[:200]!r}")
+    for marker in forbidden:
+        if marker and marker in text:
+            problems.append(f"another tenant's data in the answer ({marker!r})")
+    return problems
+
+
+class Attacks:
+    """Collects one test's attacks; `verify()` fails the test naming every accepted one."""
+
+    def __init__(self, world: "World"):
+        self.world = world
+        self.failures: list[str] = []
+
+    def check(self, name: str, response, **expect: Any) -> None:
+        LEDGER.tried += 1
+        problems = refusal_problems(response, **expect)
+        if problems:
+            LEDGER.accepted.append(name)
+            self.failures.append(f"{name}: {'; '.join(problems)} -- {body_text(response)[:300]!r}")
+
+    def verify(self) -> None:
+        assert not self.failures, "accepted attacks:\n" + "\n".join(self.failures)
+
+
+@pytest.fixture
+def attacks(world) -> Iterator[Attacks]:
+    """The attacks of one test, and proof that none of them stored anything or queued an email."""
+    before = world.snapshot()
+    recorder = Attacks(world)
+    yield recorder
+    after = world.snapshot()
+    if after != before:
+        LEDGER.accepted.append("stored something")
+        changed = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
+        recorder.failures.append(f"stored or changed items: {sorted(changed)[:10]}")
+    recorder.verify()
+
+
+# ------------------------------------------------------------------------------ the world
+
+
+@dataclass
+class World:
+    aws: Any
+    a_key: str
+    b_key: str
+    ids: dict[str, str]  # A's ids by name (order_id, rma_id, campaign_id, code, ...)
+    b_ids: dict[str, str]
+    a_token: str  # customer link token of A's order (from POST /v1/order-access)
+    b_token: str  # of B's order
+
+    def snapshot(self) -> dict[tuple[str, str], str]:
+        items = {(item["pk"], item["sk"]): json.dumps(item, sort_keys=True, default=str)
+                 for item in self.aws.table_items() if item.get("type") not in _VOLATILE_TYPES}
+        for queue in ("OutboundEmailQueue", "OrderEventsQueue", "ReturnEventsQueue", "TrackingQueue",
+                      "CampaignQueue"):
+            items[("queue", queue)] = str(self.aws.queue_depth(queue))
+        return items
+
+
+def _seed(aws) -> World:
+    a_key = aws.credentials.api_key
+    b_key = integration.add_other_store()
+    ids: dict[str, dict[str, str]] = {}
+    tokens = {}
+    for merchant, key, order_id, email, customer in ((A, a_key, A_ORDER, A_EMAIL, A_CUSTOMER),
+                                                      (B, b_key, B_ORDER, B_EMAIL, B_CUSTOMER)):
+        order = aws.api_order(order_id, email=email)
+        order["customer"] = {**order["customer"], "id": customer, "email": email}
+        assert aws.post_order(order, api_key=key).status_code == 202
+        aws.pump.drain()
+        shipped = aws.post_shipment(order_id, {"carrier": "ups", "tracking_number": f"SBX-OK-{order_id}"},
+                                    api_key=key)
+        assert shipped.status_code == 201, shipped.body
+        aws.pump.drain()
+        returned = aws.client.post(f"/v1/orders/{order_id}/returns", headers=aws.auth(key),
+                                   body=aws.encode({"items": [{"sku": "MUG-1", "quantity": 1}],
+                                                    "reason": "damaged", "resolution": "refund"}))
+        assert returned.status_code in (200, 201), returned.body
+        aws.pump.drain()
+        campaign = aws.client.post("/v1/campaigns", headers=aws.auth(key), body=aws.encode({
+            "campaign_id": f"camp-{merchant}", "occasion": "valentines_day", "send_on": "2027-02-14",
+            "local_hour": 10, "segment": {"categories": ["home"]}, "shop_url": f"https://{merchant}.example/v",
+            "offer": {"discount_type": "percent", "value": "15"}}))
+        assert campaign.status_code in (200, 201, 202), campaign.body
+        access = aws.client.post("/v1/order-access", headers={"Content-Type": "application/json"},
+                                 body=aws.encode({"merchant": merchant, "order_number": order_id, "email": email}))
+        assert access.status_code == 200, access.body
+        tokens[merchant] = access.json_body["token"]
+        ids[merchant] = {"order_id": order_id, "rma_id": returned.json_body["rma_id"],
+                         "campaign_id": f"camp-{merchant}", "customer_id": customer,
+                         "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown"}
+    aws.pump.drain()
+    return World(aws=aws, a_key=a_key, b_key=b_key, ids=ids[A], b_ids=ids[B], a_token=tokens[A],
+                 b_token=tokens[B])
+
+
+def _coupon(aws, merchant: str, customer: str) -> str:
+    from decimal import Decimal
+
+    from postpurchase import services
+    from postpurchase.messaging.settings import OfferSpec
+
+    offer = OfferSpec(discount_type="amount", value=Decimal("10"), min_spend=Decimal("50"))
+    return services.coupon_issuer().issue(merchant, customer, offer, campaign="sec", ref="1", currency="USD",
+                                          now=aws.clock.now()).code
+
+
+@pytest.fixture(scope="module")
+def world(_template) -> Iterator[World]:
+    with pytest.MonkeyPatch.context() as patch:
+        for aws in integration.aws_environment(patch, _template):
+            yield _seed(aws)
+
+
+# ------------------------------------------------------------------------------ the summary
+
+
+def pytest_sessionfinish(session):
+    """Hand the counts to tests/conftest.py's summary (through xdist's controller when run with -n)."""
+    counts = [LEDGER.tried, list(LEDGER.accepted)]
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["security_attacks"] = counts
+    else:
+        session.config.security_attacks = counts
