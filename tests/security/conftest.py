@@ -59,8 +59,9 @@ def refusal_problems(response, *, page: bool = False, forbidden: Iterable[str] =
     """What is wrong with this answer to an attack (empty when it was refused properly)."""
     problems = []
     status = response.status_code
-    if statuses is not None and status not in set(statuses):
-        problems.append(f"status {status}, expected one of {sorted(set(statuses))}")
+    if statuses is not None:
+        if status not in set(statuses):
+            problems.append(f"status {status}, expected one of {sorted(set(statuses))}")
     elif not 400 <= status < 500:
         problems.append(f"status {status}")
     text = body_text(response)
@@ -125,6 +126,9 @@ class World:
     b_ids: dict[str, str]
     a_token: str  # customer link token of A's order (from POST /v1/order-access)
     b_token: str  # of B's order
+    a_token_other: str  # of A's second order, 1002
+    feedback_token: str  # of A's rating link for order 1001, MUG-1 (as in the review email)
+    unsubscribe_token: str  # of A's customer c-1, campaign mail (as in List-Unsubscribe)
 
     def snapshot(self) -> dict[tuple[str, str], str]:
         items = {(item["pk"], item["sk"]): json.dumps(item, sort_keys=True, default=str)
@@ -167,9 +171,17 @@ def _seed(aws) -> World:
         ids[merchant] = {"order_id": order_id, "rma_id": returned.json_body["rma_id"],
                          "campaign_id": f"camp-{merchant}", "customer_id": customer,
                          "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown"}
+    assert aws.post_order(aws.api_order("1002"), api_key=a_key).status_code == 202
     aws.pump.drain()
+    other = aws.client.post("/v1/order-access", headers={"Content-Type": "application/json"},
+                            body=aws.encode({"merchant": A, "order_number": "1002", "email": A_EMAIL}))
+    assert other.status_code == 200, other.body
+    from postpurchase.messaging.links import rating_url, unsubscribe_url
+
     return World(aws=aws, a_key=a_key, b_key=b_key, ids=ids[A], b_ids=ids[B], a_token=tokens[A],
-                 b_token=tokens[B])
+                 b_token=tokens[B], a_token_other=other.json_body["token"],
+                 feedback_token=rating_url(A, A_ORDER, "MUG-1", aws.clock.now()).rsplit("/", 1)[1],
+                 unsubscribe_token=unsubscribe_url(A, A_CUSTOMER, "campaign", aws.clock.now()).rsplit("/", 1)[1])
 
 
 def _coupon(aws, merchant: str, customer: str) -> str:
@@ -201,3 +213,43 @@ def pytest_sessionfinish(session):
         workeroutput["security_attacks"] = counts
     else:
         session.config.security_attacks = counts
+
+
+# ------------------------------------------------------------------------------ API Gateway events
+
+
+@dataclass
+class GatewayResponse:
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def gateway(world: World, method: str, resource: str, params: dict[str, str], *, headers: dict | None = None,
+            body: bytes | None = None, query: dict[str, str] | None = None) -> GatewayResponse:
+    """Invoke the app as API Gateway does, path parameters already URL-decoded (Chalice's local
+    server passes them still encoded, so ids with '#', '/' or '%' never reach a view there)."""
+    import base64
+
+    from infra.local.lambda_context import LambdaContext
+
+    path = resource
+    for name, value in params.items():
+        path = path.replace("{" + name + "}", value)
+    event = {
+        "resource": resource, "path": path, "httpMethod": method,
+        "headers": dict(headers or {}), "multiValueHeaders": {k: [v] for k, v in (headers or {}).items()},
+        "queryStringParameters": query, "multiValueQueryStringParameters":
+            {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": {name: value for name, value in params.items() if "{" + name + "}" in resource} or None,
+        "stageVariables": None,
+        "requestContext": {"resourcePath": resource, "httpMethod": method, "path": f"/api{path}", "stage": "api",
+                           "domainName": "api.shop.test", "identity": {"sourceIp": "203.0.113.9"},
+                           "requestId": "sec", "apiId": "sec", "accountId": "123456789012"},
+        "body": base64.b64encode(body).decode() if body is not None else None,
+        "isBase64Encoded": body is not None,
+    }
+    answer = world.aws.api.app(event, LambdaContext(function_name="ApiFunction"))
+    raw = answer.get("body") or ""
+    data = base64.b64decode(raw) if answer.get("isBase64Encoded") else raw.encode("utf-8", "surrogatepass")
+    return GatewayResponse(answer["statusCode"], answer.get("headers") or {}, data)
