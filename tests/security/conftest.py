@@ -211,8 +211,9 @@ def pytest_sessionfinish(session):
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:
         workeroutput["security_attacks"] = counts
-    else:
-        session.config.security_attacks = counts
+    else:  # added, not set: under xdist the controller has the workers' counts already
+        tried, accepted = getattr(session.config, "security_attacks", [0, []])
+        session.config.security_attacks = [tried + counts[0], accepted + counts[1]]
 
 
 # ------------------------------------------------------------------------------ API Gateway events
