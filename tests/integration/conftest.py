@@ -305,6 +305,11 @@ def _template() -> dict[str, Any]:
 
 @pytest.fixture
 def aws(monkeypatch, _template) -> Iterator[Aws]:
+    yield from aws_environment(monkeypatch, _template)
+
+
+def aws_environment(monkeypatch, _template) -> Iterator[Aws]:
+    """The `aws` fixture's body, for fixtures of wider scope (tests/security shares one per module)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
                         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **_POWERTOOLS_ENV}.items():
@@ -361,6 +366,10 @@ def aws(monkeypatch, _template) -> Iterator[Aws]:
 @pytest.fixture
 def other_store(aws: Aws) -> str:
     """A second merchant, `other-store`, with its own API key; returns the key."""
+    return add_other_store()
+
+
+def add_other_store() -> str:
     from postpurchase.messaging.requests import MerchantBranding
     from postpurchase.storage.merchants import DynamoMerchantStore, Merchant
 

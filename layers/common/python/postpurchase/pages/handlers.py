@@ -115,10 +115,30 @@ def _error(merchant_id: str, error: str, status: int, lang: str | None, now: dat
     return _html(status, render_error_page, model.ErrorPage(context=_context(shopper, now), error=error))
 
 
+def _render_error(*args: Any, **kwargs: Any) -> Any:
+    from .rendering import render_error_page
+
+    return render_error_page(*args, **kwargs)
+
+
 def _unknown_shop(merchant_id: str) -> Any:
     from ..messaging.requests import MerchantBranding
 
-    return MerchantBranding(merchant_id=merchant_id, name="—", from_email="no-reply@example.invalid")
+    # A path's shop name that no merchant could have (too long, '#', spaces) still gets the 404 page.
+    shown = merchant_id if _possible_shop(merchant_id) else "unknown"
+    return MerchantBranding(merchant_id=shown, name="—", from_email="no-reply@example.invalid")
+
+
+def _possible_shop(merchant_id: str) -> bool:
+    """Could a merchant have this id? (API Gateway decodes paths: anything may arrive, even a lone
+    surrogate that no table key can hold.)"""
+    from ..orders.models import _IDENTIFIER
+
+    try:
+        (merchant_id or "").encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return bool(_IDENTIFIER.match(merchant_id or ""))
 
 
 def _lookup(merchant_id: str, now: datetime, *, lang: str | None, error: str | None = None, status: int = 200,
@@ -465,6 +485,9 @@ def unsubscribe(merchant_id: str, token: str, query: Mapping[str, str], raw_body
 
 def safely(merchant_id: str, lang: str | None, now: datetime, handle: Callable[[], PageResponse]) -> PageResponse:
     """Any failure becomes the friendly error page (logged), never a stack trace."""
+    if not _possible_shop(merchant_id):  # no store lookup with it: no merchant has it
+        shopper = Shopper(_unknown_shop(merchant_id), "en")
+        return _html(404, _render_error, model.ErrorPage(context=_context(shopper, now), error="not_found"))
     try:
         return handle()
     except Unauthorized:
