@@ -205,10 +205,13 @@ def compare(result: Result, baseline: Result) -> dict[str, Any]:
     lost_webhooks = sorted(set(base["webhooks"]) - set(state["webhooks"]))
     extra_emails = sorted(set(state["emails"]) - set(base["emails"]))
     differences = [part for part in ("timelines", "loyalty") if state[part] != base[part]]
+    if os.environ.get("CHAOS_VERBOSE") and "timelines" in differences:
+        print("timelines", state["timelines"], "\nbaseline", base["timelines"])
     differences += [f"order {o}" for o in base["orders"] if state["orders"].get(o) != base["orders"][o]
                     and o not in lost_orders and not _notification_only(state["orders"].get(o), base["orders"][o])]
     unexpected_dlq = [entry for entry in state["dlq"] if entry[1] != POISON]
-    return {"duplicates": duplicates, "lost": len(lost_emails) + len(lost_orders) + len(lost_webhooks),
+    dup_detail = [k for k, n in list(state["emails"].items()) + list(state["webhooks"].items()) if n > 1]
+    return {"duplicates": duplicates, "dup_detail": dup_detail, "lost": len(lost_emails) + len(lost_orders) + len(lost_webhooks),
             "lost_detail": lost_emails + lost_orders + lost_webhooks, "extra": extra_emails,
             "differences": differences, "unexpected_dlq": unexpected_dlq, "refused": len(refused & set(base["emails"]))}
 
@@ -241,7 +244,10 @@ def main(orders: int | None = None, days: int | None = None, scenarios: list[Sce
     results: list[Result] = []
     try:
         with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
-            for n, scenario in enumerate(scenarios or SCENARIOS):
+            only = os.environ.get("CHAOS_ONLY")
+            chosen = scenarios or [s for n, s in enumerate(SCENARIOS)
+                                   if not only or n == 0 or s.name in only.split(",")]
+            for n, scenario in enumerate(chosen):
                 results.append(run_scenario(scenario, endpoint_url, orders, days, Path(tmp) / f"outbox-{n}"))
     finally:
         moto.stop()
@@ -254,6 +260,7 @@ def report(results: list[Result]) -> int:
               f"{'API 5xx':>8} {'DLQ':>4}  notes")
     print("\n" + header + "\n" + "-" * len(header))
     failed = False
+    rows = []
     for result in results:
         verdict = compare(result, baseline)
         faults = result.faults
@@ -270,7 +277,6 @@ def report(results: list[Result]) -> int:
         if verdict["refused"]:
             notes.append(f"{verdict['refused']} emails refused (MessageRejected, ledger 'failed')")
         if result.scenario.endpoint_down:
-            down = [d for d in result.state.get("webhooks_all", [])]
             notes.append(f"webhook 503s then {sum(result.state['webhooks'].values())} delivery")
         if result.story.statuses.get(503):
             notes.append(f"{result.story.statuses[503]} clean 503s retried by the storefront")
@@ -283,11 +289,17 @@ def report(results: list[Result]) -> int:
               f"{verdict['lost']:>5} {diff:>5} {bad_api:>8} {len(result.state['dlq']):>4}  {'; '.join(notes)}")
         problems = verdict["duplicates"] or verdict["lost"] or diff or bad_api or verdict["unexpected_dlq"] \
             or len(result.state["dlq"]) != 1
+        rows.append({"scenario": result.scenario.name, "injected": injected, "handled": result.pump.handled,
+                     "duplicates": verdict["duplicates"], "lost": verdict["lost"], "differences": diff,
+                     "bad_api_answers": bad_api, "dlq": len(result.state["dlq"]),
+                     "unexpected_dlq": len(verdict["unexpected_dlq"]), "ok": not problems})
         if problems:
             failed = True
-            print(f"    FAILED: lost {verdict['lost_detail']} extra {verdict['extra']} differ "
+            print(f"    FAILED: duplicated {verdict['dup_detail']} lost {verdict['lost_detail']} extra {verdict['extra']} differ "
                   f"{verdict['differences']} api {result.story.bad_answers[:3]} "
                   f"dlq {[(n, b[:120]) for n, b in verdict['unexpected_dlq']][:3]}")
+    if os.environ.get("CHAOS_JSON"):
+        Path(os.environ["CHAOS_JSON"]).write_text(json.dumps(rows, indent=1, default=str))
     print("\n" + ("FAILED" if failed else "every scenario: 0 duplicates, 0 lost, same final state, "
                                            "only the planted poison message dead-lettered"))
     return 1 if failed else 0
