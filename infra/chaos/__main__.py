@@ -206,7 +206,10 @@ def compare(result: Result, baseline: Result) -> dict[str, Any]:
     extra_emails = sorted(set(state["emails"]) - set(base["emails"]))
     differences = [part for part in ("timelines", "loyalty") if state[part] != base[part]]
     if os.environ.get("CHAOS_VERBOSE") and "timelines" in differences:
-        print("timelines", state["timelines"], "\nbaseline", base["timelines"])
+        for order_id, shipments in base["timelines"].items():
+            if state["timelines"].get(order_id) != shipments:
+                print("timeline of", order_id, "\n  run:     ", state["timelines"].get(order_id),
+                      "\n  baseline:", shipments)
     differences += [f"order {o}" for o in base["orders"] if state["orders"].get(o) != base["orders"][o]
                     and o not in lost_orders and not _notification_only(state["orders"].get(o), base["orders"][o])]
     unexpected_dlq = [entry for entry in state["dlq"] if entry[1] != POISON]
