@@ -22,7 +22,7 @@ from typing import Any, Callable
 from infra.local.merchant_endpoint import Delivery
 
 from .faults import Faults, Rule, fast_backoff, install
-from .pump import ChaosPump
+from .pump import ChaosPump, SimulatedDelays
 from .story import POISON, START, Story
 
 
@@ -134,12 +134,14 @@ def run_scenario(scenario: Scenario, endpoint_url: str, orders: int, days: int, 
     from postpurchase.clock import SimulatedClock
 
     faults = scenario.faults()
-    install(faults.attach)
+    delays = SimulatedDelays()
+    install(faults.attach, delays.attach)
     simulated = SimulatedClock(START)
     clock_module.use(simulated)
     port = free_port()
+    # Webhook retries wait as in AWS (up to 15 min a hop), in simulated time (SimulatedDelays).
     runtime = LocalRuntime(outbox_dir=outbox, public_base_url=f"http://127.0.0.1:{port}",
-                           endpoint_url=endpoint_url)
+                           endpoint_url=endpoint_url, webhook_retry_max_delay_seconds=900)
     faults.enabled = False  # building the resources is not under test
     runtime.start()
     runtime.serve_api("127.0.0.1", port)
@@ -147,7 +149,8 @@ def run_scenario(scenario: Scenario, endpoint_url: str, orders: int, days: int, 
     plan = _crash_plan(scenario, writes) if scenario.crash else None
     if scenario.crash == "ses":
         plan = _ses_crash(faults, plan)
-    runtime.pump = ChaosPump(runtime.pump.consumers, faults=faults, redeliver=scenario.redeliver, crash_plan=plan)
+    runtime.pump = ChaosPump(runtime.pump.consumers, faults=faults, redeliver=scenario.redeliver, crash_plan=plan,
+                          delays=delays)
     endpoint = Endpoint()
     story = Story(runtime, f"http://127.0.0.1:{port}", simulated, orders=orders, track_days=days,
                   endpoint_down=scenario.endpoint_down)

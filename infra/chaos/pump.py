@@ -21,11 +21,39 @@ from .faults import Faults, InjectedCrash
 PARK_SECONDS = 36000  # hidden until the simulated timeout passes (SQS caps the total at 12 h)
 
 
+class SimulatedDelays:
+    """SQS DelaySeconds in simulated time: a delayed send is made at once, remembered by its
+    MessageId with its simulated release time, and parked by the pump until then (moto would
+    hide it for real seconds while the story's clock jumps hours)."""
+
+    def __init__(self) -> None:
+        self.release_at: dict[str, float] = {}
+
+    def attach(self, client) -> None:
+        if client.meta.service_model.service_name != "sqs":
+            return
+        client.meta.events.register("provide-client-params.sqs.SendMessage", self._take_delay,
+                                    unique_id=f"chaos-delay-{id(self)}")
+        client.meta.events.register("after-call.sqs.SendMessage", self._remember,
+                                    unique_id=f"chaos-delay-id-{id(self)}")
+
+    def _take_delay(self, params, context, **_) -> None:
+        context["chaos_delay"] = int(params.pop("DelaySeconds", 0) or 0)  # per call: API threads send too
+
+    def _remember(self, parsed, context, **_) -> None:
+        from postpurchase import clock
+
+        delay = context.get("chaos_delay", 0)
+        if delay and parsed.get("MessageId"):
+            self.release_at[parsed["MessageId"]] = clock.now().timestamp() + delay
+
+
 class ChaosPump(QueuePump):
     def __init__(self, consumers: list[Consumer], *, faults: Faults, redeliver: float = 0.0, seed: int = 11,
                  crash_plan: Callable[[Consumer, list[dict]], int | None] | None = None,
-                 region: str = "us-east-1") -> None:
+                 region: str = "us-east-1", delays: SimulatedDelays | None = None) -> None:
         super().__init__(consumers, region=region)
+        self.delays = delays
         self.faults = faults
         self.redeliver = redeliver
         self.crash_plan = crash_plan
@@ -47,6 +75,9 @@ class ChaosPump(QueuePump):
         from infra.local.pump import sqs_record
         from postpurchase import clock
 
+        messages = self._hold_delayed(consumer, messages)
+        if not messages:
+            return
         self.rng.shuffle(messages)
         event = {"Records": [sqs_record(m, consumer.queue_arn, self.region) for m in messages]}
         context = LambdaContext(function_name=consumer.function_id, timeout_seconds=consumer.timeout)
@@ -84,6 +115,25 @@ class ChaosPump(QueuePump):
                               if "StringValue" in value}
                 self._sqs.send_message(QueueUrl=consumer.queue_url, MessageBody=message["Body"],
                                        MessageAttributes=attributes)
+
+    def _hold_delayed(self, consumer: Consumer, messages: list[dict]) -> list[dict]:
+        """Park the messages sent with a delay whose simulated release time has not come."""
+        from postpurchase import clock
+
+        if self.delays is None:
+            return messages
+        now = clock.now().timestamp()
+        ready = []
+        for message in messages:
+            release = self.delays.release_at.pop(message["MessageId"], None)
+            if release is not None and release > now:
+                self._sqs.change_message_visibility(QueueUrl=consumer.queue_url,
+                                                    ReceiptHandle=message["ReceiptHandle"],
+                                                    VisibilityTimeout=PARK_SECONDS)
+                self.parked.append((release, consumer.queue_url, message["ReceiptHandle"]))
+            else:
+                ready.append(message)
+        return ready
 
     def release_due(self) -> int:
         from postpurchase import clock

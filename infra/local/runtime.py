@@ -84,7 +84,8 @@ class LocalRuntime:
 
     def __init__(self, *, outbox_dir: Path, public_base_url: str, retry_delay_seconds: int = 0,
                  endpoint_url: str | None = None, log_level: str = "WARNING",
-                 notice_debounce_seconds: int = 0, deployed_shards: bool = False) -> None:
+                 notice_debounce_seconds: int = 0, deployed_shards: bool = False,
+                 webhook_retry_max_delay_seconds: int | None = None) -> None:
         self.outbox_dir = Path(outbox_dir)
         # The benchmarks measure the template's shard counts; the demo and tests run with fewer.
         self.deployed_shards = deployed_shards
@@ -93,6 +94,9 @@ class LocalRuntime:
         self.endpoint_url = endpoint_url
         self.log_level = log_level
         self.notice_debounce_seconds = notice_debounce_seconds
+        # Real seconds: the retry delay of a failed queue message is the local choice, so is a webhook's.
+        self.webhook_retry_max_delay_seconds = (retry_delay_seconds if webhook_retry_max_delay_seconds is None
+                                                else webhook_retry_max_delay_seconds)
         self.moto_server = None
         self.names: dict[str, str] = {}
 
@@ -128,6 +132,7 @@ class LocalRuntime:
         # seconds even on simulated time, so the notice debounce is the runtime's choice.
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
         os.environ["NOTICE_DEBOUNCE_SECONDS"] = str(self.notice_debounce_seconds)
+        os.environ["WEBHOOK_RETRY_MAX_DELAY_SECONDS"] = str(self.webhook_retry_max_delay_seconds)
         # Merchant webhooks must be https in AWS; locally they reach receivers on localhost.
         os.environ["WEBHOOKS_ALLOW_HTTP"] = "true"
         reset_process_caches()

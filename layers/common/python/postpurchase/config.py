@@ -24,6 +24,10 @@ class Settings(BaseModel):
     # Merchant webhooks must be https; the local runtime allows http to reach its own receiver.
     webhooks_allow_http: bool = Field(alias="WEBHOOKS_ALLOW_HTTP", default=False)
     webhook_timeout_seconds: float = Field(alias="WEBHOOK_TIMEOUT_SECONDS", default=5.0, gt=0, le=20)
+    # A merchant webhook that fails is re-published with a growing delay up to this (SQS's limit is
+    # 900 s); the local runtime lowers it, since SQS delays are real seconds even on simulated time.
+    webhook_retry_max_delay_seconds: int = Field(alias="WEBHOOK_RETRY_MAX_DELAY_SECONDS", default=900, ge=0,
+                                                 le=900)
     ses_configuration_set: str = Field(alias="SES_CONFIGURATION_SET", min_length=1)
     # A status change waits this long before its notice is picked, so a burst of scans
     # (in transit, out for delivery, delivered within a minute) sends one email, not three.

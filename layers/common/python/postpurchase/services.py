@@ -161,6 +161,13 @@ def webhook_sender() -> "HttpWebhookSender":
 
 
 @lru_cache(maxsize=1)
+def webhook_deliveries() -> "DynamoWebhookDeliveries":
+    from .storage.webhook_deliveries import DynamoWebhookDeliveries
+
+    return DynamoWebhookDeliveries()
+
+
+@lru_cache(maxsize=1)
 def attempt_limiter() -> "DynamoAttemptLimiter":
     from .storage.attempts import DynamoAttemptLimiter
 
@@ -321,7 +328,7 @@ def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
-                    webhook_sender, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
+                    webhook_sender, webhook_deliveries, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
                     purchase_store, recommendations, message_schedule):
         factory.cache_clear()
