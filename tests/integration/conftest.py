@@ -335,6 +335,9 @@ def aws_environment(monkeypatch, _template) -> Iterator[Aws]:
             monkeypatch.setenv(name, value)
         for name, value in _POWERTOOLS_ENV.items():  # the tests' own, over the template's
             monkeypatch.setenv(name, value)
+        # moto's DelaySeconds runs on the wall clock, the sandbox on a simulated one: a webhook
+        # retry is re-published visible at once (its attempt count still grows).
+        monkeypatch.setenv("WEBHOOK_RETRY_MAX_DELAY_SECONDS", "0")
         reset_process_caches()
         simulated = SimulatedClock(NOW)
         clock_module.use(simulated)
