@@ -157,6 +157,15 @@ def test_dlq_list_dry_run_and_redrive(aws, cli):
 # ----------------------------------------------------------------------------- customers
 
 
+def test_every_item_type_has_an_erasure_decision(aws):
+    """A new item type must say what erasing a customer does to it (storage/privacy.py)."""
+    from postpurchase.storage.privacy import ERASE_POLICY
+    from postpurchase.storage.table import Record
+
+    types = set(Record._get_discriminator_attribute()._discriminator_map)
+    assert types == set(ERASE_POLICY)
+
+
 def _two_orders(aws) -> None:
     for order_id in ("P-1", "P-2"):
         assert aws.post_order(aws.api_order(order_id)).status_code == 202
