@@ -197,6 +197,14 @@ def test_customer_emails_and_export(aws, cli, tmp_path):
 
 def test_erase_customer_dry_run_then_erase_is_idempotent(aws, cli):
     _two_orders(aws)
+    shipped = aws.post_shipment("P-1", {"carrier": "ups", "tracking_number": "SBX-OK-P1"})
+    assert shipped.status_code == 201, shipped.body
+    aws.pump.drain()
+    returned = aws.client.post("/v1/orders/P-1/returns", headers=aws.auth(), body=aws.encode({
+        "items": [{"sku": "MUG-1", "quantity": 1}], "reason": "damaged", "resolution": "refund",
+        "comment": "Ayşe here: the handle broke"}))
+    assert returned.status_code in (200, 201), returned.body
+    aws.pump.drain()
     before = aws.table_items()
     status, dry = cli("customers", "erase", "--merchant", "demo-store", "--customer", "c-1")
     assert status == 0 and dry["erased"] is False and dry["would"]["anonymise_order"] == {"order": 2}
@@ -212,6 +220,9 @@ def test_erase_customer_dry_run_then_erase_is_idempotent(aws, cli):
     assert aws.item("M#demo-store#C#c-1", "PROFILE") is None
     assert {i["recipient_hash"] for i in aws.items_of_type("message")} == {"erased"}
     assert aws.get_order("P-1").status_code == 200  # the merchant keeps the order
+    [rma] = aws.items_of_type("return")
+    assert rma["status"] and "[erased]" in rma["document"]  # kept, without the customer's words
+    assert aws.items_of_type("return_order") and aws.items_of_type("shipment")  # ids only: kept
 
     after = aws.table_items()
     status, again = cli("customers", "erase", "--merchant", "demo-store", "--customer", "c-1", "--yes")

@@ -79,14 +79,7 @@ def return_order_pk(merchant_id: str, rma_id: str) -> str:
     return f"M#{merchant_id}#RMA#{rma_id}"
 
 
-RETURN_API_KEY_LISTING_SK_PREFIX = "KEY#"
-
-
-def api_key_listing_sk(key_id: str) -> str:
-    return f"{API_KEY_LISTING_SK_PREFIX}{key_id}"
-
-
-ORDER_SK = "ORDER"
+RETURN_ORDER_SK = "ORDER"
 
 
 def suppression_pk(merchant_id: str, email_digest: str) -> str:
