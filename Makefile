@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup catalogs browser test test-unit test-integration test-e2e demo local bench load chaos lint clean
+.PHONY: setup catalogs browser test test-unit test-integration test-e2e demo local admin bench load chaos lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ demo: setup
 # DEMO=1 plays the demo's story into the local runtime first (its order-page links then open here).
 local: setup
 	LOCAL_DEMO=$(DEMO) $(PY) -m infra.local.serve
+
+# The operator CLI (docs/architecture.md, "Operator CLI"), against the running `make local` by
+# default; ADMIN_TARGET="--stack NAME" for a deployed stack. e.g. make admin ARGS="dlq list"
+ADMIN_TARGET ?= --local
+admin: $(VENV)/.installed
+	$(PY) -m postpurchase.admin $(ADMIN_TARGET) $(ARGS)
 
 bench: setup
 	$(PY) -m infra.bench

@@ -1,4 +1,5 @@
-"""order_events: stores orders, customers and shipments; asks for the confirmation email."""
+"""order_events: stores orders, customers and shipments; asks for the confirmation email; carries out
+storefronts' privacy requests (erasure, data requests)."""
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
@@ -18,6 +19,7 @@ class OrderEventRecord(SqsRecordModel):
     body: Json[OrderEvent]  # type: ignore[valid-type]
 
 
+PRIVACY_EVENTS = frozenset({"CustomerRedactRequested", "CustomerDataRequested", "ShopRedactRequested"})
 processor = BatchProcessor(event_type=EventType.SQS, model=OrderEventRecord)
 
 
@@ -71,9 +73,26 @@ def _sync_return(event) -> None:
     logger.info("storefront return change", extra={"action": event.action, "outcome": outcome})
 
 
+def _privacy(event) -> None:
+    from postpurchase.privacy.service import handle_privacy_event
+    from postpurchase.storage.privacy import DynamoPrivacyStore
+
+    def publish(events) -> None:
+        queue = services.order_events_queue()
+        for follow in events:
+            queue.publish(follow.model_dump_json(), kind=follow.type, merchant_id=follow.merchant_id)
+
+    outcome = handle_privacy_event(event, store=DynamoPrivacyStore(), customers=services.campaign_store(),
+                                   publish=publish, now=clock.now())
+    logger.info("privacy event processed", extra={"outcome": outcome})
+
+
 @tracer.capture_method
 def record_handler(record: OrderEventRecord) -> None:
     event = record.body
+    if event.type in PRIVACY_EVENTS:
+        logger.append_keys(merchant_id=event.merchant_id, event_type=event.type)
+        return _privacy(event)
     logger.append_keys(merchant_id=event.merchant_id, event_type=event.type,
                        order_id=event.order.order_id if event.type == "OrderPlaced" else event.order_id)
     outcome = handle_order_event(event, store=services.order_store(), request_email=_request_email,

@@ -12,7 +12,7 @@ from typing import Any
 
 import boto3
 
-from infra.template import global_environment, queues, resolve, resolve_environment, resources, tables
+from infra.template import UnresolvableError, global_environment, queues, resolve, resolve_environment, resources, tables
 
 
 def create_resources(template: Mapping[str, Any], region: str,
@@ -73,3 +73,20 @@ def function_environment(template: Mapping[str, Any], refs: Mapping[str, str],
                          parameters: Mapping[str, str]) -> dict[str, str]:
     """The Globals environment every function gets, resolved against the local resources."""
     return resolve_environment(global_environment(template), {**refs, **parameters}, template=template)
+
+
+def stack_outputs(template: Mapping[str, Any], refs: Mapping[str, str], api_url: str) -> dict[str, str]:
+    """The template's Outputs as `sam deploy` would report them, for the local resources: what the
+    operator CLI reads (postpurchase.admin.stack). The API's URL is the local server's."""
+    outputs: dict[str, str] = {}
+    for name, output in (template.get("Outputs") or {}).items():
+        if name in ("ApiUrl", "PublicBaseUrl"):
+            outputs[name] = api_url
+            continue
+        if "Condition" in output:  # e.g. the DKIM records of a sender domain the runtime has not
+            continue
+        try:
+            outputs[name] = resolve(output["Value"], refs, template=template)
+        except UnresolvableError:
+            continue
+    return outputs

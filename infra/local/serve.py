@@ -14,6 +14,7 @@ Local runtime ready: API on http://{host}:{port}  (AWS: moto at {endpoint})
   merchant: {merchant}   API key: {api_key}
   shopify secret: {shopify}   woocommerce secret: {woo}
   emails land in {outbox}/ (open index.html)
+  operator CLI: make admin ARGS="merchants show {merchant}"   (reads {stack_file})
 
 Place an order:
   curl -s -X POST http://{host}:{port}/v1/orders -H 'Authorization: Bearer {api_key}' \\
@@ -35,6 +36,17 @@ def _replay_demo(runtime: LocalRuntime, base_url: str) -> None:
     print_links(demo, base_url, "served here")
 
 
+def write_stack_file(runtime: LocalRuntime, api_url: str) -> Path:
+    """The local stack's Outputs and moto endpoint, for `python -m postpurchase.admin --local`."""
+    from infra.local.resources import stack_outputs
+    from infra.local.runtime import REGION
+    from postpurchase.admin.stack import write_local_stack
+
+    path = Path(os.environ.get("POSTPURCHASE_STACK_FILE", REPO_ROOT / ".local" / "stack.json"))
+    return write_local_stack(path, stack_outputs(runtime.template, runtime.names, api_url), region=REGION,
+                             endpoint_url=runtime.endpoint_url)
+
+
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "3000"))
@@ -47,12 +59,13 @@ def main() -> int:
                            notice_debounce_seconds=0 if demo else int(os.environ.get("NOTICE_DEBOUNCE_SECONDS",
                                                                                       "5"))).start()
     runtime.serve_api(host, port)
+    stack_file = write_stack_file(runtime, f"http://{host}:{port}")
     credentials = runtime.credentials
     if demo:
         _replay_demo(runtime, f"http://{host}:{port}")
     print(BANNER.format(host=host, port=port, endpoint=runtime.endpoint_url, merchant=credentials.merchant_id,
                         api_key=credentials.api_key, shopify=credentials.shopify_secret,
-                        woo=credentials.woocommerce_secret, outbox=outbox), flush=True)
+                        woo=credentials.woocommerce_secret, outbox=outbox, stack_file=stack_file), flush=True)
     stopping = False
 
     def stop(*_):

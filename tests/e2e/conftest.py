@@ -33,6 +33,7 @@ class LocalApi:
     base_url: str
     outbox: Path
     api_key: str = "demo-store-local-key"
+    stack_file: Path | None = None  # what serve writes for the operator CLI (--local FILE)
     shopify_secret: str = "demo-shopify-secret"
 
     def call(self, method: str, path: str, body: bytes | dict | None = None, headers: dict | None = None,
@@ -72,12 +73,14 @@ class LocalApi:
 def local_api(tmp_path_factory) -> LocalApi:
     port = _free_port()
     outbox = tmp_path_factory.mktemp("outbox")
+    stack_file = tmp_path_factory.mktemp("stack") / "stack.json"  # not the checkout's .local/: workers share it
     env = dict(os.environ, PORT=str(port), OUTBOX_DIR=str(outbox), LOCAL_RETRY_DELAY_SECONDS="0",
+               POSTPURCHASE_STACK_FILE=str(stack_file),
                PYTHONPATH=f"{REPO / 'layers' / 'common' / 'python'}{os.pathsep}{REPO}")
     log = (tmp_path_factory.mktemp("logs") / "local.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "infra.local.serve"], cwd=REPO, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
-    api = LocalApi(f"http://127.0.0.1:{port}", outbox)
+    api = LocalApi(f"http://127.0.0.1:{port}", outbox, stack_file=stack_file)
     deadline = time.monotonic() + 90
     while True:
         if process.poll() is not None:

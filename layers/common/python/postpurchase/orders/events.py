@@ -70,10 +70,42 @@ class StorefrontReturnChanged(_Event):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
 
 
-OrderEvent = Annotated[Union[OrderPlaced, ShipmentCreated, OrderCancelled, StorefrontReturnChanged],
+class CustomerRedactRequested(_Event):
+    """Erase a customer's data (Shopify customers/redact): their id, the email (guest orders are
+    under an id made from it) and orders the storefront names; storage/privacy.py decides what goes."""
+
+    type: Literal["CustomerRedactRequested"] = "CustomerRedactRequested"
+    customer_id: Identifier | None = None
+    email: Annotated[str, Field(max_length=320)] | None = None
+    order_ids: list[Identifier] = Field(default=[], max_length=10_000)
+
+
+class CustomerDataRequested(_Event):
+    """A customer asked for their data (Shopify customers/data_request): recorded for the operator."""
+
+    type: Literal["CustomerDataRequested"] = "CustomerDataRequested"
+    request_id: Identifier
+    customer_id: Identifier | None = None
+    email: Annotated[str, Field(max_length=320)] | None = None
+    order_ids: list[Identifier] = Field(default=[], max_length=10_000)
+
+
+class ShopRedactRequested(_Event):
+    """Erase every customer of the merchant (Shopify shop/redact, 48 h after uninstall): one page of
+    the merchant's customers per message, each becoming a CustomerRedactRequested, then the next page."""
+
+    type: Literal["ShopRedactRequested"] = "ShopRedactRequested"
+    after_customer: Identifier | None = None  # the page starts after this customer id
+    page: Annotated[int, Field(ge=0)] = 0
+
+
+PrivacyEvent = CustomerRedactRequested | CustomerDataRequested | ShopRedactRequested
+OrderEvent = Annotated[Union[OrderPlaced, ShipmentCreated, OrderCancelled, StorefrontReturnChanged,
+                             CustomerRedactRequested, CustomerDataRequested, ShopRedactRequested],
                        Field(discriminator="type")]
 order_event_adapter: TypeAdapter[OrderEvent] = TypeAdapter(OrderEvent)
 
 
-def parse_order_event(body: str) -> OrderPlaced | ShipmentCreated | OrderCancelled | StorefrontReturnChanged:
+def parse_order_event(body: str) -> (OrderPlaced | ShipmentCreated | OrderCancelled | StorefrontReturnChanged
+                                     | PrivacyEvent):
     return order_event_adapter.validate_json(body)

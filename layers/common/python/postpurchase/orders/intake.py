@@ -18,10 +18,10 @@ from ..observability import MetricUnit, logger, metrics
 from ..security.signatures import header, verify_hmac_base64
 from ..services import merchant_store, order_events_queue
 from ..storage.merchants import Merchant
-from .events import OrderCancelled, OrderPlaced, ShipmentCreated
+from .events import OrderCancelled, OrderPlaced, PrivacyEvent, ShipmentCreated
 from .models import Order, Shipment
 
-Event = OrderPlaced | ShipmentCreated | OrderCancelled
+Event = OrderPlaced | ShipmentCreated | OrderCancelled | PrivacyEvent
 
 
 def _publish(intake: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +141,12 @@ def receive_shopify_webhook(merchant_id: str, headers: Mapping[str, str], raw_bo
     webhook_id = _required_header(headers, "X-Shopify-Webhook-Id")
     if topic.strip().lower().startswith("products/"):
         return _shopify_product(merchant, topic.strip().lower(), headers, raw_body, now)
-    events = shopify.translate(topic, raw_body, merchant_id=merchant_id, webhook_id=webhook_id, received_at=now)
+    from ..storefronts import shopify_privacy
+
+    # Compliance topics go through the queue like orders: an erasure that fails is retried.
+    translator = (shopify_privacy.translate if topic.strip().lower() in shopify_privacy.PRIVACY_TOPICS
+                  else shopify.translate)
+    events = translator(topic, raw_body, merchant_id=merchant_id, webhook_id=webhook_id, received_at=now)
     if events:
         publish_once(merchant_id, f"shopify:{webhook_id}", _fingerprint(raw_body), events)
     logger.info("shopify webhook", extra={"merchant_id": merchant_id, "topic": topic, "events": len(events)})

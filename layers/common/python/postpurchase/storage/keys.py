@@ -39,6 +39,13 @@ def api_key_pk(key_hash: str) -> str:
     return f"APIKEY#{key_hash}"
 
 
+API_KEY_LISTING_SK_PREFIX = "KEY#"
+
+
+def api_key_listing_sk(key_id: str) -> str:
+    return f"{API_KEY_LISTING_SK_PREFIX}{key_id}"
+
+
 ORDER_SK = "ORDER"
 PROFILE_SK = "PROFILE"
 SETTINGS_SK = "SETTINGS"

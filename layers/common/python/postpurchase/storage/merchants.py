@@ -27,6 +27,7 @@ CACHE_SECONDS = 60.0
 
 if TYPE_CHECKING:
     from ..messaging.settings import MessagingSettings
+    from .api_keys import ApiKeyInfo
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,40 @@ class DynamoMerchantStore:
         R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK).update(actions=actions)
         _merchants.put(merchant.merchant_id, merchant)
 
-    def add_api_key(self, merchant_id: str, api_key: str, now: datetime) -> None:
-        ApiKeyRecord(keys.api_key_pk(hash_api_key(api_key)), keys.API_KEY_SK,
-                     merchant_id=merchant_id, created_at=now).save()
+    def create(self, merchant: Merchant, now: datetime, key_label: str = "first key") -> tuple[str, "ApiKeyInfo"]:
+        """A new merchant with its first API key, in one transaction: (the key, shown once; its
+        info). Conflict when the merchant exists (settings are changed elsewhere, never overwritten)."""
+        from pynamodb.exceptions import TransactWriteError
+        from pynamodb.transactions import TransactWrite
+
+        from ..errors import Conflict
+        from .api_keys import DynamoApiKeys, new_api_key
+        from .orders import _connection, _reasons
+
+        R = MerchantRecord
+        record = R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK, merchant_id=merchant.merchant_id,
+                   branding=merchant.branding.model_dump_json(), shopify_secret=merchant.shopify_secret,
+                   woocommerce_secret=merchant.woocommerce_secret, tracking=json.dumps(asdict(merchant.tracking)),
+                   webhooks=json.dumps(asdict(merchant.webhooks)), updated_at=now)
+        api_key = new_api_key()
+        try:
+            with TransactWrite(connection=_connection()) as transaction:
+                transaction.save(record, condition=R.pk.does_not_exist())
+                info = DynamoApiKeys().add(merchant.merchant_id, api_key, key_label, now, transaction=transaction)
+        except TransactWriteError as error:
+            reasons = _reasons(error)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise Conflict(f"merchant {merchant.merchant_id} exists already", field="merchant_id") from None
+            raise RetryLater(f"merchant not created: {error.cause_response_code}") from error
+        _merchants.put(merchant.merchant_id, merchant)
+        return api_key, info
+
+    def add_api_key(self, merchant_id: str, api_key: str, now: datetime, label: str = "") -> None:
+        """A key chosen by the caller (the local seed's documented one); new keys come from
+        storage.api_keys.DynamoApiKeys.create. Listed with the merchant's other keys."""
+        from .api_keys import DynamoApiKeys
+
+        DynamoApiKeys().add(merchant_id, api_key, label, now)
 
 
 class WebhookSettingsIn(BaseModel):

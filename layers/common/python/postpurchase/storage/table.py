@@ -60,6 +60,20 @@ class MerchantRecord(Record, discriminator="merchant"):
 class ApiKeyRecord(Record, discriminator="api_key"):
     merchant_id = UnicodeAttribute()
     created_at = UTCDateTimeAttribute()
+    key_id = UnicodeAttribute(null=True)  # its ApiKeyListingRecord's id (keys made before listings: none)
+
+
+class ApiKeyListingRecord(Record, discriminator="api_key_listing"):
+    """pk M#{m}, sk KEY#{key id}: one of the merchant's API keys, for listing and revoking (the
+    APIKEY#{hash} item cannot be found from the merchant). Written in the same transaction as the
+    hash item; a revoked key keeps its listing with `revoked_at`."""
+
+    merchant_id = UnicodeAttribute()
+    key_id = UnicodeAttribute()  # the first 8 hex digits of the key's SHA-256
+    key_hash = UnicodeAttribute()
+    label = UnicodeAttribute(default="")
+    created_at = UTCDateTimeAttribute()
+    revoked_at = UTCDateTimeAttribute(null=True)
 
 
 class CustomerRecord(Record, discriminator="customer"):
@@ -106,6 +120,8 @@ class OrderRecord(Record, discriminator="order"):
     policy_version = NumberAttribute(null=True)
     # Bumped by every new return: two concurrent requests cannot both count the same units.
     returns_revision = NumberAttribute(null=True)
+    # Set when the customer's data was erased (storage/privacy.py): the document keeps no customer.
+    erased_at = UTCDateTimeAttribute(null=True)
     # gsi1: customer -> orders, newest last.
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
@@ -431,3 +447,28 @@ class SchedulerCursorRecord(Record, discriminator="scheduler_cursor"):
 
     hour = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
+
+
+class PrivacyRequestRecord(Record, discriminator="privacy_request"):
+    """pk M#{m}#PRIVACY, sk REQUEST#{request id}: a customer asked for their data (Shopify
+    customers/data_request); the operator exports it (admin CLI) and sends it to the merchant."""
+
+    merchant_id = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    source = UnicodeAttribute()
+    status = UnicodeAttribute()  # pending | exported
+    received_at = UTCDateTimeAttribute()
+    customer_id = UnicodeAttribute(null=True)
+    email = UnicodeAttribute(null=True)
+    order_ids = UnicodeAttribute(default="[]")  # JSON list
+    exported_at = UTCDateTimeAttribute(null=True)
+
+
+class PrivacyErasureRecord(Record, discriminator="privacy_erasure"):
+    """pk M#{m}#PRIVACY, sk ERASED#{sha256 of the customer ids}: an erasure happened (when, how
+    much), without saying whose data it was."""
+
+    merchant_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    orders = NumberAttribute()
+    items = NumberAttribute()
