@@ -18,12 +18,24 @@ setup: $(VENV)/.installed catalogs
 catalogs: $(VENV)/.installed
 	$(PY) -m postpurchase.messaging.catalogs
 
-# Headless Chromium for the page tests (Playwright drives it): Debian's package, as root or with sudo.
+# Headless Chromium for the page tests (Playwright drives it) and the fonts they render with, so the
+# layout checks give the same answer on every machine: Debian's packages, as root or with sudo.
+# fonts-noto-core has Latin, Cyrillic, Arabic and Thai; DejaVu is the wide fallback (and DejaVu Sans
+# Mono the forced wide font of tests/e2e/test_layout_fonts_browser.py). Quick when the files are
+# there; waits for apt's lock if another install (a CI run) holds it.
 CHROMIUM ?= /usr/bin/chromium
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-dejavu-core
+BROWSER_FILES := $(CHROMIUM) /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf \
+  /usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf \
+  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
 browser:
-	@test -x $(CHROMIUM) || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
-	@test -x $(CHROMIUM) && echo "chromium: $$($(CHROMIUM) --version)"
+	@for f in $(BROWSER_FILES); do test -e $$f || missing=1; done; [ -z "$$missing" ] || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get \
+	    -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $(BROWSER_PACKAGES) >/dev/null; }
+	@for f in $(BROWSER_FILES); do test -e $$f || { echo "missing $$f"; exit 1; }; done
+	@echo "chromium: $$($(CHROMIUM) --version 2>/dev/null); sans-serif fonts:" \
+	  "$$(for l in ru th ar; do fc-match -f "$$l=%{family[0]}; " sans-serif:lang=$$l; done)"
 
 test: setup browser
 	$(PY) -m pytest -n 2 tests

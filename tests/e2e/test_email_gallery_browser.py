@@ -1,7 +1,9 @@
 """Every customer email, in every language, opened in headless Chromium (Debian's, `make browser`)
-through Playwright: screenshots and a gallery under test-artifacts/emails/gallery/, and a failure
-for what a browser can see and a string test cannot: a layout wider than a phone, an image without
-alt text, the wrong text direction, an English sentence left in a translated email.
+through Playwright, at the width of a small and of a large phone (phone_layout.PHONES): screenshots
+and a gallery under test-artifacts/emails/gallery/, and a failure for what a browser can see and a
+string test cannot: a layout wider than the phone, an image without alt text, the wrong text
+direction, an English sentence left in a translated email. test_layout_fonts_browser.py checks the
+widest emails again with a forced wide font.
 
 No server needed: the emails are rendered in-process to HTML files and opened from disk (remote
 images are answered with a placeholder so the layout has real image boxes)."""
@@ -18,12 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "unit"))  # the shared email builders (not test modules)
 
 from email_gallery import ALL_CASES, LANGUAGES, make_merchant, request_for  # noqa: E402
+from phone_layout import HEIGHT, PHONES, overflow, set_width  # noqa: E402
 from test_translations import ENGLISH  # noqa: E402
 
 from postpurchase.messaging.rendering import render_email  # noqa: E402
 
 GALLERY = REPO / "test-artifacts" / "emails" / "gallery"
-PHONE = {"width": 390, "height": 844}
 # A 1x1 grey PNG for every remote image (the test runs offline).
 PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mN8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==")
 
@@ -42,7 +44,10 @@ def _artifacts_folder():
 
 @pytest.fixture(scope="module")
 def page(browser):
-    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True, has_touch=True)
+    """One page for every email and both widths (a test sets its width): a new context per test
+    would cost more than the checks."""
+    context = browser.new_context(viewport={"width": PHONES[0], "height": HEIGHT}, device_scale_factor=1,
+                                  is_mobile=True, has_touch=True)
     context.route("http*://**/*", lambda route: route.fulfill(status=200, content_type="image/png", body=PIXEL)
                   if route.request.resource_type == "image" else route.abort())
     page = context.new_page()
@@ -52,13 +57,15 @@ def page(browser):
 
 @pytest.fixture(scope="module")
 def gallery():
-    """Collects (language, name, subject) of every rendered email; writes index.html at the end."""
-    entries: list[tuple[str, str, str]] = []
+    """Collects (language, name, subject) of every rendered email; writes index.html at the end
+    (the small phone's screenshots)."""
+    entries: set[tuple[str, str, str]] = set()
     yield entries
+    small = PHONES[0]
     rows = "\n".join(
         f'<figure><figcaption><b>{htmllib.escape(name)}</b><br><span dir="auto">{htmllib.escape(subject)}</span>'
-        f'<br><a href="{name}.html">HTML</a></figcaption><a href="{name}.png"><img src="{name}.png" alt="{name}" '
-        f'loading="lazy"></a></figure>'
+        f'<br><a href="{name}.html">HTML</a></figcaption>'
+        f'<a href="{name}-{small}.png"><img src="{name}-{small}.png" alt="{name}" loading="lazy"></a></figure>'
         for _, name, subject in sorted(entries))
     (GALLERY / "index.html").write_text(
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Email gallery</title><style>'
@@ -70,13 +77,7 @@ def gallery():
 
 CHECKS = """() => {
     const doc = document.documentElement;
-    const wide = [...document.querySelectorAll('body *')].filter(el => {
-        const box = el.getBoundingClientRect();
-        return box.width > 0 && (box.right > window.innerWidth + 1 || box.left < -1);
-    }).map(el => el.tagName + '.' + el.className).slice(0, 5);
     return {
-        scrollWidth: doc.scrollWidth,
-        wide,
         noAlt: [...document.images].filter(img => !(img.getAttribute('alt') || '').trim()).map(img => img.src),
         brokenImages: [...document.images].filter(img => !img.complete || img.naturalWidth === 0).length,
         dir: getComputedStyle(document.querySelector('td.content')).direction,
@@ -88,7 +89,9 @@ CHECKS = """() => {
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_email_in_a_real_browser(page, gallery, language):
+@pytest.mark.parametrize("width", PHONES)
+def test_every_email_in_a_real_browser(page, gallery, width, language):
+    set_width(page, width)
     problems: list[str] = []
     for kind, variant in ALL_CASES:
         name = _name(language, kind, variant)
@@ -98,12 +101,14 @@ def test_every_email_in_a_real_browser(page, gallery, language):
         (GALLERY / f"{name}.txt").write_text(f"Subject: {email.subject}\n\n{email.text}", encoding="utf-8")
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
-        page.screenshot(path=str(GALLERY / f"{name}.png"), full_page=True)
-        gallery.append((language, name, email.subject))
+        if width == PHONES[0]:  # the small phone's picture is the one to look at (pictures are half the time)
+            page.screenshot(path=str(GALLERY / f"{name}-{width}.png"), full_page=True)
+        gallery.add((language, name, email.subject))
 
+        too_wide = overflow(page, width)
+        if too_wide:
+            problems.append(f"{name}: {too_wide}")
         seen = page.evaluate(CHECKS)
-        if seen["scrollWidth"] > PHONE["width"] or seen["wide"]:
-            problems.append(f"{name}: wider than a phone ({seen['scrollWidth']}px): {seen['wide']}")
         if seen["noAlt"]:
             problems.append(f"{name}: images without alt: {seen['noAlt']}")
         if seen["brokenImages"]:
