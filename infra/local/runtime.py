@@ -133,8 +133,10 @@ class LocalRuntime:
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
         os.environ["NOTICE_DEBOUNCE_SECONDS"] = str(self.notice_debounce_seconds)
         os.environ["WEBHOOK_RETRY_MAX_DELAY_SECONDS"] = str(self.webhook_retry_max_delay_seconds)
-        # Merchant webhooks must be https in AWS; locally they reach receivers on localhost.
+        # Merchant webhooks must be https to a public address in AWS; locally they reach
+        # receivers on 127.0.0.1 (the only deployment that sets these two).
         os.environ["WEBHOOKS_ALLOW_HTTP"] = "true"
+        os.environ["WEBHOOKS_ALLOW_LOOPBACK"] = "true"
         reset_process_caches()
         self._tap_event_bus()
 

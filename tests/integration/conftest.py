@@ -316,6 +316,8 @@ def aws_environment(monkeypatch, _template) -> Iterator[Aws]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in ("WEBHOOKS_ALLOW_HTTP", "WEBHOOKS_ALLOW_LOOPBACK"):  # as in AWS, whatever ran before
+        monkeypatch.delenv(name, raising=False)
 
     from postpurchase import clock as clock_module
     from postpurchase.clock import SimulatedClock

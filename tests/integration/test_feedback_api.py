@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from test_returns_api import Receiver  # the merchant's webhook endpoint on localhost
+from test_returns_api import Receiver, allow_http_webhooks  # the merchant's webhook endpoint on localhost
 
 from infra.aws_requests import count_aws_requests
 
@@ -42,10 +42,7 @@ def listing(aws, api_key: str | None = None, **query):
 
 @pytest.fixture
 def receiver(aws, monkeypatch):
-    from infra.local.runtime import reset_process_caches
-
-    monkeypatch.setenv("WEBHOOKS_ALLOW_HTTP", "true")
-    reset_process_caches()
+    allow_http_webhooks(monkeypatch)
     server = Receiver()
     try:
         yield server

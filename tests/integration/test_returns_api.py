@@ -170,6 +170,7 @@ def allow_http_webhooks(monkeypatch) -> None:
     from infra.local.runtime import reset_process_caches
 
     monkeypatch.setenv("WEBHOOKS_ALLOW_HTTP", "true")
+    monkeypatch.setenv("WEBHOOKS_ALLOW_LOOPBACK", "true")  # the receiver listens on 127.0.0.1
     reset_process_caches()  # settings, the webhook sender and the merchant cache are rebuilt
 
 
@@ -1201,6 +1202,71 @@ def test_webhook_urls_must_be_https_unless_the_deployment_allows_http(aws):
     first = configure_webhook(aws, "https://merchant.example/hooks")
     second = configure_webhook(aws, "https://merchant.example/hooks")
     assert first != second  # a fresh secret on every PUT
+
+
+SSRF_URLS = ["https://127.0.0.1/hooks", "https://localhost/hooks", "https://169.254.169.254/latest/meta-data/",
+             "https://[::1]/hooks", "https://[::ffff:127.0.0.1]/hooks", "https://[fd00::1]/hooks",
+             "https://10.0.0.7/hooks", "https://172.16.0.1/hooks", "https://192.168.1.1/hooks",
+             "https://100.64.0.1/hooks", "https://0.0.0.0/hooks", "https://2130706433/hooks",
+             "https://0x7f000001/hooks", "https://017700000001/hooks", "https://metadata.google.internal/",
+             "https://hooks.merchant.example:6379/"]
+
+
+@pytest.mark.parametrize("field", ["returns_url", "feedback_url"])
+def test_webhook_urls_aimed_inside_our_network_are_refused_when_saved(aws, field):
+    for url in SSRF_URLS:
+        response = aws.client.put("/v1/settings/webhooks", headers=aws.auth(), body=aws.encode({field: url}))
+        error = error_of(response, 400, "validation_error", field)
+        assert error["message"].startswith(f"{field}: ") and any(
+            why in error["message"] for why in ("address", "host name", "port")), (url, error)
+    assert merchant_webhooks(aws) == (None, None)
+
+
+def test_the_local_allowance_reaches_loopback_and_nothing_else_private(aws, monkeypatch):
+    allow_http_webhooks(monkeypatch)
+    for url in ("http://10.0.0.7:8080/hooks", "http://169.254.169.254/latest/", "http://[fd00::1]/hooks"):
+        error_of(aws.client.put("/v1/settings/webhooks", headers=aws.auth(), body=aws.encode({"returns_url": url})),
+                 400, "validation_error", "returns_url")
+    configure_webhook(aws, "http://127.0.0.1:53177/hooks")
+
+
+def merchant_webhooks(aws) -> tuple[str | None, str | None]:
+    from postpurchase.services import merchant_store
+    from postpurchase.storage import merchants
+
+    merchants.clear_caches()
+    webhooks = merchant_store().get(MERCHANT).webhooks
+    return webhooks.returns_url, webhooks.feedback_url
+
+
+def test_a_webhook_whose_name_resolves_inside_is_retried_not_posted_nor_a_500(aws, monkeypatch):
+    """The name passed at save time (DNS changes); at send time it resolves to a VPC address:
+    no connection is made, the delivery takes the retry path like an endpoint that is down."""
+    import socket
+
+    real_lookup, real_connect = socket.getaddrinfo, socket.create_connection
+    dialed: list = []
+
+    def lookup(host, *args, **kwargs):
+        if host == "hooks.merchant.example":
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.7", 443))]
+        return real_lookup(host, *args, **kwargs)
+
+    def connect(address, *args, **kwargs):
+        dialed.append(address)
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    configure_webhook(aws, "https://hooks.merchant.example/returns")
+    _resolve(aws)
+    assert aws.pump_queue("ReturnEventsQueue") == 1  # the ReturnChanged: queues the delivery
+    assert aws.pump_queue("ReturnEventsQueue") == 1  # the delivery: refused, re-published
+
+    assert not [address for address in dialed if address[0] == "10.0.0.7"]
+    [message] = [json.loads(body) for body in _peek(aws, "ReturnEventsQueue")]
+    assert message["type"] == "DeliverReturnWebhook" and message["attempt"] == 1
+    assert aws.queue_depth("ReturnEventsDLQ") == 0
 
 
 def _event_queue(aws) -> str:

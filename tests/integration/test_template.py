@@ -325,6 +325,9 @@ def test_every_function_environment_is_valid_settings(template: dict[str, Any]) 
         env = resolve_environment(function_environment(template, function_id), LOCAL_REFS, template=template)
         settings = Settings.model_validate({**env, "AWS_REGION": REGION})
         assert settings.table_name == "Table"
+        # Only the local runtime lets webhooks reach http:// or loopback (security/outbound.py).
+        assert not settings.webhooks_allow_http and not settings.webhooks_allow_loopback, function_id
+        assert not {"WEBHOOKS_ALLOW_HTTP", "WEBHOOKS_ALLOW_LOOPBACK"} & set(env), function_id
     # Without a PublicBaseUrl, the workers link to the API's own URL.
     order_events = resolve_environment(function_environment(template, "OrderEventsFunction"), LOCAL_REFS)
     assert order_events["PUBLIC_BASE_URL"] == f"https://abc123defg.execute-api.{REGION}.amazonaws.com/api"

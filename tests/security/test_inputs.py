@@ -155,6 +155,23 @@ def test_ten_thousand_line_items_and_unicode_in_odd_places(world, attacks):
     attacks.check("items as an object", send(world, key, world.aws.encode(wrong)))
 
 
+# Merchant webhook URLs aimed inside our network (SSRF, security/outbound.py): refused when saved.
+SSRF_URLS = ["https://127.0.0.1/h", "https://localhost/h", "https://169.254.169.254/latest/meta-data/",
+             "https://[fd00:ec2::254]/latest/meta-data/", "https://[::1]/h", "https://[::ffff:169.254.169.254]/h",
+             "https://[64:ff9b::a9fe:a9fe]/h", "https://10.0.0.7/h", "https://172.16.0.1/h", "https://192.168.0.1/h",
+             "https://100.100.100.200/h", "https://0.0.0.0/h", "https://2130706433/h", "https://0x7f.1/h",
+             "https://017700000001/h", "https://127.1/h", "https://metadata.google.internal/computeMetadata/v1/",
+             "https://metadata/h", "https://hooks.example.com:6379/h", "https://[fe80::1%25eth0]/h",
+             "http://hooks.example.com/h", "https://u:p@hooks.example.com/h"]
+
+
+def test_webhook_urls_aimed_inside_are_refused(world, attacks):
+    key = ("PUT", "/v1/settings/webhooks")
+    for field in ("returns_url", "feedback_url"):
+        for url in SSRF_URLS:
+            attacks.check(f"{field}={url}", send(world, key, world.aws.encode({field: url})), statuses=[400])
+
+
 # ------------------------------------------------------------------------------ webhooks
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, Field, ValidationError
+
+if TYPE_CHECKING:
+    from .security.outbound import OutboundPolicy
 
 
 class Settings(BaseModel):
@@ -21,8 +26,11 @@ class Settings(BaseModel):
     return_events_queue_url: str = Field(alias="RETURN_EVENTS_QUEUE_URL", min_length=1)
     campaign_queue_url: str = Field(alias="CAMPAIGN_QUEUE_URL", min_length=1)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
-    # Merchant webhooks must be https; the local runtime allows http to reach its own receiver.
+    # Merchant webhooks must be https to a global address (security/outbound.py); the local
+    # runtime alone allows http and loopback, to reach its own receivers on 127.0.0.1.
     webhooks_allow_http: bool = Field(alias="WEBHOOKS_ALLOW_HTTP", default=False)
+    webhooks_allow_loopback: bool = Field(alias="WEBHOOKS_ALLOW_LOOPBACK", default=False)
+    # The whole exchange with the merchant's endpoint: lookup, connect, TLS, request, answer.
     webhook_timeout_seconds: float = Field(alias="WEBHOOK_TIMEOUT_SECONDS", default=5.0, gt=0, le=20)
     # A merchant webhook that fails is re-published with a growing delay up to this (SQS's limit is
     # 900 s); the local runtime lowers it, since SQS delays are real seconds even on simulated time.
@@ -66,6 +74,14 @@ def settings() -> Settings:
     except ValidationError as exc:
         problems = ", ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid environment configuration: {problems}") from None
+
+
+def outbound_policy() -> "OutboundPolicy":
+    """What a request to a merchant-chosen URL may reach in this deployment."""
+    from .security.outbound import OutboundPolicy
+
+    config = settings()
+    return OutboundPolicy(allow_http=config.webhooks_allow_http, allow_loopback=config.webhooks_allow_loopback)
 
 
 def reset() -> None:

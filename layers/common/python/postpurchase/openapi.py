@@ -216,7 +216,10 @@ def openapi_document() -> dict[str, Any]:
             "/v1/settings/webhooks": {"put": {
                 "summary": "Where resolved returns (returns_url) and feedback answers (feedback_url) are POSTed "
                            "(signed X-PostPurchase-Signature: t=<unix>,v1=<hex HMAC-SHA256 of '<t>.<body>'>); "
-                           "a URL left out keeps its value, null turns it off; answers a new secret",
+                           "a URL left out keeps its value, null turns it off; answers a new secret. A URL must be "
+                           "https (port 443, 8443 or 80) to a public host: private, loopback and link-local "
+                           "addresses and internal names are refused (400), and again at each delivery if the "
+                           "name resolves to one; redirects are not followed",
                 "security": _BEARER,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object",

@@ -156,8 +156,9 @@ def event_publisher() -> "EventBridgePublisher":
 def webhook_sender() -> "HttpWebhookSender":
     from .adapters.webhooks import HttpWebhookSender
 
-    config = settings()
-    return HttpWebhookSender(config.webhook_timeout_seconds, config.webhooks_allow_http)
+    from .config import outbound_policy
+
+    return HttpWebhookSender(outbound_policy(), settings().webhook_timeout_seconds)
 
 
 @lru_cache(maxsize=1)

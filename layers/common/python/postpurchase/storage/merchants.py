@@ -181,10 +181,13 @@ class WebhookSettingsIn(BaseModel):
     @field_validator("returns_url", "feedback_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        from ..adapters.webhooks import check_webhook_url
-        from ..config import settings
+        from ..config import outbound_policy
+        from ..security.outbound import check_url
 
-        return None if value is None else check_webhook_url(value, settings().webhooks_allow_http)
+        # What can be told without resolving the name (which may change): resolved at each send.
+        if value is not None:
+            check_url(value, outbound_policy())
+        return value
 
 
 def set_webhooks(merchant_id: str, body: WebhookSettingsIn, now: datetime) -> dict:
