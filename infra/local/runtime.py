@@ -135,6 +135,8 @@ class LocalRuntime:
         os.environ["WEBHOOK_RETRY_MAX_DELAY_SECONDS"] = str(self.webhook_retry_max_delay_seconds)
         # Merchant webhooks must be https in AWS; locally they reach receivers on localhost.
         os.environ["WEBHOOKS_ALLOW_HTTP"] = "true"
+        # The console is served over plain http on localhost: a Secure cookie would never come back.
+        os.environ["CONSOLE_COOKIE_SECURE"] = "false"
         reset_process_caches()
         self._tap_event_bus()
 
