@@ -361,3 +361,28 @@ def test_approving_in_the_console_shows_on_the_customers_order_page(aws):
     token = sign_order_token(aws.link_keys, "demo-store", ORDER, aws.clock.now() + timedelta(days=1))
     customer = html(aws.client.get(f"/pages/demo-store/orders/{ORDER}?token={token}&lang=en", headers={"Host": HOST}))
     assert rma_id in customer and "Approved" in customer
+
+
+def test_a_step_whose_notice_cannot_be_queued_says_so_and_the_same_step_finishes_it(aws, monkeypatch):
+    from postpurchase import services
+    from postpurchase.errors import RetryLater
+
+    [rma_id] = setup_returns(aws)
+    cookie = sign_in(aws)
+    page = html(get(aws, detail_path(rma_id), cookie))
+    queue = services.return_events_queue()
+    publish, outage = queue.publish, {"on": True}
+
+    def flaky(*args, **kwargs):
+        if outage["on"]:
+            raise RetryLater("SQS is down")
+        return publish(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "publish", flaky)
+    response = post(aws, detail_path(rma_id), {"csrf_token": csrf(page), "action": "approve"}, cookie)
+    assert response.status_code == 503 and "Take the same step again" in html(response)
+    assert stored(aws, rma_id)["status"] == "approved"
+    outage["on"] = False
+    before = aws.queue_depth("ReturnEventsQueue")
+    assert post(aws, detail_path(rma_id), {"csrf_token": csrf(page), "action": "approve"}, cookie).status_code == 303
+    assert aws.queue_depth("ReturnEventsQueue") == before + 1 and len(stored(aws, rma_id)["history"]) == 2

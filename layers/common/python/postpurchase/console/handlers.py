@@ -174,6 +174,10 @@ def _search(merchant_id: str, text: str, now: datetime) -> list:
 
     queue = return_queue()
     text = text.strip()[:SEARCH_MAX]
+    try:
+        text.encode("utf-8")  # API Gateway decodes anything, even a lone surrogate no key can hold
+    except UnicodeEncodeError:
+        return []
     if "@" in text:
         order_ids = queue.orders_for_email(merchant_id, text)
     else:
@@ -257,12 +261,13 @@ def submit_step(request: Request, order_id: str, rma_id: str) -> PageResponse:
     try:
         command = views.command_from_form(form.get("action", ""), form, shown.rma)
         step(OrderAccess(request.merchant_id, order_id, "merchant"), rma_id, command, request.now)
-    except (InvalidInput, DomainError) as refused:
-        if isinstance(refused, NotFound) and refused.field != "rma_id":
+    except DomainError as refused:
+        if isinstance(refused, NotFound):
             raise
+        # 503: the step was saved but its notices were not queued; the same step sent again
+        # finishes it (the domain replays the notice), and the page says so.
         logger.info("console step refused", extra={"code": refused.code, "field": refused.field})
-        return _return_view(request, staff, order_id, rma_id, status=refused.status if refused.status < 500 else 400,
-                            error=refused)
+        return _return_view(request, staff, order_id, rma_id, status=refused.status, error=refused)
     path = f"{base_path(request)}/returns/{quote(order_id, safe='')}/{quote(rma_id, safe='')}"
     return _redirect(_with_query(path, notice="step_saved"))
 
@@ -278,16 +283,23 @@ def safely(request: Request, handle: Callable[[], PageResponse]) -> PageResponse
         _branding(request.merchant_id)  # an unknown shop is a 404 on every console address
         return handle()
     except NotFound:
-        return _error(request, "not_found", 404)
+        return _fallback(request, "not_found", 404)
     except DomainError as error:
         logger.info("console request refused", extra={"code": error.code, "field": error.field})
-        return _error(request, "bad_request", error.status if error.status < 500 else 400)
+        if error.status >= 500:  # the keyring or a queue is unavailable: try again later
+            return _fallback(request, "server_error", error.status)
+        return _fallback(request, "bad_request", error.status)
     except Exception:
         logger.exception("console page failed")
-        try:
-            return _error(request, "server_error", 500)
-        except Exception:
-            return PageResponse(500, rendering.render_bare_error("server_error"), _headers())
+        return _fallback(request, "server_error", 500)
+
+
+def _fallback(request: Request, error: str, status: int) -> PageResponse:
+    try:
+        return _error(request, error, status)
+    except Exception:
+        logger.exception("console error page failed")
+        return PageResponse(status, rendering.render_bare_error(error), _headers())
 
 
 def _error(request: Request, error: str, status: int) -> PageResponse:

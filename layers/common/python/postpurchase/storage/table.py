@@ -33,7 +33,7 @@ class Record(Model):
 
 
 class Gsi1(GlobalSecondaryIndex):
-    """gsi1 (projection ALL): customer -> orders, and a merchant's customer list."""
+    """gsi1 (projection ALL): customer -> orders, a merchant's customer list, its returns queue."""
 
     class Meta:
         index_name = "gsi1"
