@@ -454,6 +454,12 @@ def print_links(demo: Demo, base_url: str, note: str) -> None:
         print(f"  {CUSTOMER_ORDERS[order_id]:<24} {url}")
 
 
+def print_console(demo: Demo, base_url: str, note: str) -> None:
+    credentials = demo.runtime.credentials
+    print(f"\nMerchant console ({note}): {base_url}/console/{credentials.merchant_id}/signin"
+          f"\n  sign in with the API key {credentials.api_key}")
+
+
 def main() -> int:
     from postpurchase import clock as clock_module
     from postpurchase.clock import SimulatedClock
@@ -483,6 +489,7 @@ def main() -> int:
     failed = [label for label, ok in demo.checks if not ok]
     print(f"\n{len(demo.checks) - len(failed)} of {len(demo.checks)} checks passed"
           + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    print_console(demo, LOCAL_URL, "against `make local DEMO=1`")
     return 1 if failed else 0
 
 

@@ -504,6 +504,54 @@ def unsubscribe_one_click(merchant_id, token):
                                                                               request.raw_body, clock.now()))
 
 
+# --- the merchant console (server-rendered HTML; console/handlers.py) -----------------------------
+
+
+def _console(merchant_id, handle, *args):
+    from postpurchase.console import handlers
+
+    request = app.current_request
+    console_request = handlers.Request(merchant_id, request.query_params or {}, request.headers, request.context,
+                                       clock.now(), request.raw_body, client_address(request.context))
+    result = handlers.safely(console_request, lambda: getattr(handlers, handle)(console_request, *args))
+    return Response(body=result.body, status_code=result.status, headers=result.headers)
+
+
+@app.route("/console/{merchant_id}", methods=["GET"])
+def console_home(merchant_id):
+    return _console(merchant_id, "home")
+
+
+@app.route("/console/{merchant_id}/signin", methods=["GET"])
+def console_signin_page(merchant_id):
+    return _console(merchant_id, "signin_page")
+
+
+@app.route("/console/{merchant_id}/signin", methods=["POST"], content_types=FORM)
+def console_signin(merchant_id):
+    return _console(merchant_id, "submit_signin")
+
+
+@app.route("/console/{merchant_id}/signout", methods=["POST"], content_types=FORM)
+def console_signout(merchant_id):
+    return _console(merchant_id, "signout")
+
+
+@app.route("/console/{merchant_id}/returns", methods=["GET"])
+def console_returns(merchant_id):
+    return _console(merchant_id, "returns_page")
+
+
+@app.route("/console/{merchant_id}/returns/{order_id}/{rma_id}", methods=["GET"])
+def console_return(merchant_id, order_id, rma_id):
+    return _console(merchant_id, "return_page", order_id, rma_id)
+
+
+@app.route("/console/{merchant_id}/returns/{order_id}/{rma_id}", methods=["POST"], content_types=FORM)
+def console_return_step(merchant_id, order_id, rma_id):
+    return _console(merchant_id, "submit_step", order_id, rma_id)
+
+
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)
 @json_errors
 def shopify_webhook(merchant_id):

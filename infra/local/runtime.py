@@ -137,6 +137,8 @@ class LocalRuntime:
         # receivers on 127.0.0.1 (the only deployment that sets these two).
         os.environ["WEBHOOKS_ALLOW_HTTP"] = "true"
         os.environ["WEBHOOKS_ALLOW_LOOPBACK"] = "true"
+        # The console is served over plain http on localhost: a Secure cookie would never come back.
+        os.environ["CONSOLE_COOKIE_SECURE"] = "false"
         reset_process_caches()
         self._tap_event_bus()
 

@@ -25,7 +25,7 @@ Place an order:
 def _replay_demo(runtime: LocalRuntime, base_url: str) -> None:
     """`make local DEMO=1`: play the demo's story into this runtime (on its simulated clock, which
     then stays at the story's end) so the order-page links `make demo` prints open here."""
-    from infra.demo import START, Demo, play, print_links
+    from infra.demo import START, Demo, play, print_console, print_links
     from postpurchase import clock
     from postpurchase.clock import SimulatedClock
 
@@ -34,6 +34,7 @@ def _replay_demo(runtime: LocalRuntime, base_url: str) -> None:
     demo = Demo(runtime, base_url, simulated)
     play(demo)
     print_links(demo, base_url, "served here")
+    print_console(demo, base_url, "served here")
 
 
 def write_stack_file(runtime: LocalRuntime, api_url: str) -> Path:

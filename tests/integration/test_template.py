@@ -93,6 +93,13 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/campaigns/{campaign_id}"),
     ("GET", "/pages/{merchant_id}/unsubscribe/{token}"),
     ("POST", "/pages/{merchant_id}/unsubscribe/{token}"),
+    ("GET", "/console/{merchant_id}"),
+    ("GET", "/console/{merchant_id}/signin"),
+    ("POST", "/console/{merchant_id}/signin"),
+    ("POST", "/console/{merchant_id}/signout"),
+    ("GET", "/console/{merchant_id}/returns"),
+    ("GET", "/console/{merchant_id}/returns/{order_id}/{rma_id}"),
+    ("POST", "/console/{merchant_id}/returns/{order_id}/{rma_id}"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.

@@ -194,7 +194,8 @@ class FakeStore:
                         part.returns_revision)
 
     def create_return(self, merchant_id: str, rma: ReturnRequest, *, expected_revision: int,
-                      fingerprint: str | None, external_id: str | None, now: datetime) -> None:
+                      fingerprint: str | None, external_id: str | None, now: datetime,
+                      email: str | None = None) -> None:
         self._interfere()
         self.creates.append(rma.rma_id)
         part = self.partitions[(merchant_id, rma.order_id)]

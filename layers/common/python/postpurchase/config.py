@@ -53,6 +53,10 @@ class Settings(BaseModel):
     link_keys_max_age_seconds: int = Field(alias="LINK_KEYS_MAX_AGE_SECONDS", default=300, ge=0, le=600)
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
     order_link_ttl_days: int = Field(alias="ORDER_LINK_TTL_DAYS", default=180, ge=1, le=730)
+    # The merchant console's session cookie (console/session.py): its lifetime, and Secure, which
+    # only the local runtime (plain http on localhost) turns off.
+    console_session_hours: int = Field(alias="CONSOLE_SESSION_HOURS", default=8, ge=1, le=24)
+    console_cookie_secure: bool = Field(alias="CONSOLE_COOKIE_SECURE", default=True)
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=262_144, ge=1024)
     # How long an "in progress" email claim may stand before it is treated as possibly sent.
     # Must exceed the email_sender Timeout (30 s in template.yaml): an older claim is certainly dead.

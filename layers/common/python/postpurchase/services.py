@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .adapters.webhooks import HttpWebhookSender
     from .storage.attempts import DynamoAttemptLimiter, DynamoOrderNumbers
     from .storage.returns import DynamoReturnStore
+    from .storage.return_queue import DynamoReturnQueue
     from .storage.customers import DynamoCustomerStore
     from .storage.campaigns import DynamoCampaignStore
     from .tracking.carriers.base import CarrierClient
@@ -136,6 +137,13 @@ def return_store() -> "DynamoReturnStore":
     from .storage.returns import DynamoReturnStore
 
     return DynamoReturnStore(order_store())
+
+
+@lru_cache(maxsize=1)
+def return_queue() -> "DynamoReturnQueue":
+    from .storage.return_queue import DynamoReturnQueue
+
+    return DynamoReturnQueue()
 
 
 @lru_cache(maxsize=1)
@@ -328,7 +336,7 @@ def link_keys() -> "Keyring":
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
-                    tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
+                    tracking_store, tracking_queue, policy_store, return_store, return_queue, return_events_queue, event_publisher,
                     webhook_sender, webhook_deliveries, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
                     purchase_store, recommendations, message_schedule):

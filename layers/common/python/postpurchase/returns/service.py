@@ -77,7 +77,9 @@ class ReturnStore(Protocol):
     def order_view(self, merchant_id: str, order_id: str, consistent: bool = False) -> OrderViewLike | None: ...
 
     def create_return(self, merchant_id: str, rma: ReturnRequest, *, expected_revision: int,
-                      fingerprint: str | None, external_id: str | None, now: datetime) -> None: ...
+                      fingerprint: str | None, external_id: str | None, now: datetime,
+                      email: str | None = None) -> None:
+        """`email`: the order's, so the merchant console finds the RMA by it."""
 
     def save_return(self, merchant_id: str, rma: ReturnRequest, *, expected_revision: int,
                     now: datetime) -> None: ...
@@ -245,7 +247,7 @@ def request_return(access: OrderAccess, body: ReturnRequestIn, client_key: str |
         rma = lifecycle.maybe_auto_approve(rma, _auto_approves(returns, (line.sku for line in rma.lines)), now)
         try:
             store.create_return(access.merchant_id, rma, expected_revision=returns.returns_revision,
-                                fingerprint=fingerprint, external_id=None, now=now)
+                                fingerprint=fingerprint, external_id=None, now=now, email=returns.order.email)
         except (StaleOrder, ReturnExists):
             continue  # judged again against what the other request wrote
         notify(ReturnChanged(merchant_id=access.merchant_id, order_id=access.order_id, rma_id=rma.rma_id,

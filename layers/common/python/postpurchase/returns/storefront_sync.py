@@ -80,7 +80,7 @@ def _create(event: StorefrontReturnChanged, returns: OrderReturns, actor: Actor,
                                    for line in lines],
                             actor=actor, now=event.occurred_at)
     store.create_return(event.merchant_id, rma, expected_revision=returns.returns_revision, fingerprint=None,
-                        external_id=event.external_return_id, now=now)
+                        external_id=event.external_return_id, now=now, email=returns.order.email)
     return rma
 
 

@@ -203,6 +203,34 @@ def verify_form_token(keys: Keyring, merchant_id: str, subject: str, link_token:
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 
+# --- merchant console sessions: a claims token in an HttpOnly cookie -------------------------
+
+
+@dataclass(frozen=True)
+class ConsoleSession:
+    merchant_id: str
+    session_id: str  # random per sign-in; the console's form tokens are bound to the whole token
+    language: str
+    expires_at: datetime
+
+
+CONSOLE_SESSION = "console_session"
+
+
+def sign_console_session(keys: Keyring, session: ConsoleSession) -> str:
+    return sign_claims(keys, CONSOLE_SESSION, [session.merchant_id, session.session_id, session.language,
+                                              str(int(session.expires_at.timestamp()))], session.expires_at)
+
+
+def read_console_session(keys: Keyring, merchant_id: str, token: str | None, now: datetime) -> ConsoleSession | None:
+    """The unexpired session a cookie holds, only for this merchant (a session of another shop
+    opens nothing here); None for anything else."""
+    claims = read_claims(keys, CONSOLE_SESSION, token, now) if token else None
+    if claims is None or len(claims) != 4 or claims[0] != merchant_id or not claims[3].isdigit():
+        return None
+    return ConsoleSession(claims[0], claims[1], claims[2], datetime.fromtimestamp(int(claims[3]), timezone.utc))
+
+
 # --- self-describing tokens: the URL carries nothing but the token ---------------------------
 # `POST /v1/feedback/{token}` and the RFC 8058 one-click unsubscribe must work from the token
 # alone (mail clients POST to the List-Unsubscribe URL as is), so these tokens carry their

@@ -82,6 +82,19 @@ def return_order_pk(merchant_id: str, rma_id: str) -> str:
 RETURN_ORDER_SK = "ORDER"
 
 
+def returns_queue_pk(merchant_id: str, partition: str) -> str:
+    """gsi1 partition of one part of the merchant's returns queue (returns/queue.py)."""
+    return f"M#{merchant_id}#RETQ#{partition}"
+
+
+def return_email_pk(merchant_id: str, email_digest: str) -> str:
+    return f"M#{merchant_id}#RETEMAIL#{email_digest}"
+
+
+def return_email_sk(order_id: str, rma_id: str) -> str:
+    return f"{order_id}#{rma_id}"
+
+
 def suppression_pk(merchant_id: str, email_digest: str) -> str:
     return f"M#{merchant_id}#SUP#{email_digest}"
 

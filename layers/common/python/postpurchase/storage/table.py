@@ -33,7 +33,7 @@ class Record(Model):
 
 
 class Gsi1(GlobalSecondaryIndex):
-    """gsi1 (projection ALL): customer -> orders, and a merchant's customer list."""
+    """gsi1 (projection ALL): customer -> orders, a merchant's customer list, its returns queue."""
 
     class Meta:
         index_name = "gsi1"
@@ -206,6 +206,20 @@ class ReturnRecord(Record, discriminator="return"):
     external_id = UnicodeAttribute(null=True)  # the storefront's return id, when it came from one
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
+    # gsi1: the merchant's returns queue (returns/queue.py), moved with every save of the RMA.
+    # Null on RMAs saved before the queue existed, until their next step.
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    queue_index = Gsi1()
+
+
+class ReturnEmailRecord(Record, discriminator="return_email"):
+    """pk M#{m}#RETEMAIL#{sha256(email)}, sk {o}#{r}: the RMAs of an order email (the merchant
+    console's search); written once, in the RMA's creating transaction."""
+
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    rma_id = UnicodeAttribute()
 
 
 class WebhookDeliveryRecord(Record, discriminator="webhook_delivery"):
