@@ -355,12 +355,13 @@ def aws(monkeypatch, _template) -> Iterator[Aws]:
 def other_store(aws: Aws) -> str:
     """A second merchant, `other-store`, with its own API key; returns the key."""
     from postpurchase.messaging.requests import MerchantBranding
-    from postpurchase.storage.merchants import DynamoMerchantStore, Merchant
+    from postpurchase.storage.merchants import DynamoMerchantStore, Merchant, update_secrets
 
     store = DynamoMerchantStore()
-    store.save(Merchant(
-        branding=MerchantBranding(merchant_id="other-store", name="Other Store", from_email="orders@other.example"),
-        shopify_secret="other-shopify-secret", woocommerce_secret="other-woo-secret"), NOW)
+    merchant = Merchant(
+        branding=MerchantBranding(merchant_id="other-store", name="Other Store", from_email="orders@other.example"))
+    store.save(merchant, NOW)
+    update_secrets(merchant, NOW, shopify_secret="other-shopify-secret", woocommerce_secret="other-woo-secret")
     api_key = "other-store-integration-key"
     store.add_api_key("other-store", api_key, NOW)
     return api_key

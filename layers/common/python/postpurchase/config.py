@@ -37,6 +37,10 @@ class Settings(BaseModel):
     # Secret that signs the customer's order-page links; rotate by redeploying.
     link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=16)
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
+    # Merchants' webhook and carrier secrets are Secrets Manager secrets named prefix + merchant id
+    # (template.yaml grants reading them to the functions that verify or sign, and only there).
+    merchant_secrets_prefix: str = Field(alias="MERCHANT_SECRETS_PREFIX", min_length=2,
+                                         pattern=r"^[A-Za-z0-9/_+=.@-]+/$")
     order_link_ttl_days: int = Field(alias="ORDER_LINK_TTL_DAYS", default=180, ge=1, le=730)
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=262_144, ge=1024)
     # How long an "in progress" email claim may stand before it is treated as possibly sent.
