@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)/layers/common/python:$(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup catalogs browser test test-unit test-integration test-e2e demo local bench lint clean
+.PHONY: setup catalogs browser test test-unit test-integration test-e2e demo local bench load chaos lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ local: setup
 
 bench: setup
 	$(PY) -m infra.bench
+
+# LOAD_CLIENTS storefronts (16) order for LOAD_SECONDS (30) on loopback; LOAD_URL targets a running `make local`.
+load: setup
+	$(PY) -m infra.load
+
+# Fault injection on the local runtime (docs/reliability.md); `make test` runs a short form.
+# CHAOS_ORDERS / CHAOS_DAYS size the story, CHAOS_ONLY=name,name picks scenarios.
+chaos: setup
+	CHAOS_ORDERS=$${CHAOS_ORDERS:-9} CHAOS_DAYS=$${CHAOS_DAYS:-4} $(PY) -m infra.chaos
 
 clean:
 	rm -rf $(VENV) outbox test-artifacts .pytest_cache

@@ -218,16 +218,20 @@ def cost_per_thousand(usage: OrderUsage, prices: Mapping[str, Any]) -> CostBreak
     add("DynamoDB", "write request units", n * usage.write_units, "WRU", "dynamodb_write_request_unit")
     add("DynamoDB", "read request units", n * usage.read_units, "RRU", "dynamodb_read_request_unit")
 
-    sqs = emails = 0.0
+    sqs = emails = secrets = 0.0
     for (service, operation), count in usage.requests.items():
         if service == "SQS":
             sqs += count
+        elif (service, operation) == ("SecretsManager", "GetSecretValue"):  # the link keys, cached 300 s
+            secrets += count
         elif (service, operation) in _EMAIL_OPERATIONS:
             emails += count
         elif service not in _UNIT_BILLED_SERVICES:
             raise ValueError(f"no price for {service} {operation}: add it to infra/aws_prices.json and bench.py")
     add("SQS", "standard requests (64 KB chunks)", n * sqs, "requests", "sqs_standard_request")
     add("SES", "outbound emails", n * emails, "emails", "ses_outbound_email")
+    if secrets:
+        add("Secrets Manager", "GetSecretValue (link keys)", n * secrets, "calls", "secretsmanager_api_call")
     add("CloudWatch Logs", "ingestion", n * usage.log_bytes / GB, "GB", "cloudwatch_logs_ingestion_gb")
     add("X-Ray", "traces recorded", n * usage.traces_recorded, "traces", "xray_trace_recorded")
     if usage.traces_retrieved:
@@ -296,6 +300,7 @@ def function_specs() -> list[FunctionSpec]:
         "EventBus": "postpurchase-bench",
         "EmailConfigurationSet": "EmailConfigurationSet",
         "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef",
+        "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:{account}:secret:LinkSigningKeys-AbCdEf",
         "PublicBaseUrl": "", "Api": "bench00000", "AWS::Region": REGION,
     }
     specs = []

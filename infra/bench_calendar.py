@@ -57,9 +57,9 @@ def measure(messages: int = 20) -> CalendarResult:
     os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Bench",
                        "POWERTOOLS_LOG_LEVEL": "WARNING"})
     with mock_aws():
-        names = create_resources(template, REGION)
-        os.environ.update(function_environment(template, names, {
-            "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef", "PublicBaseUrl": "http://bench"}))
+        parameters = {"LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef"}
+        names = create_resources(template, REGION, parameters)
+        os.environ.update(function_environment(template, names, {**parameters, "PublicBaseUrl": "http://bench"}))
         reset_process_caches()
         import boto3
 

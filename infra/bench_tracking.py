@@ -613,9 +613,9 @@ def measure_fleet(plan: list[tuple[int, list[int]]]) -> list[FleetRow]:
     os.environ.update(aws_environment(None))
     rows: list[FleetRow] = []
     with mock_aws():
-        names = create_resources(template, REGION)
-        os.environ.update(function_environment(template, names, {
-            "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef", "PublicBaseUrl": "http://bench"}))
+        parameters = {"LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef"}
+        names = create_resources(template, REGION, parameters)
+        os.environ.update(function_environment(template, names, {**parameters, "PublicBaseUrl": "http://bench"}))
         reset_process_caches()
         from postpurchase import services
         from postpurchase.config import settings

@@ -411,9 +411,10 @@ def order_page_links(demo: Demo, base_url: str) -> dict[str, str]:
     """Each demo customer's order page, with a link signed as the emails sign them."""
     from postpurchase.config import settings
     from postpurchase.messaging.links import order_page_url
+    from postpurchase.services import link_keys
 
     config = settings()
-    return {order_id: order_page_url(base_url, config.link_signing_secret, demo.runtime.credentials.merchant_id,
+    return {order_id: order_page_url(base_url, link_keys(), demo.runtime.credentials.merchant_id,
                                      order_id, demo.clock.now(), timedelta(days=config.order_link_ttl_days))
             for order_id in CUSTOMER_ORDERS}
 

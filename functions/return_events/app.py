@@ -5,6 +5,7 @@ from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
+from postpurchase.config import settings
 from postpurchase.batch import process_batch
 from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
@@ -63,6 +64,17 @@ class AwsPorts:
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         return services.webhook_sender().post(url, body, headers)
+
+    def webhook_delivered(self, merchant_id: str, order_id: str, delivery_id: str) -> bool:
+        return services.webhook_deliveries().delivered(merchant_id, order_id, delivery_id)
+
+    def record_webhook_delivered(self, merchant_id: str, order_id: str, delivery_id: str, now) -> None:
+        services.webhook_deliveries().record(merchant_id, order_id, delivery_id, now)
+
+    def enqueue_later(self, message, delay_seconds: int) -> None:
+        services.return_events_queue().publish(message.model_dump_json(), kind=message.type,
+                                               merchant_id=message.merchant_id,
+                                               delay_seconds=min(delay_seconds, settings().webhook_retry_max_delay_seconds))
 
 
 PORTS = AwsPorts()

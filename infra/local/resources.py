@@ -1,4 +1,5 @@
-"""Create the template's table, queues (with redrive), event bus and SES configuration set on an endpoint.
+"""Create the template's table, queues (with redrive), event bus, SES configuration set and
+secrets (the link-signing keyring) on an endpoint.
 
 The local runtime and the integration tests build AWS from template.yaml itself, so there is
 no second hand-written list of resources to drift from what `sam deploy` creates.
@@ -11,11 +12,14 @@ from typing import Any
 
 import boto3
 
-from infra.template import global_environment, queues, resolve_environment, resources, tables
+from infra.template import global_environment, queues, resolve, resolve_environment, resources, tables
 
 
-def create_resources(template: Mapping[str, Any], region: str) -> dict[str, str]:
-    """Returns refs: logical id -> local name or URL, and "<Id>.Arn" for queues and tables."""
+def create_resources(template: Mapping[str, Any], region: str,
+                     parameters: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Returns refs: logical id -> local name or URL, and "<Id>.Arn" for queues and tables.
+    `parameters` are the template parameters the resources' own properties use (a secret's
+    SecretString: the link keyring is seeded from LinkSigningSecret)."""
     refs: dict[str, str] = {}
     dynamodb = boto3.client("dynamodb", region_name=region)
     for table in tables(template):
@@ -55,6 +59,13 @@ def create_resources(template: Mapping[str, Any], region: str) -> dict[str, str]
     for logical_id in resources(template, "AWS::SES::ConfigurationSet"):
         sesv2.create_configuration_set(ConfigurationSetName=logical_id)
         refs[logical_id] = logical_id
+
+    secretsmanager = boto3.client("secretsmanager", region_name=region)
+    for logical_id, properties in resources(template, "AWS::SecretsManager::Secret").items():
+        if "SecretString" not in properties:
+            raise ValueError(f"{logical_id}: the local runtime only creates secrets with a SecretString")
+        value = resolve(properties["SecretString"], {**refs, **(parameters or {})}, template=template)
+        refs[logical_id] = secretsmanager.create_secret(Name=logical_id, SecretString=value)["ARN"]
     return refs
 
 

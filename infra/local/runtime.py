@@ -84,7 +84,8 @@ class LocalRuntime:
 
     def __init__(self, *, outbox_dir: Path, public_base_url: str, retry_delay_seconds: int = 0,
                  endpoint_url: str | None = None, log_level: str = "WARNING",
-                 notice_debounce_seconds: int = 0, deployed_shards: bool = False) -> None:
+                 notice_debounce_seconds: int = 0, deployed_shards: bool = False,
+                 webhook_retry_max_delay_seconds: int | None = None) -> None:
         self.outbox_dir = Path(outbox_dir)
         # The benchmarks measure the template's shard counts; the demo and tests run with fewer.
         self.deployed_shards = deployed_shards
@@ -93,6 +94,9 @@ class LocalRuntime:
         self.endpoint_url = endpoint_url
         self.log_level = log_level
         self.notice_debounce_seconds = notice_debounce_seconds
+        # Real seconds: the retry delay of a failed queue message is the local choice, so is a webhook's.
+        self.webhook_retry_max_delay_seconds = (retry_delay_seconds if webhook_retry_max_delay_seconds is None
+                                                else webhook_retry_max_delay_seconds)
         self.moto_server = None
         self.names: dict[str, str] = {}
 
@@ -112,9 +116,11 @@ class LocalRuntime:
         os.environ.update({"POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true",
                            "POWERTOOLS_LOG_LEVEL": self.log_level, "POWERTOOLS_DEV": "false"})
         self.template = load_template()
-        self.names = create_resources(self.template, REGION)
+        # The keyring secret is seeded from LinkSigningSecret as in a first deploy.
+        parameters = {"LinkSigningSecret": os.environ.get("LINK_SIGNING_SECRET", LOCAL_LINK_SECRET)}
+        self.names = create_resources(self.template, REGION, parameters)
         os.environ.update(function_environment(self.template, self.names, {
-            "LinkSigningSecret": os.environ.get("LINK_SIGNING_SECRET", LOCAL_LINK_SECRET),
+            **parameters,
             "PublicBaseUrl": self.public_base_url,
             # A laptop has no write throughput to spread: two shards still exercise the sharded
             # reads at a fraction of the Queries per run (LOCAL_*_INDEX_SHARDS to change).
@@ -126,6 +132,7 @@ class LocalRuntime:
         # seconds even on simulated time, so the notice debounce is the runtime's choice.
         os.environ["POWERTOOLS_LOG_LEVEL"] = self.log_level
         os.environ["NOTICE_DEBOUNCE_SECONDS"] = str(self.notice_debounce_seconds)
+        os.environ["WEBHOOK_RETRY_MAX_DELAY_SECONDS"] = str(self.webhook_retry_max_delay_seconds)
         # Merchant webhooks must be https in AWS; locally they reach receivers on localhost.
         os.environ["WEBHOOKS_ALLOW_HTTP"] = "true"
         reset_process_caches()
@@ -211,11 +218,10 @@ class LocalRuntime:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
     def serve_api(self, host: str, port: int) -> threading.Thread:
-        from chalice.config import Config
-        from chalice.local import LocalDevServer
+        from infra.local.api_server import api_server
 
-        config = Config.create(chalice_stage="local", app_name="postpurchase-api", chalice_app=self.api)
-        server = LocalDevServer(self.api, config, host, port)
+        # Concurrent storefronts: a deep listen backlog, a thread per connection (api_server.py).
+        server = api_server(self.api, host, port)
         self._server = server
         thread = threading.Thread(target=server.serve_forever, name="api", daemon=True)
         thread.start()

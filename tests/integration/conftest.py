@@ -106,7 +106,14 @@ class Aws:
 
     # Payload helpers and constants, reachable from tests without importing conftest.
     now = NOW
-    link_secret = LINK_SECRET
+    link_secret = LINK_SECRET  # seeds the keyring secret as key k0 (and the legacy format's key)
+
+    @property
+    def link_keys(self):
+        """The keyring the functions read (from the template's LinkSigningKeys secret, in moto)."""
+        from postpurchase.services import link_keys
+
+        return link_keys()
     public_base_url = PUBLIC_BASE_URL
     api_order = staticmethod(api_order)
     shopify_order = staticmethod(shopify_order)
@@ -298,6 +305,11 @@ def _template() -> dict[str, Any]:
 
 @pytest.fixture
 def aws(monkeypatch, _template) -> Iterator[Aws]:
+    yield from aws_environment(monkeypatch, _template)
+
+
+def aws_environment(monkeypatch, _template) -> Iterator[Aws]:
+    """The `aws` fixture's body, for fixtures of wider scope (tests/security shares one per module)."""
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_SECURITY_TOKEN": "testing", "AWS_SESSION_TOKEN": "testing",
                         "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **_POWERTOOLS_ENV}.items():
@@ -317,12 +329,15 @@ def aws(monkeypatch, _template) -> Iterator[Aws]:
         from infra.template import sqs_consumers
 
         template = _template
-        refs = create_resources(template, REGION)
+        refs = create_resources(template, REGION, {"LinkSigningSecret": LINK_SECRET})
         for name, value in function_environment(template, refs, {"LinkSigningSecret": LINK_SECRET,
                                                                 "PublicBaseUrl": PUBLIC_BASE_URL}).items():
             monkeypatch.setenv(name, value)
         for name, value in _POWERTOOLS_ENV.items():  # the tests' own, over the template's
             monkeypatch.setenv(name, value)
+        # moto's DelaySeconds runs on the wall clock, the sandbox on a simulated one: a webhook
+        # retry is re-published visible at once (its attempt count still grows).
+        monkeypatch.setenv("WEBHOOK_RETRY_MAX_DELAY_SECONDS", "0")
         reset_process_caches()
         simulated = SimulatedClock(NOW)
         clock_module.use(simulated)
@@ -354,6 +369,10 @@ def aws(monkeypatch, _template) -> Iterator[Aws]:
 @pytest.fixture
 def other_store(aws: Aws) -> str:
     """A second merchant, `other-store`, with its own API key; returns the key."""
+    return add_other_store()
+
+
+def add_other_store() -> str:
     from postpurchase.messaging.requests import MerchantBranding
     from postpurchase.storage.merchants import DynamoMerchantStore, Merchant, update_secrets
 

@@ -313,15 +313,17 @@ def test_a_forged_or_expired_token_changes_nothing(aws):
     genuine = unsubscribe_path(aws)
     prefix, token = genuine.rsplit("/", 1)
     forged_tokens = [token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "not-a-token"]
-    from postpurchase.security.tokens import sign_claims
+    from postpurchase.security.tokens import Keyring, sign_claims
 
-    forged_tokens.append(sign_claims("another-secret-0123456789abcdef-0123", "unsubscribe",
+    # Another key under the keyring's own key id.
+    forged_tokens.append(sign_claims(Keyring.single("another-secret-0123456789abcdef-0123", aws.link_keys.active),
+                                     "unsubscribe",
                                      [MERCHANT, "c-1", "all"], aws.clock.now() + timedelta(days=1)))
     # A genuine token of another shop does not work here either.
-    forged_tokens.append(sign_claims(aws.link_secret, "unsubscribe", ["other-store", "c-1", "all"],
+    forged_tokens.append(sign_claims(aws.link_keys, "unsubscribe", ["other-store", "c-1", "all"],
                                      aws.clock.now() + timedelta(days=1)))
     # A token of another purpose (a feedback link) is not an unsubscribe token.
-    forged_tokens.append(sign_claims(aws.link_secret, "feedback", [MERCHANT, "c-1", "all"],
+    forged_tokens.append(sign_claims(aws.link_keys, "feedback", [MERCHANT, "c-1", "all"],
                                      aws.clock.now() + timedelta(days=1)))
     for forged in forged_tokens:
         response = aws.client.post(f"{prefix}/{forged}", headers=ONE_CLICK, body=b"List-Unsubscribe=One-Click")

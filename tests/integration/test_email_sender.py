@@ -46,7 +46,7 @@ def order_link(html: str) -> str:
 
 
 def test_one_request_sends_one_multipart_email(aws):
-    from postpurchase.security.tokens import verify_order_token
+    from postpurchase.security.tokens import Keyring, verify_order_token
 
     body = email_request(aws, "M-1", order_number="#1001")
     _, failed = send(aws, body)
@@ -67,10 +67,12 @@ def test_one_request_sends_one_multipart_email(aws):
     parts = urlsplit(link)
     assert (parts.scheme, parts.netloc, parts.path) == ("https", "shop.test", "/pages/demo-store/orders/M-1")
     [token] = parse_qs(parts.query)["token"]
-    assert verify_order_token(aws.link_secret, "demo-store", "M-1", token, aws.now)
-    assert not verify_order_token(aws.link_secret, "demo-store", "M-2", token, aws.now)
-    assert not verify_order_token(aws.link_secret, "other-store", "M-1", token, aws.now)
-    assert not verify_order_token("another-secret-another-secret-123", "demo-store", "M-1", token, aws.now)
+    assert verify_order_token(aws.link_keys, "demo-store", "M-1", token, aws.now)
+    assert not verify_order_token(aws.link_keys, "demo-store", "M-2", token, aws.now)
+    assert not verify_order_token(aws.link_keys, "other-store", "M-1", token, aws.now)
+    assert token.startswith(f"{aws.link_keys.active}.")  # signed by the keyring's active key
+    other_key = Keyring.single("another-secret-another-secret-123", aws.link_keys.active)
+    assert not verify_order_token(other_key, "demo-store", "M-1", token, aws.now)
     assert link in text  # the plain-text part carries the same link
 
     entry = ledger(aws)

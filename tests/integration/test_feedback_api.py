@@ -26,7 +26,7 @@ def place(aws, order_id: str = "1001", api_key: str | None = None, **fields) -> 
 def token(aws, order_id: str = "1001", sku: str = "MUG-1", merchant: str = MERCHANT, days: int = 60) -> str:
     from postpurchase.security.tokens import sign_claims
 
-    return sign_claims(aws.link_secret, "feedback", [merchant, order_id, sku], aws.clock.now() + timedelta(days=days))
+    return sign_claims(aws.link_keys, "feedback", [merchant, order_id, sku], aws.clock.now() + timedelta(days=days))
 
 
 def rate(aws, link: str, body: dict | bytes):

@@ -22,7 +22,7 @@ def shipped_order(aws, order_id: str = "1001", **fields) -> None:
 def link(aws, order_id: str = "1001", days: int = 30) -> str:
     from postpurchase.security.tokens import sign_order_token
 
-    return sign_order_token(aws.link_secret, "demo-store", order_id, aws.clock.now() + timedelta(days=days))
+    return sign_order_token(aws.link_keys, "demo-store", order_id, aws.clock.now() + timedelta(days=days))
 
 
 def get(aws, path: str, **query):

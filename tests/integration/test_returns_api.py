@@ -119,7 +119,7 @@ def item_of(document: dict, sku: str = "MUG-1") -> dict:
 def token(aws, order_id: str = ORDER, expires_at: datetime | None = None, merchant_id: str = MERCHANT) -> str:
     from postpurchase.security.tokens import sign_order_token
 
-    return sign_order_token(aws.link_secret, merchant_id, order_id,
+    return sign_order_token(aws.link_keys, merchant_id, order_id,
                             expires_at or aws.clock.now() + timedelta(days=30))
 
 
@@ -1153,9 +1153,10 @@ def test_a_failing_merchant_endpoint_is_retried_until_it_answers(aws, receiver):
     assert aws.pump_queue("ReturnEventsQueue") == 1  # the delivery: answered 500
 
     assert len(receiver.requests) == 1
-    assert aws.queue_depth("ReturnEventsQueue") == 1  # it stays for a retry
+    assert aws.queue_depth("ReturnEventsQueue") == 1  # re-published for a retry
     [message] = [json.loads(body) for body in _peek(aws, "ReturnEventsQueue")]
     assert message["type"] == "DeliverReturnWebhook"
+    assert message["attempt"] == 1 and message["first_attempt_at"] is not None
 
     receiver.status = 200
     aws.clock.advance(timedelta(minutes=10))
@@ -1166,6 +1167,11 @@ def test_a_failing_merchant_endpoint_is_retried_until_it_answers(aws, receiver):
     assert body == first_body and headers["x-postpurchase-delivery"] == first_headers["x-postpurchase-delivery"]
     assert verify_signature(secret, headers["x-postpurchase-signature"], body, aws.clock.now())
     assert aws.queue_depth("ReturnEventsQueue") == 0 and aws.queue_depth("ReturnEventsDLQ") == 0
+
+    # The same delivery redelivered by SQS after it was answered: the delivered marker holds it.
+    aws.send("ReturnEventsQueue", message)
+    aws.pump.drain()
+    assert len(receiver.requests) == 2
 
 
 def _peek(aws, queue_id: str) -> list[str]:

@@ -110,6 +110,7 @@ LOCAL_REFS = {
     "EmailConfigurationSet": "EmailConfigurationSet",
     "Api": "abc123defg",
     "LinkSigningSecret": TEST_SECRET,
+    "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:LinkSigningKeys-AbCdEf",
 }
 
 
@@ -418,7 +419,7 @@ def test_template_routes_equal_the_chalice_app_routes(template: dict[str, Any], 
         "CAMPAIGN_QUEUE_URL": LOCAL_REFS["CampaignQueue"],
         "EVENT_BUS_NAME": "EventBus",
         "SES_CONFIGURATION_SET": "EmailConfigurationSet",
-        "LINK_SIGNING_SECRET": TEST_SECRET,
+        "LINK_KEYS_SECRET_ARN": LOCAL_REFS["LinkSigningKeys"],
         "PUBLIC_BASE_URL": "http://localhost:8000",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -594,3 +595,38 @@ def test_the_message_scheduler_reads_only_the_due_index(template: dict[str, Any]
     assert [q["Resource"] for q in queries] == [{"Fn::Sub": "${Table.Arn}/index/gsi3"}]
     assert not any("Scan" in str(s["Action"]) for s in statements)
     assert "MessageSchedulerFunctionLogGroup" in resources(template, "AWS::Logs::LogGroup")
+
+
+# The functions that sign or verify customers' links (messaging/links.py, pages, order access).
+LINK_SIGNERS = {"ApiFunction", "OrderEventsFunction", "EmailSenderFunction", "TrackingWorkerFunction",
+                "ReturnEventsFunction"}
+
+
+def test_only_the_functions_that_sign_links_read_the_link_keys(template: dict[str, Any]) -> None:
+    readers = {}
+    for function_id, props in _functions(template).items():
+        for policy in props["Policies"]:
+            for statement in _statements(policy):
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                if any(str(action).startswith("secretsmanager:") for action in actions):
+                    readers[function_id] = (actions, statement["Resource"])
+    assert set(readers) == LINK_SIGNERS
+    assert all(found == (["secretsmanager:GetSecretValue"], {"Ref": "LinkSigningKeys"}) for found in readers.values())
+    assert global_environment(template)["LINK_KEYS_SECRET_ARN"] == {"Ref": "LinkSigningKeys"}
+    assert "LINK_SIGNING_SECRET" not in global_environment(template)  # the key itself is in no environment
+
+
+def test_the_link_keys_secret_is_seeded_from_the_old_secret_as_the_legacy_key(template: dict[str, Any]) -> None:
+    from datetime import datetime, timezone
+
+    from postpurchase.security.tokens import Keyring
+
+    secret = template["Resources"]["LinkSigningKeys"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret" and secret["DeletionPolicy"] == "Retain"
+    document = json.loads(resolve(secret["Properties"]["SecretString"], LOCAL_REFS, template=template))
+    keys = Keyring.from_document(document, datetime.now(timezone.utc))
+    assert keys == Keyring(active="k0", keys={"k0": TEST_SECRET}, legacy="k0")
+    import re
+
+    pattern = template["Parameters"]["LinkSigningSecret"]["AllowedPattern"]
+    assert re.fullmatch(pattern, TEST_SECRET) and not re.fullmatch(pattern, 'a"b') and not re.fullmatch(pattern, "a\\b")

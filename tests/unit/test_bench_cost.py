@@ -28,6 +28,7 @@ PRICES = {"prices": {
     "cloudwatch_logs_ingestion_gb": {"usd": 0.50, "per": 1},
     "xray_trace_recorded": {"usd": 5.00, "per": 1_000_000},
     "xray_trace_retrieved": {"usd": 0.50, "per": 1_000_000},
+    "secretsmanager_api_call": {"usd": 0.05, "per": 10_000},
 }}
 
 
@@ -77,6 +78,13 @@ def test_dynamodb_is_billed_by_request_units_not_requests():
 def test_a_service_without_a_price_is_an_error():
     with pytest.raises(ValueError, match="KMS"):
         cost_per_thousand(usage(requests={("KMS", "Decrypt"): 1}), PRICES)
+
+
+def test_reading_the_link_keys_is_priced_per_call():
+    assert "GetSecretValue (link keys)" not in {line.item for line in cost_per_thousand(usage(), PRICES).lines}
+    cost = cost_per_thousand(usage(requests={("SecretsManager", "GetSecretValue"): 2}), PRICES)
+    line = next(line for line in cost.lines if line.service == "Secrets Manager")
+    assert line.quantity == 2000 and line.usd == pytest.approx(2000 * 0.05 / 10000)
 
 
 def test_traces_retrieved_only_when_there_are_any():

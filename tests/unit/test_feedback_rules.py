@@ -259,6 +259,15 @@ class Sender:
         self.posts.append((url, body, headers))
         return 200
 
+    def webhook_delivered(self, merchant_id, order_id, delivery_id):
+        return False
+
+    def record_webhook_delivered(self, merchant_id, order_id, delivery_id, now):
+        pass
+
+    def enqueue_later(self, message, delay_seconds):
+        raise AssertionError("the endpoint answered; nothing to retry")
+
 
 def test_the_webhook_is_signed_like_the_returns_one():
     message = DeliverFeedbackWebhook(merchant_id="m", order_id="1001", sku=SKU, version=2,

@@ -21,10 +21,10 @@ from postpurchase.security.order_access import (
     open_by_email,
     open_by_link,
 )
-from postpurchase.security.tokens import sign_order_token
+from postpurchase.security.tokens import Keyring, sign_order_token
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
-SECRET = "link-secret"
+SECRET = Keyring.single("link-secret-0123456789", legacy=True)
 MERCHANT = "m-1"
 EMAIL = "Ayse.Yilmaz@example.com"
 
@@ -100,7 +100,7 @@ def _bad_tokens() -> dict[str, str | None]:
         "expired_long_ago": sign_order_token(SECRET, MERCHANT, "ord-1001", NOW - timedelta(days=1)),
         "other_order": sign_order_token(SECRET, MERCHANT, "ord-1002", good_until),
         "other_merchant": sign_order_token(SECRET, "m-2", "ord-1001", good_until),
-        "other_secret": sign_order_token("another-secret", MERCHANT, "ord-1001", good_until),
+        "other_secret": sign_order_token(Keyring.single("another-secret-0123456789"), MERCHANT, "ord-1001", good_until),
         "tampered_expiry": "f" + sign_order_token(SECRET, MERCHANT, "ord-1001", good_until),
         "garbage": "not-a-token",
         "no_signature": "6a5f1e00.",
@@ -121,11 +121,12 @@ def test_every_bad_link_gets_the_same_answer(case):
     assert info.value.field == "token" and info.value.status == 401
 
 
+@pytest.mark.parametrize("kid", ["", "k0."])  # the first format and the key-id one
 @pytest.mark.parametrize("expiry_hex", ["f" * 13, "f" * 4000])
-def test_a_token_with_an_absurdly_long_expiry_is_refused_like_any_other(expiry_hex):
+def test_a_token_with_an_absurdly_long_expiry_is_refused_like_any_other(expiry_hex, kid):
     # 4000 hex digits once overflowed int-to-str (Python's 4,300-digit limit): a 500 instead of a 401.
     with pytest.raises(Unauthorized) as info:
-        open_by_link(SECRET, MERCHANT, "ord-1001", expiry_hex + ".AAAA", NOW)
+        open_by_link(SECRET, MERCHANT, "ord-1001", kid + expiry_hex + ".AAAA", NOW)
     assert info.value.message == LINK_REFUSED
 
 

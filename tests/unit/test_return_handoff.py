@@ -55,6 +55,9 @@ class FakePorts:
         self.targets_asked: list[str] = []
         self.tracked: list[tuple] = []
         self.resolved: list[tuple] = []
+        self.delivered: set[tuple[str, str, str]] = set()
+        self.later: list[tuple[DeliverReturnWebhook, int]] = []
+        self.failing_posts = 0  # how many of the next POSTs the merchant's endpoint refuses
 
     def request_email(self, request) -> None:
         self.emails.append(request)
@@ -78,7 +81,19 @@ class FakePorts:
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         self.posts.append((url, body, headers))
+        if self.failing_posts:
+            self.failing_posts -= 1
+            raise RetryLater("merchant webhook answered 503")
         return 200
+
+    def webhook_delivered(self, merchant_id: str, order_id: str, delivery_id: str) -> bool:
+        return (merchant_id, order_id, delivery_id) in self.delivered
+
+    def record_webhook_delivered(self, merchant_id: str, order_id: str, delivery_id: str, now: datetime) -> None:
+        self.delivered.add((merchant_id, order_id, delivery_id))
+
+    def enqueue_later(self, message: DeliverReturnWebhook, delay_seconds: int) -> None:
+        self.later.append((message, delay_seconds))
 
 
 def refunded_world(amount: str = "17.55") -> tuple[World, ReturnRequest]:
@@ -363,15 +378,62 @@ def test_no_webhook_configured_posts_nothing(target):
     assert ports.posts == [] and len(world.store.reads) == reads  # not even a read
 
 
-def test_a_redelivered_webhook_has_the_same_body_and_delivery_id():
+def test_a_retried_webhook_has_the_same_body_and_delivery_id():
     world, rma = refunded_world()
     message = DeliverReturnWebhook(merchant_id=MERCHANT_ID, order_id=ORDER_ID, rma_id=rma.rma_id,
                                    revision=len(rma.history))
     world.step(rma.rma_id, command("close"))  # the RMA moved on since
     ports = FakePorts(world, Target())
-    effects.deliver_webhook(message, ports, NOW)
-    effects.deliver_webhook(message, ports, NOW + timedelta(hours=1))
+    ports.failing_posts = 1
+    assert effects.deliver_webhook(message, ports, NOW) == "webhook_retry_scheduled"
+    ((retry, _),) = ports.later
+    assert effects.deliver_webhook(retry, ports, NOW + timedelta(hours=1)) == "webhook_sent"
     (first_url, first, first_headers), (_, second, second_headers) = ports.posts
     assert first == second
     assert first_headers[handoff.DELIVERY_HEADER] == second_headers[handoff.DELIVERY_HEADER]
     assert first_headers[handoff.SIGNATURE_HEADER] != second_headers[handoff.SIGNATURE_HEADER]
+
+
+def test_a_redelivered_webhook_that_was_answered_posts_nothing_again():
+    world, rma = refunded_world()
+    message = DeliverReturnWebhook(merchant_id=MERCHANT_ID, order_id=ORDER_ID, rma_id=rma.rma_id,
+                                   revision=len(rma.history))
+    ports = FakePorts(world, Target())
+    assert effects.deliver_webhook(message, ports, NOW) == "webhook_sent"
+    assert effects.deliver_webhook(message, ports, NOW + timedelta(minutes=7)) == "already_delivered"
+    assert len(ports.posts) == 1
+
+
+def test_an_endpoint_down_for_hours_is_retried_on_our_schedule_then_left_to_the_queue():
+    world, rma = refunded_world()
+    message = DeliverReturnWebhook(merchant_id=MERCHANT_ID, order_id=ORDER_ID, rma_id=rma.rma_id,
+                                   revision=len(rma.history))
+    ports = FakePorts(world, Target())
+    ports.failing_posts = 10_000
+    now, delays = NOW, []
+    while True:
+        try:
+            assert effects.deliver_webhook(message, ports, now) == "webhook_retry_scheduled"
+        except RetryLater:
+            break  # past the window: the queue's redrive (and the DLQ alarm) take over
+        message, delay = ports.later[-1]
+        delays.append(delay)
+        now += timedelta(seconds=delay)
+    assert message.first_attempt_at == NOW and message.attempt == len(delays)
+    assert delays[:4] == [30, 60, 120, 240] and max(delays) == 900  # SQS's longest delay
+    assert now - NOW >= timedelta(hours=24) and now - NOW < timedelta(hours=24, minutes=15)
+    assert ports.delivered == set()
+
+
+def test_an_endpoint_back_within_the_window_gets_the_delivery_once():
+    world, rma = refunded_world()
+    message = DeliverReturnWebhook(merchant_id=MERCHANT_ID, order_id=ORDER_ID, rma_id=rma.rma_id,
+                                   revision=len(rma.history))
+    ports = FakePorts(world, Target())
+    ports.failing_posts = 12  # down for about two hours of retries
+    now = NOW
+    while effects.deliver_webhook(message, ports, now) == "webhook_retry_scheduled":
+        message, delay = ports.later[-1]
+        now += timedelta(seconds=delay)
+    assert len(ports.posts) == 13 and len(ports.delivered) == 1
+    assert effects.deliver_webhook(message, ports, now) == "already_delivered"

@@ -24,6 +24,10 @@ class Settings(BaseModel):
     # Merchant webhooks must be https; the local runtime allows http to reach its own receiver.
     webhooks_allow_http: bool = Field(alias="WEBHOOKS_ALLOW_HTTP", default=False)
     webhook_timeout_seconds: float = Field(alias="WEBHOOK_TIMEOUT_SECONDS", default=5.0, gt=0, le=20)
+    # A merchant webhook that fails is re-published with a growing delay up to this (SQS's limit is
+    # 900 s); the local runtime lowers it, since SQS delays are real seconds even on simulated time.
+    webhook_retry_max_delay_seconds: int = Field(alias="WEBHOOK_RETRY_MAX_DELAY_SECONDS", default=900, ge=0,
+                                                 le=900)
     ses_configuration_set: str = Field(alias="SES_CONFIGURATION_SET", min_length=1)
     # A status change waits this long before its notice is picked, so a burst of scans
     # (in transit, out for delivery, delivered within a minute) sends one email, not three.
@@ -34,8 +38,11 @@ class Settings(BaseModel):
     poll_index_shards: int = Field(alias="POLL_INDEX_SHARDS", default=16, ge=1, le=64)
     # Shipments one poller sweep enqueues per shard at most; the rest wait for the next sweep.
     poll_sweep_limit: int = Field(alias="POLL_SWEEP_LIMIT", default=1000, ge=1)
-    # Secret that signs the customer's order-page links; rotate by redeploying.
-    link_signing_secret: str = Field(alias="LINK_SIGNING_SECRET", min_length=16)
+    # Secrets Manager secret holding the link-signing keyring (security/tokens.py), read only by
+    # the functions that sign or verify links. Cached at most 10 minutes: a rotation waits 15
+    # before signing with a new key, so every container knows it by then (docs/architecture.md).
+    link_keys_secret_arn: str = Field(alias="LINK_KEYS_SECRET_ARN", min_length=1)
+    link_keys_max_age_seconds: int = Field(alias="LINK_KEYS_MAX_AGE_SECONDS", default=300, ge=0, le=600)
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
     # Merchants' webhook and carrier secrets are Secrets Manager secrets named prefix + merchant id
     # (template.yaml grants reading them to the functions that verify or sign, and only there).

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .messaging.settings import MessagingSettings
     from .storage.schedule import DynamoMessageSchedule
     from .security.merchant_secrets import MerchantSecrets
+    from .security.tokens import Keyring
 
 
 @lru_cache(maxsize=1)
@@ -168,6 +169,13 @@ def webhook_sender() -> "HttpWebhookSender":
 
     config = settings()
     return HttpWebhookSender(config.webhook_timeout_seconds, config.webhooks_allow_http)
+
+
+@lru_cache(maxsize=1)
+def webhook_deliveries() -> "DynamoWebhookDeliveries":
+    from .storage.webhook_deliveries import DynamoWebhookDeliveries
+
+    return DynamoWebhookDeliveries()
 
 
 @lru_cache(maxsize=1)
@@ -309,16 +317,35 @@ def messaging_settings(merchant_id: str) -> "MessagingSettings":
     return load(merchant_id)
 
 
+def link_keys() -> "Keyring":
+    """The link-signing keyring (security/tokens.py) from its Secrets Manager secret. Built per
+    call from the document Powertools caches (max_age), so a rotation is seen within that time
+    and a scheduled key switch (`activate_at`) on this container's clock."""
+    from . import clock
+    from .adapters.link_keys import UNAVAILABLE, KeyringUnavailable, load_document
+    from .observability import logger
+    from .security.tokens import Keyring, KeyringError
+
+    config = settings()
+    document = load_document(config.link_keys_secret_arn, config.link_keys_max_age_seconds)
+    try:
+        return Keyring.from_document(document, clock.now())
+    except KeyringError as error:
+        logger.error("the link-signing keyring is invalid", extra={"problem": str(error)})
+        raise KeyringUnavailable(UNAVAILABLE) from None
+
 
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, merchant_secrets, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_events_queue, event_publisher,
-                    webhook_sender, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
+                    webhook_sender, webhook_deliveries, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
                     purchase_store, recommendations, message_schedule):
         factory.cache_clear()
     import sys
 
+    if "postpurchase.adapters.link_keys" in sys.modules:
+        sys.modules["postpurchase.adapters.link_keys"].reset()
     if "postpurchase.storage.loyalty" in sys.modules:
         sys.modules["postpurchase.storage.loyalty"].clear_cache()

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError
 
 from .errors import InvalidInput, MalformedJson
 
@@ -20,6 +22,8 @@ def parse_json_object(raw: bytes | str | None) -> dict[str, Any]:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         raise MalformedJson(f"request body is not valid JSON: {error}") from None
+    except RecursionError:  # e.g. 100,000 nested '[': the decoder gives up, so do we
+        raise MalformedJson("request body is nested too deeply") from None
     if not isinstance(value, dict):
         raise MalformedJson("request body must be a JSON object")
     return value
@@ -51,3 +55,29 @@ def validate(model: type[M], data: Any, prefix: str = "") -> M:
         return model.model_validate(data)
     except ValidationError as error:
         raise invalid_input(error, prefix) from None
+
+
+_PLAIN_DECIMAL = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$")
+
+
+def _plain_decimal(value: object) -> Decimal:
+    """A setting's number as a plain decimal: no exponent ("1e999999999" would make every later
+    quantize or comparison a bomb), no NaN/Infinity, ASCII digits, at most 12 + 6 digits."""
+    if isinstance(value, bool):
+        raise ValueError('must be a decimal such as "0.05"')
+    if isinstance(value, Decimal):
+        text = format(value, "f") if value.is_finite() and abs(value.adjusted()) <= 12 else "x"
+    elif isinstance(value, (int, float, str)):
+        text = str(value).strip()
+    else:
+        raise ValueError('must be a decimal such as "0.05"')
+    if not _PLAIN_DECIMAL.match(text):
+        raise ValueError('must be a decimal such as "0.05" (no exponent, at most 12 digits before the point)')
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern excludes it
+        raise ValueError('must be a decimal such as "0.05"') from None
+    return number.copy_abs() if number == 0 else number  # no "-0"
+
+
+PlainDecimal = Annotated[Decimal, BeforeValidator(_plain_decimal)]

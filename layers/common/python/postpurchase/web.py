@@ -135,7 +135,9 @@ def order_access(headers: Mapping[str, str], query: Mapping[str, str] | None, or
     merchant_id = storefront_merchant(headers, query)
     token = header(headers, "X-Order-Token") or (query or {}).get("token")
     if token:
-        return open_by_link(settings().link_signing_secret, merchant_id, order_id, token, clock.now())
+        from .services import link_keys
+
+        return open_by_link(link_keys(), merchant_id, order_id, token, clock.now())
     if email is not None:
         from .services import attempt_limiter, order_numbers
 

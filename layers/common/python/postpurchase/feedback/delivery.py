@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Protocol
 
-from ..returns import handoff
+from ..returns import handoff, webhook_retries
 from .messages import DeliverFeedbackWebhook
 
-Outcome = Literal["webhook_sent", "no_webhook"]
+Outcome = Literal["webhook_sent", "already_delivered", "webhook_retry_scheduled", "no_webhook"]
 
 
 class WebhookTarget(Protocol):
@@ -19,12 +19,8 @@ class WebhookTarget(Protocol):
     secret: str | None
 
 
-class Ports(Protocol):
+class Ports(webhook_retries.DeliveryPorts, Protocol):
     def webhook_target(self, merchant_id: str) -> WebhookTarget | None: ...
-
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
-        """2xx status, else raises RetryLater (the queue retries, then the DLQ)."""
-        ...
 
 
 def deliver_webhook(message: DeliverFeedbackWebhook, ports: Ports, now: datetime) -> Outcome:
@@ -33,8 +29,7 @@ def deliver_webhook(message: DeliverFeedbackWebhook, ports: Ports, now: datetime
     if not url or not target or not target.secret:
         return "no_webhook"
     body = handoff.body_bytes(message.body)
-    ports.post(url, body, {
-        handoff.SIGNATURE_HEADER: handoff.signature(target.secret, body, now),
-        handoff.DELIVERY_HEADER: f"{message.order_id}:{message.sku}:{message.version}",
-    })
-    return "webhook_sent"
+    delivery = f"{message.order_id}:{message.sku}:{message.version}"
+    return webhook_retries.deliver(message, ports, url=url, body=body, delivery_id=delivery, now=now,
+                                   headers={handoff.SIGNATURE_HEADER: handoff.signature(target.secret, body, now),
+                                            handoff.DELIVERY_HEADER: delivery})

@@ -1,6 +1,7 @@
 """What travels on the return-events queue for feedback: the merchant's webhook, one per version."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,3 +22,6 @@ class DeliverFeedbackWebhook(BaseModel):
     sku: Annotated[str, Field(min_length=1, max_length=200)]
     version: Annotated[int, Field(ge=1)]
     body: dict[str, Any]
+    # Own retry schedule (returns/webhook_retries.py): how many tries so far, since when.
+    attempt: Annotated[int, Field(ge=0)] = 0
+    first_attempt_at: datetime | None = None

@@ -4,22 +4,23 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from urllib.parse import quote, urlencode
 
-from ..security.tokens import sign_order_token
+from ..security.tokens import Keyring, sign_order_token
 
 
-def order_page_url(base_url: str, secret: str, merchant_id: str, order_id: str, now: datetime,
+def order_page_url(base_url: str, keys: Keyring, merchant_id: str, order_id: str, now: datetime,
                    ttl: timedelta) -> str:
-    token = sign_order_token(secret, merchant_id, order_id, now + ttl)
+    token = sign_order_token(keys, merchant_id, order_id, now + ttl)
     path = f"/pages/{quote(merchant_id, safe='')}/orders/{quote(order_id, safe='')}"
     return f"{base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
 
 
 def customer_order_link(merchant_id: str, order_id: str, now: datetime) -> str:
-    """The order-page link for a customer email, with this deployment's base URL, secret and TTL."""
+    """The order-page link for a customer email, with this deployment's base URL, keys and TTL."""
     from ..config import settings
+    from ..services import link_keys
 
     config = settings()
-    return order_page_url(config.public_base_url, config.link_signing_secret, merchant_id, order_id, now,
+    return order_page_url(config.public_base_url, link_keys(), merchant_id, order_id, now,
                           timedelta(days=config.order_link_ttl_days))
 
 
@@ -33,18 +34,19 @@ def rating_url(merchant_id: str, order_id: str, sku: str, now: datetime) -> str:
     """The one-tap rating page for one item of one order; append "?rating=N" (1-5) to rate."""
     from ..config import settings
     from ..security.tokens import sign_claims
+    from ..services import link_keys
 
     config = settings()
-    token = sign_claims(config.link_signing_secret, "feedback", [merchant_id, order_id, sku], now + FEEDBACK_LINK_TTL)
+    token = sign_claims(link_keys(), "feedback", [merchant_id, order_id, sku], now + FEEDBACK_LINK_TTL)
     return f"{config.public_base_url.rstrip('/')}/pages/{quote(merchant_id, safe='')}/feedback/{token}"
 
 
 def read_feedback_token(token: str, now: datetime) -> tuple[str, str, str] | None:
     """(merchant_id, order_id, sku) of a valid feedback token, else None."""
-    from ..config import settings
     from ..security.tokens import read_claims
+    from ..services import link_keys
 
-    claims = read_claims(settings().link_signing_secret, "feedback", token, now)
+    claims = read_claims(link_keys(), "feedback", token, now)
     return (claims[0], claims[1], claims[2]) if claims and len(claims) == 3 else None
 
 
@@ -53,17 +55,18 @@ def unsubscribe_url(merchant_id: str, customer_id: str, kind: str, now: datetime
     shows a page with the same button, for clients that only open links)."""
     from ..config import settings
     from ..security.tokens import sign_claims
+    from ..services import link_keys
 
     config = settings()
-    token = sign_claims(config.link_signing_secret, "unsubscribe", [merchant_id, customer_id, kind],
+    token = sign_claims(link_keys(), "unsubscribe", [merchant_id, customer_id, kind],
                         now + UNSUBSCRIBE_LINK_TTL)
     return f"{config.public_base_url.rstrip('/')}/pages/{quote(merchant_id, safe='')}/unsubscribe/{token}"
 
 
 def read_unsubscribe_token(token: str, now: datetime) -> tuple[str, str, str] | None:
     """(merchant_id, customer_id, kind) of a valid unsubscribe token, else None."""
-    from ..config import settings
     from ..security.tokens import read_claims
+    from ..services import link_keys
 
-    claims = read_claims(settings().link_signing_secret, "unsubscribe", token, now)
+    claims = read_claims(link_keys(), "unsubscribe", token, now)
     return (claims[0], claims[1], claims[2]) if claims and len(claims) == 3 else None

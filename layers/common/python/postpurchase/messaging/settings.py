@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..validation import PlainDecimal
 from .requests import ConfirmationVariant
 
 
@@ -21,8 +22,8 @@ class OfferSpec(_Settings):
     """What a coupon is worth when one is issued (postpurchase.rewards.coupons makes the code)."""
 
     discount_type: Literal["percent", "amount"]
-    value: Annotated[Decimal, Field(gt=0)]
-    min_spend: Annotated[Decimal, Field(ge=0)] | None = None
+    value: Annotated[PlainDecimal, Field(gt=0)]
+    min_spend: Annotated[PlainDecimal, Field(ge=0)] | None = None
     valid_days: Annotated[int, Field(ge=1, le=366)] = 30
     # The money of an amount (or a minimum spend). An offer attached to an order (the enticing
     # confirmation) defaults to the order's currency; one sent to a customer without an order

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
@@ -25,7 +26,7 @@ from pydantic import (
 
 _EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[^@\s<>\"(),;:]+$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
-_MONEY = re.compile(r"^-?\d{1,12}(\.\d{1,4})?$")
+_MONEY = re.compile(r"^-?[0-9]{1,12}(\.[0-9]{1,4})?$")  # ASCII digits: Decimal() also reads "١٢"
 # Ids appear inside table keys: no '#' (our key separator), no control characters.
 _IDENTIFIER = re.compile(r"^[^#\s\x00-\x1f]{1,128}$")
 
@@ -44,7 +45,8 @@ def _money(value: object) -> Decimal:
 
 def _email(value: str) -> str:
     value = value.strip()
-    if len(value) > 254 or not _EMAIL.match(value):
+    # No invisible format characters (RTL overrides make "a\u202e@moc.example" read as another address).
+    if len(value) > 254 or not _EMAIL.match(value) or any(unicodedata.category(ch) in ("Cf", "Cc") for ch in value):
         raise ValueError("must be an email address")
     return value
 
@@ -154,11 +156,12 @@ class Address(_Model):
 
 
 class Totals(_Model):
-    subtotal: Money
-    shipping: Money = Decimal("0")
-    tax: Money = Decimal("0")
-    discount: Money = Decimal("0")
-    total: Money
+    # Never below zero: a refund is an event of its own, not a negative order.
+    subtotal: Annotated[Money, Field(ge=0)]
+    shipping: Annotated[Money, Field(ge=0)] = Decimal("0")
+    tax: Annotated[Money, Field(ge=0)] = Decimal("0")
+    discount: Annotated[Money, Field(ge=0)] = Decimal("0")
+    total: Annotated[Money, Field(ge=0)]
 
 
 OrderSource = Literal["api", "shopify", "woocommerce"]

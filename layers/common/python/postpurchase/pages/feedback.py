@@ -15,14 +15,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..config import settings
 from ..errors import DomainError, NotFound
 from ..feedback import views
 from ..feedback.model import KEEP_COMMENT, MAX_COMMENT, Feedback, clean_comment, parse_rating
 from ..messaging.requests import OfferNotice
 from ..security.tokens import verify_form_token
 from .feedback_model import FeedbackPage
-from .handlers import PageResponse, _context, _error, _form, _html, _same_origin, _shopper
+from .handlers import PageResponse, _context, _error, _form, _html, _keys, _same_origin, _shopper
 
 def _subject(order_id: str, sku: str) -> str:
     return f"feedback:{order_id}:{sku}"
@@ -92,7 +91,7 @@ def submit_feedback(merchant_id: str, token: str, raw_body: bytes | None, header
     except NotFound:
         return _invalid(merchant_id, lang, now)
     genuine = (form.get("token") == token and _same_origin(headers, host)
-               and verify_form_token(settings().link_signing_secret, merchant_id, _subject(order_id, sku), token,
+               and verify_form_token(_keys(), merchant_id, _subject(order_id, sku), token,
                                      form.get("csrf_token")))
     if not genuine:
         return _error(merchant_id, "invalid_link", 403, lang, now)

@@ -19,6 +19,7 @@ from ..messaging.preferences import MARKETING_KINDS, updated
 from ..observability import logger
 from ..returns.policy import Resolution, ReturnReason
 from ..security.tokens import (
+    Keyring,
     form_token,
     sign_customer_token,
     verify_customer_token,
@@ -35,6 +36,12 @@ class PageResponse:
     status: int
     body: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def _keys() -> Keyring:
+    from ..services import link_keys
+
+    return link_keys()
 
 
 def _headers(nonce: str | None = None) -> dict[str, str]:
@@ -92,7 +99,7 @@ def _shopper(merchant_id: str, requested: str | None, customer_locale: str | Non
 
 def _context(shopper: Shopper, now: datetime, *, locale: str | None = None, timezone: str | None = None,
              token: str | None = None, subject: str | None = None) -> model.PageContext:
-    csrf = form_token(settings().link_signing_secret, shopper.branding.merchant_id, subject or "", token) \
+    csrf = form_token(_keys(), shopper.branding.merchant_id, subject or "", token) \
         if token else None
     return model.PageContext(shop=build.shop(shopper.branding), language=shopper.language, locale=locale,
                              timezone=timezone, languages=build.LANGUAGES, now=now, token=token, csrf_token=csrf)
@@ -108,10 +115,30 @@ def _error(merchant_id: str, error: str, status: int, lang: str | None, now: dat
     return _html(status, render_error_page, model.ErrorPage(context=_context(shopper, now), error=error))
 
 
+def _render_error(*args: Any, **kwargs: Any) -> Any:
+    from .rendering import render_error_page
+
+    return render_error_page(*args, **kwargs)
+
+
 def _unknown_shop(merchant_id: str) -> Any:
     from ..messaging.requests import MerchantBranding
 
-    return MerchantBranding(merchant_id=merchant_id, name="—", from_email="no-reply@example.invalid")
+    # A path's shop name that no merchant could have (too long, '#', spaces) still gets the 404 page.
+    shown = merchant_id if _possible_shop(merchant_id) else "unknown"
+    return MerchantBranding(merchant_id=shown, name="—", from_email="no-reply@example.invalid")
+
+
+def _possible_shop(merchant_id: str) -> bool:
+    """Could a merchant have this id? (API Gateway decodes paths: anything may arrive, even a lone
+    surrogate that no table key can hold.)"""
+    from ..orders.models import _IDENTIFIER
+
+    try:
+        (merchant_id or "").encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return bool(_IDENTIFIER.match(merchant_id or ""))
 
 
 def _lookup(merchant_id: str, now: datetime, *, lang: str | None, error: str | None = None, status: int = 200,
@@ -161,7 +188,7 @@ def _load_order(merchant_id: str, order_id: str, now: datetime):
 
 
 def _link_ok(merchant_id: str, order_id: str, token: str | None, now: datetime) -> bool:
-    return bool(token) and verify_order_token(settings().link_signing_secret, merchant_id, order_id, token or "", now)
+    return bool(token) and verify_order_token(_keys(), merchant_id, order_id, token or "", now)
 
 
 def order_page(merchant_id: str, order_id: str, query: Mapping[str, str], now: datetime, *,
@@ -192,7 +219,7 @@ def _form_access(merchant_id: str, order_id: str, form: Mapping[str, str], heade
     token = form.get("token")
     if not _link_ok(merchant_id, order_id, token, now) or not _same_origin(headers, host):
         return None
-    if not verify_form_token(settings().link_signing_secret, merchant_id, f"order:{order_id}", token or "",
+    if not verify_form_token(_keys(), merchant_id, f"order:{order_id}", token or "",
                              form.get("csrf_token")):
         return None
     return token
@@ -312,7 +339,7 @@ def submit_lookup(merchant_id: str, raw_body: bytes | None, headers: Mapping[str
                        email=email)
     except (NotFound, InvalidInput):
         return _lookup(merchant_id, now, lang=lang, error="not_found", status=404, order_number=number, email=email)
-    token = sign_order_token(settings().link_signing_secret, merchant_id, access.order_id, now + timedelta(days=1))
+    token = sign_order_token(_keys(), merchant_id, access.order_id, now + timedelta(days=1))
     return _redirect(_with_query(page_path(merchant_id, "orders", access.order_id), token=token, lang=lang))
 
 
@@ -321,13 +348,13 @@ def submit_lookup(merchant_id: str, raw_body: bytes | None, headers: Mapping[str
 
 def preferences_link(merchant_id: str, customer_id: str, now: datetime, lang: str | None = None) -> str:
     config = settings()
-    token = sign_customer_token(config.link_signing_secret, merchant_id, customer_id,
+    token = sign_customer_token(_keys(), merchant_id, customer_id,
                                 now + timedelta(days=config.order_link_ttl_days))
     return _with_query(page_path(merchant_id, "preferences"), customer=customer_id, token=token, lang=lang)
 
 
 def _customer_ok(merchant_id: str, customer_id: str | None, token: str | None, now: datetime) -> bool:
-    return bool(customer_id and token) and verify_customer_token(settings().link_signing_secret, merchant_id,
+    return bool(customer_id and token) and verify_customer_token(_keys(), merchant_id,
                                                                  customer_id or "", token or "", now)
 
 
@@ -363,7 +390,7 @@ def submit_preferences(merchant_id: str, query: Mapping[str, str], raw_body: byt
     customer_id = form.get("customer") or query.get("customer")
     token, lang = form.get("token"), form.get("lang")
     genuine = (_customer_ok(merchant_id, customer_id, token, now) and _same_origin(headers, host)
-               and verify_form_token(settings().link_signing_secret, merchant_id, f"customer:{customer_id}",
+               and verify_form_token(_keys(), merchant_id, f"customer:{customer_id}",
                                      token or "", form.get("csrf_token")))
     if not genuine:
         return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
@@ -458,6 +485,9 @@ def unsubscribe(merchant_id: str, token: str, query: Mapping[str, str], raw_body
 
 def safely(merchant_id: str, lang: str | None, now: datetime, handle: Callable[[], PageResponse]) -> PageResponse:
     """Any failure becomes the friendly error page (logged), never a stack trace."""
+    if not _possible_shop(merchant_id):  # no store lookup with it: no merchant has it
+        shopper = Shopper(_unknown_shop(merchant_id), "en")
+        return _html(404, _render_error, model.ErrorPage(context=_context(shopper, now), error="not_found"))
     try:
         return handle()
     except Unauthorized:

@@ -13,14 +13,15 @@ from typing import Callable, Literal, Protocol
 
 from ..errors import RetryLater
 from ..messaging.requests import EmailRequest
-from . import handoff
+from . import handoff, webhook_retries
 from . import rma as lifecycle
 from .messages import DeliverReturnWebhook, ReturnChanged, ReturnParcelMoved
 from .notices import notice_requests
 from .rma import Actor, IllegalTransition, RmaStatus
 from .service import PolicySource, ReturnStore, StaleReturn, find_return, load
 
-Outcome = Literal["handled", "webhook_sent", "no_webhook", "rma_moved", "unchanged"]
+Outcome = Literal["handled", "webhook_sent", "already_delivered", "webhook_retry_scheduled", "no_webhook", "rma_moved",
+                  "unchanged"]
 
 # Carrier statuses that mean the parcel is on its way back (before it is delivered to the shop).
 _MOVING = frozenset({"in_transit", "out_for_delivery", "available_for_pickup", "attempt_failed"})
@@ -33,7 +34,7 @@ class WebhookTarget(Protocol):
     secret: str | None
 
 
-class Ports(Protocol):
+class Ports(webhook_retries.DeliveryPorts, Protocol):
     store: ReturnStore
     policies: PolicySource
 
@@ -51,8 +52,6 @@ class Ports(Protocol):
                             tracking_number: str, now: datetime) -> None: ...
 
     def webhook_target(self, merchant_id: str) -> WebhookTarget | None: ...
-
-    def post(self, url: str, body: bytes, headers: dict[str, str]) -> int: ...
 
 
 def handle_return_changed(message: ReturnChanged, ports: Ports, order_page_url: Callable[[str, str], str],
@@ -92,11 +91,10 @@ def deliver_webhook(message: DeliverReturnWebhook, ports: Ports, now: datetime) 
     returns = load(ports.store, ports.policies, message.merchant_id, message.order_id, now, consistent=True)
     rma = find_return(returns, message.rma_id).rma
     body = handoff.body_bytes(handoff.return_resolved(rma, returns.order, message.revision, "api"))
-    ports.post(target.returns_url, body, {
-        handoff.SIGNATURE_HEADER: handoff.signature(target.secret, body, now),
-        handoff.DELIVERY_HEADER: handoff.delivery_id(rma, message.revision),
-    })
-    return "webhook_sent"
+    delivery = handoff.delivery_id(rma, message.revision)
+    return webhook_retries.deliver(message, ports, url=target.returns_url, body=body, delivery_id=delivery, now=now,
+                                   headers={handoff.SIGNATURE_HEADER: handoff.signature(target.secret, body, now),
+                                            handoff.DELIVERY_HEADER: delivery})
 
 
 def handle_parcel_moved(message: ReturnParcelMoved, ports: Ports, now: datetime) -> Outcome:

@@ -38,6 +38,9 @@ class DeliverReturnWebhook(BaseModel):
     order_id: Identifier
     rma_id: Identifier
     revision: Annotated[int, Field(ge=1)]
+    # Own retry schedule (returns/webhook_retries.py): how many tries so far, since when.
+    attempt: Annotated[int, Field(ge=0)] = 0
+    first_attempt_at: datetime | None = None
 
 
 class ReturnParcelMoved(BaseModel):

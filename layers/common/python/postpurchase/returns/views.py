@@ -86,15 +86,14 @@ LOOKUP_TOKEN_TTL = timedelta(days=1)
 def lookup_order(merchant_id: str, order_number: str, email: str, client: str, base_url: str,
                  now: datetime) -> dict[str, Any]:
     """Order number + email -> a link token for that one order (the customer's way in without a link)."""
-    from ..config import settings
     from ..messaging.links import order_page_url
-    from ..services import attempt_limiter, order_numbers
+    from ..services import attempt_limiter, link_keys, order_numbers
 
     access = open_by_email(merchant_id, order_number, email, client, numbers=order_numbers(),
                            limiter=attempt_limiter(), now=now)
-    secret = settings().link_signing_secret
+    keys = link_keys()
     expires_at = now + LOOKUP_TOKEN_TTL
     return {"order_id": access.order_id,
-            "token": sign_order_token(secret, merchant_id, access.order_id, expires_at),
+            "token": sign_order_token(keys, merchant_id, access.order_id, expires_at),
             "expires_at": expires_at.isoformat(),
-            "order_page_url": order_page_url(base_url, secret, merchant_id, access.order_id, now, LOOKUP_TOKEN_TTL)}
+            "order_page_url": order_page_url(base_url, keys, merchant_id, access.order_id, now, LOOKUP_TOKEN_TTL)}

@@ -44,6 +44,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..orders.models import Identifier, Money
+from ..validation import PlainDecimal
 
 EntryKind = Literal["earn", "bonus", "vesting", "reverse", "redeem"]
 Reason = Literal["order", "review", "birthday", "delivered", "return", "cancelled", "redemption"]
@@ -70,7 +71,7 @@ class LoyaltySettings(_Model):
     """What a merchant decides (`PUT /v1/settings/loyalty`). No stored settings = no program."""
 
     enabled: bool = True
-    points_per_unit: Annotated[Decimal, Field(ge=0, le=1000)] = Decimal("1")  # per currency unit spent
+    points_per_unit: Annotated[PlainDecimal, Field(ge=0, le=1000)] = Decimal("1")  # per currency unit spent
     category_multipliers: dict[Annotated[str, Field(min_length=1, max_length=100)], Multiplier] = {}
     review_bonus: Annotated[int, Field(ge=0, le=1_000_000)] = 50
     birthday_bonus: Annotated[int, Field(ge=0, le=1_000_000)] = 100
@@ -81,7 +82,7 @@ class LoyaltySettings(_Model):
     expiry_months: Annotated[int, Field(ge=1, le=120)] | None = 12  # None: points never expire
     notice_days: Annotated[int, Field(ge=1, le=90)] = 14
     tiers: Annotated[list[Tier], Field(min_length=1, max_length=10)] = Field(default_factory=_default_tiers)
-    point_value: Annotated[Decimal, Field(gt=0, le=1000)] = Decimal("0.01")  # money per point redeemed
+    point_value: Annotated[PlainDecimal, Field(gt=0, le=1000)] = Decimal("0.01")  # money per point redeemed
     min_redemption: Annotated[int, Field(ge=1, le=10_000_000)] = 100
     code_valid_days: Annotated[int, Field(ge=1, le=366)] = 90
 

@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InvalidInput, NotFound, TooManyAttempts, Unauthorized
-from .tokens import verify_order_token
+from .tokens import Keyring, verify_order_token
 
 AccessVia = Literal["merchant", "link", "email"]
 
@@ -66,9 +66,9 @@ def email_digest(email: str) -> str:
     return hashlib.sha256((email or "").strip().casefold().encode()).hexdigest()
 
 
-def open_by_link(secret: str, merchant_id: str, order_id: str, token: str | None, now: datetime) -> OrderAccess:
+def open_by_link(keys: Keyring, merchant_id: str, order_id: str, token: str | None, now: datetime) -> OrderAccess:
     """The order a signed link opens; the token is bound to this merchant and this order only."""
-    if not token or not verify_order_token(secret, merchant_id, order_id, token, now):
+    if not token or not verify_order_token(keys, merchant_id, order_id, token, now):
         raise Unauthorized(LINK_REFUSED, field="token")
     return OrderAccess(merchant_id, order_id, "link")
 

@@ -203,3 +203,7 @@ def due_bucket_pk(day: str, shard: int) -> str:
 
 SCHEDULER_CURSOR_PK = "SYS#SCHEDULER"
 SCHEDULER_CURSOR_SK = "CURSOR"
+
+
+def webhook_delivery_sk(delivery_id: str) -> str:
+    return f"WEBHOOK#{delivery_id}"

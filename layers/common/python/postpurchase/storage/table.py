@@ -197,6 +197,13 @@ class ReturnRecord(Record, discriminator="return"):
     updated_at = UTCDateTimeAttribute()
 
 
+class WebhookDeliveryRecord(Record, discriminator="webhook_delivery"):
+    """pk M#{m}#O#{o}, sk WEBHOOK#{delivery id}: the merchant's endpoint answered 2xx for this
+    delivery, so a redelivered message posts nothing again."""
+
+    delivered_at = UTCDateTimeAttribute()
+
+
 class ReturnOrderRecord(Record, discriminator="return_order"):
     """pk M#{m}#RMA#{r}: which order an RMA belongs to, for callers that know only the RMA
     (a storefront's return webhook that names no order)."""

@@ -28,7 +28,7 @@ class QueueEffects:
         if order is None:
             raise RetryLater(f"order {tracked.order_id} is not stored")
         config = settings()
-        link = order_page_url(config.public_base_url, config.link_signing_secret, tracked.merchant_id,
+        link = order_page_url(config.public_base_url, services.link_keys(), tracked.merchant_id,
                               tracked.order_id, now, timedelta(days=config.order_link_ttl_days))
         request = shipment_notice_request(merchant_id=tracked.merchant_id, order=order, shipment=tracked.shipment,
                                           tracking=tracked.tracking, timeline=tracked.timeline, kind=kind,

@@ -1,0 +1,18 @@
+"""Run-wide hooks. The security suite's summary line lives here, not in tests/security: xdist's
+controller loads only this conftest, and it must add up the workers' counts."""
+import pytest
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    tried, accepted = getattr(node, "workeroutput", {}).get("security_attacks", [0, []])
+    counts = getattr(node.config, "security_attacks", [0, []])
+    node.config.security_attacks = [counts[0] + tried, counts[1] + list(accepted)]
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    tried, accepted = getattr(config, "security_attacks", [0, []])
+    if tried:
+        terminalreporter.write_line(f"security: {tried} attacks tried, {len(accepted)} accepted")
+        for name in accepted[:20]:
+            terminalreporter.write_line(f"security: accepted {name}")
