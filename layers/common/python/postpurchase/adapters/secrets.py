@@ -29,6 +29,7 @@ class SecretsManagerMerchantSecrets:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self._written: set[str] = set()
+        self._refetched_for: dict[str, str] = {}
 
     def name(self, merchant_id: str) -> str:
         return f"{self.prefix}{merchant_id}"
@@ -65,8 +66,12 @@ class SecretsManagerMerchantSecrets:
         fresh = fresh or name in self._written
         self._written.discard(name)
         values = self._read(name, force=fresh)
-        if values is not None and revision is not None and values.revision != revision and not fresh:
-            values = self._read(name, force=True)  # rotated since this container cached it
+        if (values is not None and revision is not None and values.revision != revision and not fresh
+                and self._refetched_for.get(name) != revision):
+            # Rotated since this container cached it. Once per revision asked for: a merchant
+            # item cached before the rotation (older revision) must not force a read per call.
+            self._refetched_for[name] = revision
+            values = self._read(name, force=True)
         return values or MerchantSecretValues()
 
     def put(self, merchant_id: str, values: MerchantSecretValues) -> None:

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from ..errors import NotFound, RetryLater
+from ..errors import NotFound, RetryLater, ServiceUnavailable
 from ..messaging.requests import MerchantBranding
 from ..messaging.settings import MessagingSettings
 from ..security.merchant_secrets import MerchantSecretValues
@@ -96,9 +96,6 @@ class _TtlCache:
     def put(self, key: str, value: object) -> None:
         self._items[key] = (time.monotonic() + CACHE_SECONDS, value)
 
-    def forget(self, key: str) -> None:
-        self._items.pop(key, None)
-
     def clear(self) -> None:
         self._items.clear()
 
@@ -165,32 +162,42 @@ class DynamoMerchantStore:
                   (R.webhooks, _settings_json(merchant.webhooks, merchant.legacy_secrets, _LEGACY_WEBHOOKS)),
                   (R.shopify_shop_domain, merchant.shopify_shop_domain), (R.updated_at, now)]
         actions = [R.type.set(R)] + [a.set(v) if v is not None else a.remove() for a, v in values]
-        R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK).update(actions=actions)
-        self._forget(merchant.merchant_id)
+        record = R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK)
+        record.update(actions=actions)
+        # update() answers the whole item (ALL_NEW): cache what is stored, secrets_revision included.
+        _merchants.put(merchant.merchant_id, _merchant_of(record))
 
     def set_secrets_revision(self, merchant_id: str, revision: str, now: datetime, *, strip_legacy: bool) -> None:
         """Record the revision of the merchant's secret just written; `strip_legacy` also removes
         plain secrets an older deployment left on the item (their move is done)."""
         R = MerchantRecord
-        actions = [R.secrets_revision.set(revision), R.updated_at.set(now)]
-        if strip_legacy:
-            record = R.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK, consistent_read=True)
-            stripped = _merchant_of(record)
-            actions += [R.shopify_secret.remove(), R.woocommerce_secret.remove(),
-                        R.tracking.set(json.dumps(asdict(stripped.tracking))),
-                        R.webhooks.set(json.dumps(asdict(stripped.webhooks)))]
-        try:
-            R(keys.merchant_pk(merchant_id), keys.SETTINGS_SK).update(actions=actions, condition=R.pk.exists())
-        except UpdateError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id") from None
-            raise
-        self._forget(merchant_id)
-
-    @staticmethod
-    def _forget(merchant_id: str) -> None:
-        # Read back on next use: save() cannot know the item's secrets_revision.
-        _merchants.forget(merchant_id)
+        record = R(keys.merchant_pk(merchant_id), keys.SETTINGS_SK)
+        for _ in range(3):
+            actions = [R.secrets_revision.set(revision), R.updated_at.set(now)]
+            condition = R.pk.exists()
+            if strip_legacy:
+                try:
+                    current = R.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK, consistent_read=True)
+                except DoesNotExist:
+                    raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id") from None
+                stripped = _merchant_of(current)
+                actions += [R.shopify_secret.remove(), R.woocommerce_secret.remove(),
+                            R.tracking.set(json.dumps(asdict(stripped.tracking))),
+                            R.webhooks.set(json.dumps(asdict(stripped.webhooks)))]
+                # tracking and webhooks are rewritten from this read: only if nothing changed since.
+                condition &= R.updated_at == current.updated_at
+            try:
+                record.update(actions=actions, condition=condition)
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                if not strip_legacy:
+                    raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id") from None
+                continue  # changed between the read and the write: read again
+            # update() answers the whole item (ALL_NEW): cache what is stored.
+            _merchants.put(merchant_id, _merchant_of(record))
+            return
+        raise RetryLater(f"merchant {merchant_id} kept changing while its secrets moved; retry")
 
     def add_api_key(self, merchant_id: str, api_key: str, now: datetime) -> None:
         ApiKeyRecord(keys.api_key_pk(hash_api_key(api_key)), keys.API_KEY_SK,
@@ -200,10 +207,13 @@ class DynamoMerchantStore:
 # --- the merchant's secrets (Secrets Manager, through services.merchant_secrets) ------------
 
 
+class MerchantSecretsUnavailable(ServiceUnavailable, RetryLater):
+    """Secrets Manager could not be read now: a 503 for the API, a retry for a queue consumer."""
+
+
 def secrets_of(merchant: Merchant, now: datetime | None = None) -> MerchantSecretValues:
     """The merchant's secrets: from its secret (cached per container), or, for a merchant an
     older deployment stored with plain secrets, moved there first (migrate_secrets)."""
-    from ..errors import ServiceUnavailable
     from ..observability import logger
     from ..security.merchant_secrets import SecretsUnavailable
     from ..services import merchant_secrets
@@ -216,10 +226,16 @@ def secrets_of(merchant: Merchant, now: datetime | None = None) -> MerchantSecre
             # read, or the one-off command (infra/migrate_secrets.py) does.
             logger.warning("plain merchant secrets not moved here", extra={"merchant_id": merchant.merchant_id})
             return merchant.legacy_secrets
+    if merchant.secrets_revision is None:
+        # No secret was ever written (every write records its revision): nothing to read, and
+        # unsigned requests to such a merchant cost no Secrets Manager call.
+        return MerchantSecretValues()
     try:
         return merchant_secrets().get(merchant.merchant_id, merchant.secrets_revision)
     except SecretsUnavailable as error:
-        raise ServiceUnavailable(f"the merchant's secrets cannot be read now ({error}); retry shortly") from None
+        logger.warning("merchant secrets unreadable", extra={"merchant_id": merchant.merchant_id,
+                                                             "problem": str(error)})
+        raise MerchantSecretsUnavailable("the merchant's secrets cannot be read now; retry shortly") from None
 
 
 @dataclass(frozen=True)
