@@ -24,6 +24,7 @@ class DemoCredentials:
     woocommerce_secret: str
     easypost_secret: str
     aftership_secret: str
+    shopify_shop_domain: str = DEMO_SHOPIFY_SHOP_DOMAIN  # X-Shopify-Shop-Domain of its webhooks
 
 
 def demo_credentials() -> DemoCredentials:

@@ -12,7 +12,6 @@ Pure: no AWS here (adapters/secrets.py is the Secrets Manager adapter).
 """
 from __future__ import annotations
 
-import hmac
 import json
 import uuid
 from dataclasses import asdict, dataclass, fields, replace
@@ -60,13 +59,6 @@ def new_revision() -> str:
     return uuid.uuid4().hex
 
 
-def same_secret(presented: str | None, expected: str | None) -> bool:
-    """Constant-time equality of a presented secret and the stored one (False if either is empty)."""
-    if not presented or not expected:
-        return False
-    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
-
-
 class SecretsUnavailable(Exception):
     """Secrets Manager could not be read or written (throttled, down, or not allowed)."""
 
@@ -81,18 +73,3 @@ class MerchantSecrets(Protocol):
     def put(self, merchant_id: str, values: MerchantSecretValues) -> None:
         """Replace the merchant's secrets (creates the secret the first time)."""
         ...
-
-
-class InMemoryMerchantSecrets:
-    """The port in memory (unit tests)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, MerchantSecretValues] = {}
-        self.reads = 0
-
-    def get(self, merchant_id: str, revision: str | None = None, *, fresh: bool = False) -> MerchantSecretValues:
-        self.reads += 1
-        return self.values.get(merchant_id, MerchantSecretValues())
-
-    def put(self, merchant_id: str, values: MerchantSecretValues) -> None:
-        self.values[merchant_id] = values
