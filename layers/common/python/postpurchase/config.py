@@ -48,6 +48,10 @@ class Settings(BaseModel):
     # (template.yaml grants reading them to the functions that verify or sign, and only there).
     merchant_secrets_prefix: str = Field(alias="MERCHANT_SECRETS_PREFIX", min_length=2,
                                          pattern=r"^[A-Za-z0-9/_+=.@-]+/$")
+    # How long a container serves a merchant's secret from its cache (a rotation is seen sooner:
+    # security/merchant_secrets.py, revisions).
+    merchant_secrets_max_age_seconds: int = Field(alias="MERCHANT_SECRETS_MAX_AGE_SECONDS", default=300, ge=0,
+                                                  le=3600)
     order_link_ttl_days: int = Field(alias="ORDER_LINK_TTL_DAYS", default=180, ge=1, le=730)
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=262_144, ge=1024)
     # How long an "in progress" email claim may stand before it is treated as possibly sent.

@@ -57,7 +57,8 @@ def merchant_secrets() -> "MerchantSecrets":
     """Merchants' webhook and carrier secrets (Secrets Manager; only some functions may read)."""
     from .adapters.secrets import SecretsManagerMerchantSecrets
 
-    return SecretsManagerMerchantSecrets(settings().merchant_secrets_prefix)
+    config = settings()
+    return SecretsManagerMerchantSecrets(config.merchant_secrets_prefix, config.merchant_secrets_max_age_seconds)
 
 
 @lru_cache(maxsize=1)

@@ -1,8 +1,8 @@
 """Secrets Manager adapter of security.merchant_secrets.MerchantSecrets.
 
 Reads go through Powertools Parameters (a SecretsProvider on our cached boto3 client:
-`get(name, transform="json", max_age=300)`, the call behind `parameters.get_secret`), so a warm
-container reads each merchant's secret once per 5 minutes. Built on first use only: a function
+`get(name, transform="json", max_age=...)`, the call behind `parameters.get_secret`), so a warm
+container reads each merchant's secret once per MERCHANT_SECRETS_MAX_AGE_SECONDS (300). Built on first use only: a function
 that never verifies or signs never imports this module.
 """
 from __future__ import annotations
@@ -14,9 +14,6 @@ from botocore.exceptions import ClientError
 
 from ..security.merchant_secrets import MerchantSecretValues, SecretsUnavailable
 
-MAX_AGE_SECONDS = 300
-
-
 def _error_code(error: BaseException | None) -> str | None:
     while error is not None:
         if isinstance(error, ClientError):
@@ -26,8 +23,9 @@ def _error_code(error: BaseException | None) -> str | None:
 
 
 class SecretsManagerMerchantSecrets:
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, max_age_seconds: int = 300) -> None:
         self.prefix = prefix
+        self.max_age_seconds = max_age_seconds
         self._written: set[str] = set()
         self._refetched_for: dict[str, str] = {}
 
@@ -50,7 +48,7 @@ class SecretsManagerMerchantSecrets:
         from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 
         try:
-            value = self._provider.get(name, transform="json", max_age=MAX_AGE_SECONDS, force_fetch=force)
+            value = self._provider.get(name, transform="json", max_age=self.max_age_seconds, force_fetch=force)
         except TransformParameterError as error:
             raise SecretsUnavailable(f"secret {name} is not JSON") from error
         except GetParameterError as error:
