@@ -103,7 +103,7 @@ class Demo:
         signature = base64.b64encode(hmac.new(secret.encode(), payload, hashlib.sha256).digest()).decode()
         return self.http("POST", f"/webhooks/shopify/{self.runtime.credentials.merchant_id}", payload, {
             "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": webhook_id,
-            "X-Shopify-Shop-Domain": "demo-store.myshopify.com"})
+            "X-Shopify-Shop-Domain": self.runtime.credentials.shopify_shop_domain})
 
     def woocommerce(self, topic: str, payload: bytes, delivery_id: str) -> tuple[int, dict]:
         secret = self.runtime.credentials.woocommerce_secret

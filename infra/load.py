@@ -99,6 +99,7 @@ class Storefronts:
             body = _encode({**self._shopify, "id": number, "admin_graphql_api_id": f"gid://shopify/Order/{number}",
                             "created_at": stamp, "processed_at": stamp, "updated_at": stamp})
             headers = {"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": f"load-wh-{number}",
+                       "X-Shopify-Shop-Domain": self.credentials.shopify_shop_domain,
                        "X-Shopify-Hmac-Sha256": _hmac(body, self.credentials.shopify_secret)}
             path = f"/webhooks/shopify/{merchant}"
         else:

@@ -57,8 +57,10 @@ class AwsPorts:
         services.tracking_queue().publish(start.model_dump_json(), kind=start.type, merchant_id=merchant_id)
 
     def webhook_target(self, merchant_id: str):
+        from postpurchase.storage.merchants import webhook_target
+
         merchant = services.merchant_store().get(merchant_id)
-        return merchant.webhooks if merchant else None
+        return webhook_target(merchant) if merchant else None
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         return services.webhook_sender().post(url, body, headers)

@@ -35,6 +35,7 @@ class LocalApi:
     api_key: str = "demo-store-local-key"
     stack_file: Path | None = None  # what serve writes for the operator CLI (--local FILE)
     shopify_secret: str = "demo-shopify-secret"
+    shopify_shop_domain: str = "demo-store.myshopify.com"  # infra/local/seed.py
 
     def call(self, method: str, path: str, body: bytes | dict | None = None, headers: dict | None = None,
              auth: bool = True) -> tuple[int, dict]:
@@ -53,7 +54,8 @@ class LocalApi:
         signature = base64.b64encode(hmac.new((secret or self.shopify_secret).encode(), body,
                                               hashlib.sha256).digest()).decode()
         return self.call("POST", "/webhooks/shopify/demo-store", body, auth=False, headers={
-            "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": webhook_id})
+            "X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": signature, "X-Shopify-Webhook-Id": webhook_id,
+            "X-Shopify-Shop-Domain": self.shopify_shop_domain})
 
     def emails_for(self, message_key: str, timeout: float = 30.0, expect: int = 1) -> list:
         """Wait until `expect` emails with this ledger key are in outbox/, then a little longer."""

@@ -141,12 +141,14 @@ class Aws:
 
     def shopify(self, topic: str | None, body: bytes, webhook_id: str | None = "wh-1", *,
                 secret: str | None = None, merchant_id: str | None = None, signature: str | None = None,
-                lowercase: bool = False, omit: Iterable[str] = ()):
+                lowercase: bool = False, omit: Iterable[str] = (), event_id: str | None = None,
+                shop_domain: str | None = None, api_version: str | None = None):
         headers = {"Content-Type": "application/json",
                    "X-Shopify-Hmac-Sha256": signature if signature is not None
                    else sign(body, secret or self.credentials.shopify_secret),
-                   "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": webhook_id,
-                   "X-Shopify-Shop-Domain": "demo-store.myshopify.com"}
+                   "X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": webhook_id, "X-Shopify-Event-Id": event_id,
+                   "X-Shopify-Shop-Domain": shop_domain or self.credentials.shopify_shop_domain,
+                   "X-Shopify-API-Version": api_version}
         headers = {k: v for k, v in headers.items() if v is not None and k not in set(omit)}
         if lowercase:
             headers = {k.lower(): v for k, v in headers.items()}
@@ -376,12 +378,13 @@ def other_store(aws: Aws) -> str:
 
 def add_other_store() -> str:
     from postpurchase.messaging.requests import MerchantBranding
-    from postpurchase.storage.merchants import DynamoMerchantStore, Merchant
+    from postpurchase.storage.merchants import DynamoMerchantStore, Merchant, update_secrets
 
     store = DynamoMerchantStore()
-    store.save(Merchant(
-        branding=MerchantBranding(merchant_id="other-store", name="Other Store", from_email="orders@other.example"),
-        shopify_secret="other-shopify-secret", woocommerce_secret="other-woo-secret"), NOW)
+    merchant = Merchant(
+        branding=MerchantBranding(merchant_id="other-store", name="Other Store", from_email="orders@other.example"))
+    store.save(merchant, NOW)
+    update_secrets(merchant, NOW, shopify_secret="other-shopify-secret", woocommerce_secret="other-woo-secret")
     api_key = "other-store-integration-key"
     store.add_api_key("other-store", api_key, NOW)
     return api_key

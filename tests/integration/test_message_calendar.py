@@ -348,7 +348,7 @@ def test_messaging_settings_survive_other_merchant_saves(cal) -> None:
     assert merchants.messaging_settings(M) == MessagingSettings()
     merchants.set_messaging_settings(M, MessagingSettings(win_back_days=30), cal.clock.now())
     store = merchants.DynamoMerchantStore()
-    store.save(replace(store.get(M), shopify_secret="rotated"), cal.clock.now())
+    store.save(replace(store.get(M), shopify_shop_domain="rotated.myshopify.com"), cal.clock.now())
     merchants.clear_caches()
     assert merchants.messaging_settings(M).win_back_days == 30
-    assert store.get(M).shopify_secret == "rotated"
+    assert store.get(M).shopify_shop_domain == "rotated.myshopify.com"

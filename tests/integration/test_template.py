@@ -430,6 +430,7 @@ def test_template_routes_equal_the_chalice_app_routes(template: dict[str, Any], 
         "EVENT_BUS_NAME": "EventBus",
         "SES_CONFIGURATION_SET": "EmailConfigurationSet",
         "LINK_KEYS_SECRET_ARN": LOCAL_REFS["LinkSigningKeys"],
+        "MERCHANT_SECRETS_PREFIX": "postpurchase/local/merchants/",
         "PUBLIC_BASE_URL": "http://localhost:8000",
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -612,18 +613,62 @@ LINK_SIGNERS = {"ApiFunction", "OrderEventsFunction", "EmailSenderFunction", "Tr
                 "ReturnEventsFunction"}
 
 
-def test_only_the_functions_that_sign_links_read_the_link_keys(template: dict[str, Any]) -> None:
-    readers = {}
+def _secretsmanager_grants(template: dict[str, Any]) -> dict[str, list[tuple[list[str], Any]]]:
+    """function id -> [(actions, resource)] of every statement granting a secretsmanager action."""
+    grants: dict[str, list[tuple[list[str], Any]]] = {}
     for function_id, props in _functions(template).items():
         for policy in props["Policies"]:
             for statement in _statements(policy):
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                actions = _as_list(statement["Action"])
                 if any(str(action).startswith("secretsmanager:") for action in actions):
-                    readers[function_id] = (actions, statement["Resource"])
+                    assert statement["Effect"] == "Allow"
+                    grants.setdefault(function_id, []).append((actions, statement["Resource"]))
+    return grants
+
+
+def test_only_the_functions_that_sign_links_read_the_link_keys(template: dict[str, Any]) -> None:
+    readers = {function_id: [grant for grant in grants if grant[1] == {"Ref": "LinkSigningKeys"}]
+               for function_id, grants in _secretsmanager_grants(template).items()}
+    readers = {function_id: grants for function_id, grants in readers.items() if grants}
     assert set(readers) == LINK_SIGNERS
-    assert all(found == (["secretsmanager:GetSecretValue"], {"Ref": "LinkSigningKeys"}) for found in readers.values())
+    assert all(found == [(["secretsmanager:GetSecretValue"], {"Ref": "LinkSigningKeys"})] for found in readers.values())
     assert global_environment(template)["LINK_KEYS_SECRET_ARN"] == {"Ref": "LinkSigningKeys"}
     assert "LINK_SIGNING_SECRET" not in global_environment(template)  # the key itself is in no environment
+
+
+# Who may touch merchants' secrets (security/merchant_secrets.py): the API verifies storefront and
+# carrier webhooks and writes the signing secret of PUT /v1/settings/webhooks; the tracking worker
+# reads the carrier API key; return events signs the merchant's webhooks. Nobody else.
+MERCHANT_SECRET_USERS = {
+    "ApiFunction": ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue", "secretsmanager:CreateSecret",
+                    "secretsmanager:TagResource"],
+    "TrackingWorkerFunction": ["secretsmanager:GetSecretValue"],
+    "ReturnEventsFunction": ["secretsmanager:GetSecretValue"],
+}
+
+
+def test_merchant_secrets_are_granted_on_the_prefix_only_to_the_functions_that_use_them(
+        template: dict[str, Any]) -> None:
+    import fnmatch
+
+    merchant_grants = {}
+    for function_id, grants in _secretsmanager_grants(template).items():
+        others = [grant for grant in grants if grant[1] != {"Ref": "LinkSigningKeys"}]
+        if others:
+            merchant_grants[function_id] = others
+    assert {function_id: [actions for actions, _ in grants] for function_id, grants in merchant_grants.items()} == {
+        function_id: [actions] for function_id, actions in MERCHANT_SECRET_USERS.items()}
+
+    prefix = resolve(global_environment(template)["MERCHANT_SECRETS_PREFIX"], LOCAL_REFS, template=template)
+    assert prefix == "postpurchase/postpurchase-local/merchants/"  # the stack's own, so stacks do not share
+    account = "arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+    for function_id, [(_, resource)] in merchant_grants.items():
+        arn_pattern = resolve(resource, LOCAL_REFS, template=template)
+        assert arn_pattern == f"{account}{prefix}*", function_id
+        # Secrets Manager appends "-" and six random characters to a secret's name in its ARN.
+        assert fnmatch.fnmatchcase(f"{account}{prefix}demo-store-AbCdEf", arn_pattern)
+        assert not fnmatch.fnmatchcase(f"{account}postpurchase/another-stack/merchants/demo-store-AbCdEf", arn_pattern)
+        assert not fnmatch.fnmatchcase(LOCAL_REFS["LinkSigningKeys"], arn_pattern)
 
 
 def test_the_link_keys_secret_is_seeded_from_the_old_secret_as_the_legacy_key(template: dict[str, Any]) -> None:

@@ -127,6 +127,16 @@ def test_order_event_survives_the_queue_exactly():
     assert parse_order_event(body) == event
 
 
+@pytest.mark.parametrize("topic, fixture", [("orders/create", "orders_create"), ("orders/cancelled", "orders_cancelled"),
+                                             ("fulfillments/create", "fulfillments_create")])
+def test_the_api_version_of_the_delivery_is_on_every_event_and_survives_the_queue(topic, fixture):
+    events = shopify.translate(topic, raw(fixture), merchant_id=MERCHANT_ID, webhook_id=WEBHOOK_ID,
+                               received_at=RECEIVED_AT, api_version="2025-07")
+    assert events and all(event.source_api_version == "2025-07" for event in events)
+    assert all(parse_order_event(event.model_dump_json()).source_api_version == "2025-07" for event in events)
+    assert only(translate(topic, raw(fixture))).source_api_version is None
+
+
 def test_orders_paid_becomes_order_placed():
     order = only(translate("orders/paid", raw("orders_paid"))).order
     assert order.order_id == "6123456789012345678"

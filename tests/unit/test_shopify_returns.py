@@ -85,6 +85,7 @@ def test_returns_request_becomes_requested_with_exact_fields():
         "merchant_id": MERCHANT_ID,
         "source": "shopify",
         "received_at": RECEIVED_AT,
+        "source_api_version": None,  # translate() was given no X-Shopify-API-Version
         "type": "StorefrontReturnChanged",
         "order_id": ORDER_ID,
         "external_return_id": RETURN_ID,
@@ -173,6 +174,7 @@ def test_refunds_create_becomes_refunded_with_exact_fields():
         "merchant_id": MERCHANT_ID,
         "source": "shopify",
         "received_at": RECEIVED_AT,
+        "source_api_version": None,
         "type": "StorefrontReturnChanged",
         "order_id": ORDER_ID,
         "external_return_id": RETURN_ID,

@@ -52,6 +52,14 @@ class Settings(BaseModel):
     link_keys_secret_arn: str = Field(alias="LINK_KEYS_SECRET_ARN", min_length=1)
     link_keys_max_age_seconds: int = Field(alias="LINK_KEYS_MAX_AGE_SECONDS", default=300, ge=0, le=600)
     public_base_url: str = Field(alias="PUBLIC_BASE_URL", min_length=1)
+    # Merchants' webhook and carrier secrets are Secrets Manager secrets named prefix + merchant id
+    # (template.yaml grants reading them to the functions that verify or sign, and only there).
+    merchant_secrets_prefix: str = Field(alias="MERCHANT_SECRETS_PREFIX", min_length=2,
+                                         pattern=r"^[A-Za-z0-9/_+=.@-]+/$")
+    # How long a container serves a merchant's secret from its cache (a rotation is seen sooner:
+    # security/merchant_secrets.py, revisions).
+    merchant_secrets_max_age_seconds: int = Field(alias="MERCHANT_SECRETS_MAX_AGE_SECONDS", default=300, ge=0,
+                                                  le=3600)
     order_link_ttl_days: int = Field(alias="ORDER_LINK_TTL_DAYS", default=180, ge=1, le=730)
     # The merchant console's session cookie (console/session.py): its lifetime, and Secure, which
     # only the local runtime (plain http on localhost) turns off.

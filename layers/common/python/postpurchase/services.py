@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .storage.recommendations import DynamoCatalogStore, DynamoPurchaseStore
     from .messaging.settings import MessagingSettings
     from .storage.schedule import DynamoMessageSchedule
+    from .security.merchant_secrets import MerchantSecrets
     from .security.tokens import Keyring
 
 
@@ -50,6 +51,15 @@ def merchant_store() -> "DynamoMerchantStore":
     from .storage.merchants import DynamoMerchantStore
 
     return DynamoMerchantStore()
+
+
+@lru_cache(maxsize=1)
+def merchant_secrets() -> "MerchantSecrets":
+    """Merchants' webhook and carrier secrets (Secrets Manager; only some functions may read)."""
+    from .adapters.secrets import SecretsManagerMerchantSecrets
+
+    config = settings()
+    return SecretsManagerMerchantSecrets(config.merchant_secrets_prefix, config.merchant_secrets_max_age_seconds)
 
 
 @lru_cache(maxsize=1)
@@ -103,16 +113,18 @@ def carrier_client(merchant_id: str) -> "CarrierClient":
     from . import clock
 
     merchant = merchant_store().get(merchant_id)
-    tracking = merchant.tracking if merchant else None
-    provider = tracking.provider if tracking else "sandbox"
-    if provider == "easypost":
-        from .tracking.carriers.easypost import EasyPostClient
+    provider = merchant.tracking.provider if merchant else "sandbox"
+    if merchant is not None and provider in ("easypost", "aftership"):
+        from .storage.merchants import secrets_of
 
-        return EasyPostClient(tracking.api_key or "")
-    if provider == "aftership":
+        api_key = secrets_of(merchant).carrier_api_key or ""
+        if provider == "easypost":
+            from .tracking.carriers.easypost import EasyPostClient
+
+            return EasyPostClient(api_key)
         from .tracking.carriers.aftership import AfterShipClient
 
-        return AfterShipClient(tracking.api_key or "")
+        return AfterShipClient(api_key)
     from .tracking.carriers.sandbox import SandboxCarrier
 
     return SandboxCarrier(now=clock.now)
@@ -335,7 +347,7 @@ def link_keys() -> "Keyring":
 
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
-    for factory in (order_store, merchant_store, send_ledger, order_events_queue, outbound_email_queue, mailer,
+    for factory in (order_store, merchant_store, merchant_secrets, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_queue, return_events_queue, event_publisher,
                     webhook_sender, webhook_deliveries, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,

@@ -75,8 +75,7 @@ def create_merchant(arguments: argparse.Namespace, now: datetime) -> dict:
     from ..storage.merchants import DynamoMerchantStore, Merchant
 
     branding = branding_from(arguments)
-    api_key, info = DynamoMerchantStore().create(Merchant(branding=branding, shopify_secret=None,
-                                                          woocommerce_secret=None), now, arguments.key_label)
+    api_key, info = DynamoMerchantStore().create(Merchant(branding=branding), now, arguments.key_label)
     return {"merchant_id": branding.merchant_id, "settings": branding.model_dump(mode="json"),
             "api_key": api_key, "key": info.view(),
             "note": "the API key is shown this once; store it in the storefront's configuration now"}
@@ -87,11 +86,15 @@ def show_merchant(arguments: argparse.Namespace, now: datetime) -> dict:
     from ..storage.api_keys import DynamoApiKeys
     from ..storage.merchants import DynamoMerchantStore
 
+    from ..storage.merchants import secrets_of
+
     merchant = DynamoMerchantStore().get(arguments.merchant_id)
     if merchant is None:
         raise NotFound(f"no merchant {arguments.merchant_id}", field="merchant_id")
+    secrets = secrets_of(merchant)
     return {"merchant_id": merchant.merchant_id, "settings": merchant.branding.model_dump(mode="json"),
             "tracking_provider": merchant.tracking.provider,
-            "storefront_secrets": {"shopify": merchant.shopify_secret is not None,
-                                   "woocommerce": merchant.woocommerce_secret is not None},
+            "shopify_shop_domain": merchant.shopify_shop_domain,
+            "storefront_secrets": {"shopify": secrets.shopify_secret is not None,
+                                   "woocommerce": secrets.woocommerce_secret is not None},
             "api_keys": [info.view() for info in DynamoApiKeys().list(merchant.merchant_id)]}

@@ -140,7 +140,9 @@ def register_webhooks(arguments: argparse.Namespace, now: datetime) -> dict:
         api.subscribe(graphql_topic(topic), uri)
         created.append(topic)
     warnings = []
-    if not merchant.shopify_secret:
+    from ..storage.merchants import secrets_of
+
+    if not secrets_of(merchant).shopify_secret:
         warnings.append("the merchant has no Shopify webhook secret yet: deliveries are refused (401) until it is set")
     return {"merchant_id": arguments.merchant, "shop": shop, "webhook_url": uri, "api_version": arguments.api_version,
             "created": created, "already_registered": kept,

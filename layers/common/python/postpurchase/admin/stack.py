@@ -28,6 +28,7 @@ OUTPUT_ENV = {
     "EventBusName": "EVENT_BUS_NAME",
     "EmailConfigurationSetName": "SES_CONFIGURATION_SET",
     "LinkSigningKeysArn": "LINK_KEYS_SECRET_ARN",
+    "MerchantSecretsPrefix": "MERCHANT_SECRETS_PREFIX",
     "PublicBaseUrl": "PUBLIC_BASE_URL",
 }
 

@@ -16,6 +16,8 @@ class _Event(BaseModel):
     merchant_id: Identifier
     source: OrderSource
     received_at: datetime
+    # The storefront API version the payload was written in (Shopify's X-Shopify-API-Version).
+    source_api_version: Annotated[str, Field(max_length=32)] | None = None
 
 
 class OrderPlaced(_Event):

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any, Callable, Sequence
 
 from ..config import settings
-from ..errors import Conflict, InvalidInput, InvalidSignature, NotFound
+from ..errors import Conflict, InvalidInput, InvalidSignature, NotFound, Unauthorized
 from ..observability import MetricUnit, logger, metrics
 from ..security.signatures import header, verify_hmac_base64
 from ..services import merchant_store, order_events_queue
@@ -32,7 +32,10 @@ def _publish(intake: dict[str, Any]) -> dict[str, Any]:
     orders = intake["kinds"].count("OrderPlaced")
     if orders:
         metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=orders)
-    return {"accepted_events": len(intake["events"]), "key": intake["key"]}
+    result = {"accepted_events": len(intake["events"]), "key": intake["key"]}
+    if intake.get("api_version"):  # kept on the delivery record (the idempotency item)
+        result["api_version"] = intake["api_version"]
+    return result
 
 
 _lambda_context: list[Any] = []
@@ -65,7 +68,8 @@ def _idempotent_publish() -> Callable[..., dict[str, Any]]:
                                config=_idempotency_config())(_publish)
 
 
-def publish_once(merchant_id: str, key: str, fingerprint: str, events: Sequence[Event]) -> dict[str, Any]:
+def publish_once(merchant_id: str, key: str, fingerprint: str, events: Sequence[Event],
+                 api_version: str | None = None) -> dict[str, Any]:
     """Enqueue the events of one storefront input, at most once per (merchant, key)."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -76,6 +80,8 @@ def publish_once(merchant_id: str, key: str, fingerprint: str, events: Sequence[
         _idempotency_config().register_lambda_context(_lambda_context[0])
     intake = {"merchant_id": merchant_id, "key": key, "fingerprint": fingerprint,
               "events": [event.model_dump_json() for event in events], "kinds": [event.type for event in events]}
+    if api_version:
+        intake["api_version"] = api_version
     try:
         return _idempotent_publish()(intake=intake)
     except IdempotencyValidationError:
@@ -131,25 +137,50 @@ def _required_header(headers: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _shop_domain_checked(merchant: Merchant, headers: Mapping[str, str]) -> None:
+    """A merchant with a configured shop takes webhooks of that shop only: a valid signature
+    from another shop sharing the app secret is not this merchant's order."""
+    expected = (merchant.shopify_shop_domain or "").strip().lower()
+    if not expected:
+        return
+    given = (header(headers, "X-Shopify-Shop-Domain") or "").strip().lower()
+    if given != expected:
+        raise Unauthorized("X-Shopify-Shop-Domain is missing or is not this merchant's shop",
+                           field="X-Shopify-Shop-Domain")
+
+
 def receive_shopify_webhook(merchant_id: str, headers: Mapping[str, str], raw_body: bytes,
                             now: datetime) -> dict[str, Any]:
+    from ..storage.merchants import secrets_of
     from ..storefronts import shopify
 
     merchant = _merchant(merchant_id)
-    _verified(raw_body, header(headers, "X-Shopify-Hmac-Sha256"), merchant.shopify_secret, "X-Shopify-Hmac-Sha256")
+    _verified(raw_body, header(headers, "X-Shopify-Hmac-Sha256"), secrets_of(merchant, now).shopify_secret,
+              "X-Shopify-Hmac-Sha256")
+    _shop_domain_checked(merchant, headers)
     topic = _required_header(headers, "X-Shopify-Topic")
-    webhook_id = _required_header(headers, "X-Shopify-Webhook-Id")
+    # Shopify may deliver one event twice under two webhook ids; the event id names the event.
+    event_id = (header(headers, "X-Shopify-Event-Id") or "").strip() or None
+    webhook_id = event_id or _required_header(headers, "X-Shopify-Webhook-Id")
+    api_version = (header(headers, "X-Shopify-API-Version") or "").strip()[:32] or None
     if topic.strip().lower().startswith("products/"):
         return _shopify_product(merchant, topic.strip().lower(), headers, raw_body, now)
     from ..storefronts import shopify_privacy
 
     # Compliance topics go through the queue like orders: an erasure that fails is retried.
-    translator = (shopify_privacy.translate if topic.strip().lower() in shopify_privacy.PRIVACY_TOPICS
-                  else shopify.translate)
-    events = translator(topic, raw_body, merchant_id=merchant_id, webhook_id=webhook_id, received_at=now)
+    if topic.strip().lower() in shopify_privacy.PRIVACY_TOPICS:
+        events = shopify_privacy.translate(topic, raw_body, merchant_id=merchant_id, webhook_id=webhook_id,
+                                           received_at=now)
+    else:
+        events = shopify.translate(topic, raw_body, merchant_id=merchant_id, webhook_id=webhook_id, received_at=now,
+                                   api_version=api_version)
     if events:
-        publish_once(merchant_id, f"shopify:{webhook_id}", _fingerprint(raw_body), events)
-    logger.info("shopify webhook", extra={"merchant_id": merchant_id, "topic": topic, "events": len(events)})
+        # Keyed on the event, with the key as fingerprint: any redelivery of the event is
+        # answered from the first one's record and enqueues nothing, whatever its body.
+        key = f"shopify:{webhook_id}"
+        publish_once(merchant_id, key, key, events, api_version=api_version)
+    logger.info("shopify webhook", extra={"merchant_id": merchant_id, "topic": topic, "events": len(events),
+                                          "api_version": api_version})
     return {"received": True, "topic": topic, "events": len(events)}
 
 
@@ -177,7 +208,9 @@ def receive_woocommerce_webhook(merchant_id: str, headers: Mapping[str, str], ra
     if woocommerce.is_ping(raw_body, header(headers, "Content-Type")):
         # WooCommerce pings a new webhook unsigned and disables it unless it gets a 2xx.
         return {"received": True, "ping": True}
-    _verified(raw_body, header(headers, "X-WC-Webhook-Signature"), merchant.woocommerce_secret,
+    from ..storage.merchants import secrets_of
+
+    _verified(raw_body, header(headers, "X-WC-Webhook-Signature"), secrets_of(merchant, now).woocommerce_secret,
               "X-WC-Webhook-Signature")
     topic = _required_header(headers, "X-WC-Webhook-Topic")
     delivery_id = _required_header(headers, "X-WC-Webhook-Delivery-ID")

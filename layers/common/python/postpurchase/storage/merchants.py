@@ -9,7 +9,7 @@ import hashlib
 import json
 import secrets
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from ..errors import NotFound, RetryLater
+from ..errors import NotFound, RetryLater, ServiceUnavailable
 from ..messaging.requests import MerchantBranding
 from ..messaging.settings import MessagingSettings
+from ..security.merchant_secrets import MerchantSecretValues
 from . import keys
 from .table import ApiKeyRecord, MerchantRecord
 
@@ -32,35 +33,51 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TrackingSettings:
-    """Which tracking provider serves the merchant, with its API key and webhook secret."""
+    """Which tracking provider serves the merchant (its API key and webhook secrets are in the
+    merchant's secret: security/merchant_secrets.py)."""
 
     provider: str = "sandbox"  # easypost | aftership | sandbox
-    api_key: str | None = None
-    easypost_webhook_secret: str | None = None
-    aftership_webhook_secret: str | None = None
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
     """Where resolved returns and customers' feedback answers are announced to the merchant's
-    systems, and the signing secret (one for both)."""
+    systems (the signing secret, one for both, is in the merchant's secret)."""
 
     returns_url: str | None = None
-    secret: str | None = None
     feedback_url: str | None = None
 
 
 @dataclass(frozen=True)
 class Merchant:
     branding: MerchantBranding
-    shopify_secret: str | None
-    woocommerce_secret: str | None
     tracking: TrackingSettings = TrackingSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    # The shop Shopify's X-Shopify-Shop-Domain must name (None: not checked).
+    shopify_shop_domain: str | None = None
+    # The revision of the merchant's secret written last (security/merchant_secrets.py).
+    secrets_revision: str | None = None
+    # Plain secrets an older deployment stored on the item, until moved (migrate_secrets).
+    legacy_secrets: MerchantSecretValues | None = field(default=None, compare=False, repr=False)
 
     @property
     def merchant_id(self) -> str:
         return self.branding.merchant_id
+
+
+# Where older deployments kept each secret on the merchant item: attribute, or JSON key of
+# the tracking / webhooks attribute.
+_LEGACY_TRACKING = {"api_key": "carrier_api_key", "easypost_webhook_secret": "easypost_webhook_secret",
+                    "aftership_webhook_secret": "aftership_webhook_secret"}
+_LEGACY_WEBHOOKS = {"secret": "webhook_secret"}
+
+
+def _legacy_secrets(record: MerchantRecord, tracking: dict, webhooks: dict) -> MerchantSecretValues | None:
+    found = {"shopify_secret": record.shopify_secret, "woocommerce_secret": record.woocommerce_secret}
+    found.update({ours: tracking.get(theirs) for theirs, ours in _LEGACY_TRACKING.items()})
+    found.update({ours: webhooks.get(theirs) for theirs, ours in _LEGACY_WEBHOOKS.items()})
+    values = MerchantSecretValues(**{name: value for name, value in found.items() if isinstance(value, str) and value})
+    return values if values.holds_any() else None
 
 
 def hash_api_key(api_key: str) -> str:
@@ -94,6 +111,23 @@ def clear_caches() -> None:
     _messaging.clear()
 
 
+def _merchant_of(record: MerchantRecord) -> Merchant:
+    tracking = json.loads(record.tracking) if record.tracking else {}
+    webhooks = json.loads(record.webhooks) if record.webhooks else {}
+    return Merchant(MerchantBranding.model_validate_json(record.branding),
+                    TrackingSettings(provider=tracking.get("provider") or "sandbox"),
+                    WebhookSettings(returns_url=webhooks.get("returns_url"), feedback_url=webhooks.get("feedback_url")),
+                    shopify_shop_domain=record.shopify_shop_domain, secrets_revision=record.secrets_revision,
+                    legacy_secrets=_legacy_secrets(record, tracking, webhooks))
+
+
+def _settings_json(settings: TrackingSettings | WebhookSettings, legacy: MerchantSecretValues | None,
+                   where: dict[str, str]) -> str:
+    # A merchant not yet migrated keeps its plain secrets until migrate_secrets moves them.
+    kept = {theirs: getattr(legacy, ours) for theirs, ours in where.items() if legacy and getattr(legacy, ours)}
+    return json.dumps({**asdict(settings), **kept})
+
+
 class DynamoMerchantStore:
     def get(self, merchant_id: str) -> Merchant | None:
         found, cached = _merchants.get(merchant_id)
@@ -101,10 +135,7 @@ class DynamoMerchantStore:
             return cached  # type: ignore[return-value]
         try:
             record = MerchantRecord.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK)
-            tracking = TrackingSettings(**json.loads(record.tracking)) if record.tracking else TrackingSettings()
-            webhooks = WebhookSettings(**json.loads(record.webhooks)) if record.webhooks else WebhookSettings()
-            merchant: Merchant | None = Merchant(MerchantBranding.model_validate_json(record.branding),
-                                                 record.shopify_secret, record.woocommerce_secret, tracking, webhooks)
+            merchant: Merchant | None = _merchant_of(record)
         except DoesNotExist:
             merchant = None
         _merchants.put(merchant_id, merchant)
@@ -123,15 +154,51 @@ class DynamoMerchantStore:
         return merchant_id
 
     def save(self, merchant: Merchant, now: datetime) -> None:
+        """Store the merchant's settings; its secrets go through security.merchant_secrets
+        (update_secrets), never here."""
         # An update, not a put: the messaging settings (set_messaging_settings) on the same item stay.
         R = MerchantRecord
         values = [(R.merchant_id, merchant.merchant_id), (R.branding, merchant.branding.model_dump_json()),
-                  (R.shopify_secret, merchant.shopify_secret), (R.woocommerce_secret, merchant.woocommerce_secret),
-                  (R.tracking, json.dumps(asdict(merchant.tracking))), (R.webhooks, json.dumps(asdict(merchant.webhooks))),
-                  (R.updated_at, now)]
+                  (R.tracking, _settings_json(merchant.tracking, merchant.legacy_secrets, _LEGACY_TRACKING)),
+                  (R.webhooks, _settings_json(merchant.webhooks, merchant.legacy_secrets, _LEGACY_WEBHOOKS)),
+                  (R.shopify_shop_domain, merchant.shopify_shop_domain), (R.updated_at, now)]
         actions = [R.type.set(R)] + [a.set(v) if v is not None else a.remove() for a, v in values]
-        R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK).update(actions=actions)
-        _merchants.put(merchant.merchant_id, merchant)
+        record = R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK)
+        record.update(actions=actions)
+        # update() answers the whole item (ALL_NEW): cache what is stored, secrets_revision included.
+        _merchants.put(merchant.merchant_id, _merchant_of(record))
+
+    def set_secrets_revision(self, merchant_id: str, revision: str, now: datetime, *, strip_legacy: bool) -> None:
+        """Record the revision of the merchant's secret just written; `strip_legacy` also removes
+        plain secrets an older deployment left on the item (their move is done)."""
+        R = MerchantRecord
+        record = R(keys.merchant_pk(merchant_id), keys.SETTINGS_SK)
+        for _ in range(3):
+            actions = [R.secrets_revision.set(revision), R.updated_at.set(now)]
+            condition = R.pk.exists()
+            if strip_legacy:
+                try:
+                    current = R.get(keys.merchant_pk(merchant_id), keys.SETTINGS_SK, consistent_read=True)
+                except DoesNotExist:
+                    raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id") from None
+                stripped = _merchant_of(current)
+                actions += [R.shopify_secret.remove(), R.woocommerce_secret.remove(),
+                            R.tracking.set(json.dumps(asdict(stripped.tracking))),
+                            R.webhooks.set(json.dumps(asdict(stripped.webhooks)))]
+                # tracking and webhooks are rewritten from this read: only if nothing changed since.
+                condition &= R.updated_at == current.updated_at
+            try:
+                record.update(actions=actions, condition=condition)
+            except UpdateError as error:
+                if error.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+                if not strip_legacy:
+                    raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id") from None
+                continue  # changed between the read and the write: read again
+            # update() answers the whole item (ALL_NEW): cache what is stored.
+            _merchants.put(merchant_id, _merchant_of(record))
+            return
+        raise RetryLater(f"merchant {merchant_id} kept changing while its secrets moved; retry")
 
     def create(self, merchant: Merchant, now: datetime, key_label: str = "first key") -> tuple[str, "ApiKeyInfo"]:
         """A new merchant with its first API key, in one transaction: (the key, shown once; its
@@ -145,9 +212,9 @@ class DynamoMerchantStore:
 
         R = MerchantRecord
         record = R(keys.merchant_pk(merchant.merchant_id), keys.SETTINGS_SK, merchant_id=merchant.merchant_id,
-                   branding=merchant.branding.model_dump_json(), shopify_secret=merchant.shopify_secret,
-                   woocommerce_secret=merchant.woocommerce_secret, tracking=json.dumps(asdict(merchant.tracking)),
-                   webhooks=json.dumps(asdict(merchant.webhooks)), updated_at=now)
+                   branding=merchant.branding.model_dump_json(), shopify_shop_domain=merchant.shopify_shop_domain,
+                   tracking=json.dumps(asdict(merchant.tracking)), webhooks=json.dumps(asdict(merchant.webhooks)),
+                   updated_at=now)
         api_key = new_api_key()
         try:
             with TransactWrite(connection=_connection()) as transaction:
@@ -167,6 +234,88 @@ class DynamoMerchantStore:
         from .api_keys import DynamoApiKeys
 
         DynamoApiKeys().add(merchant_id, api_key, label, now)
+
+
+# --- the merchant's secrets (Secrets Manager, through services.merchant_secrets) ------------
+
+
+class MerchantSecretsUnavailable(ServiceUnavailable, RetryLater):
+    """Secrets Manager could not be read now: a 503 for the API, a retry for a queue consumer."""
+
+
+def secrets_of(merchant: Merchant, now: datetime | None = None) -> MerchantSecretValues:
+    """The merchant's secrets: from its secret (cached per container), or, for a merchant an
+    older deployment stored with plain secrets, moved there first (migrate_secrets)."""
+    from ..observability import logger
+    from ..security.merchant_secrets import SecretsUnavailable
+    from ..services import merchant_secrets
+
+    if merchant.legacy_secrets is not None:
+        try:
+            return migrate_secrets(merchant, now)
+        except SecretsUnavailable:
+            # A function that may read but not write secrets: the API moves them on its next
+            # read, or the one-off command (infra/migrate_secrets.py) does.
+            logger.warning("plain merchant secrets not moved here", extra={"merchant_id": merchant.merchant_id})
+            return merchant.legacy_secrets
+    if merchant.secrets_revision is None:
+        # No secret was ever written (every write records its revision): nothing to read, and
+        # unsigned requests to such a merchant cost no Secrets Manager call.
+        return MerchantSecretValues()
+    try:
+        return merchant_secrets().get(merchant.merchant_id, merchant.secrets_revision)
+    except SecretsUnavailable as error:
+        logger.warning("merchant secrets unreadable", extra={"merchant_id": merchant.merchant_id,
+                                                             "problem": str(error)})
+        raise MerchantSecretsUnavailable("the merchant's secrets cannot be read now; retry shortly") from None
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where and with which secret to sign a webhook to the merchant (returns, feedback)."""
+
+    returns_url: str | None
+    feedback_url: str | None
+    secret: str | None = field(repr=False)
+
+
+def webhook_target(merchant: Merchant) -> WebhookTarget:
+    """The merchant's webhook URLs with the signing secret (read only if a URL is set)."""
+    urls = merchant.webhooks
+    secret = secrets_of(merchant).webhook_secret if urls.returns_url or urls.feedback_url else None
+    return WebhookTarget(returns_url=urls.returns_url, feedback_url=urls.feedback_url, secret=secret)
+
+
+def migrate_secrets(merchant: Merchant, now: datetime | None = None) -> MerchantSecretValues:
+    """Move the plain secrets an older deployment left on the merchant item into the merchant's
+    secret, then remove them from the item (idempotent: a second run finds nothing to move)."""
+    from .. import clock
+    from ..security.merchant_secrets import SECRET_FIELDS
+    from ..services import merchant_secrets, merchant_store
+
+    port = merchant_secrets()
+    legacy = merchant.legacy_secrets
+    if legacy is None:
+        return port.get(merchant.merchant_id, merchant.secrets_revision)
+    moved = {name: getattr(legacy, name) for name in SECRET_FIELDS if getattr(legacy, name)}
+    values = port.get(merchant.merchant_id, fresh=True).merged(**moved)
+    port.put(merchant.merchant_id, values)
+    merchant_store().set_secrets_revision(merchant.merchant_id, values.revision, now or clock.now(),
+                                          strip_legacy=True)
+    return values
+
+
+def update_secrets(merchant: Merchant, now: datetime, **changes: str | None) -> MerchantSecretValues:
+    """Write some of the merchant's secrets (e.g. webhook_secret=...), keeping the others."""
+    from ..services import merchant_secrets, merchant_store
+
+    if merchant.legacy_secrets is not None:
+        migrate_secrets(merchant, now)
+    port = merchant_secrets()
+    values = port.get(merchant.merchant_id, fresh=True).merged(**changes)
+    port.put(merchant.merchant_id, values)
+    merchant_store().set_secrets_revision(merchant.merchant_id, values.revision, now, strip_legacy=False)
+    return values
 
 
 class WebhookSettingsIn(BaseModel):
@@ -202,8 +351,11 @@ def set_webhooks(merchant_id: str, body: WebhookSettingsIn, now: datetime) -> di
     returns_url = body.returns_url if "returns_url" in given else merchant.webhooks.returns_url
     feedback_url = body.feedback_url if "feedback_url" in given else merchant.webhooks.feedback_url
     secret = f"whsec_{secrets.token_urlsafe(32)}" if returns_url or feedback_url else None
-    store.save(replace(merchant, webhooks=WebhookSettings(returns_url=returns_url, secret=secret,
-                                                          feedback_url=feedback_url)), now)
+    # The secret, then the URLs: should the second write fail, the PUT answers an error and the
+    # merchant's retry rotates again. update_secrets has moved any plain secrets off the item.
+    update_secrets(merchant, now, webhook_secret=secret)
+    store.save(replace(merchant, legacy_secrets=None,
+                       webhooks=WebhookSettings(returns_url=returns_url, feedback_url=feedback_url)), now)
     return {"returns_url": returns_url, "feedback_url": feedback_url, "secret": secret,
             "signature_header": "X-PostPurchase-Signature", "delivery_header": "X-PostPurchase-Delivery"}
 

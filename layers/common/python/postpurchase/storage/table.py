@@ -47,9 +47,14 @@ class MerchantRecord(Record, discriminator="merchant"):
     merchant_id = UnicodeAttribute()
     # Branding (postpurchase.messaging.requests.MerchantBranding) as JSON.
     branding = UnicodeAttribute()
+    # Legacy: older deployments kept these secrets here; they now live in Secrets Manager
+    # (security/merchant_secrets.py) and are moved, then removed, by merchants.migrate_secrets.
     shopify_secret = UnicodeAttribute(null=True)
     woocommerce_secret = UnicodeAttribute(null=True)
     tracking = UnicodeAttribute(null=True)  # storage.merchants.TrackingSettings as JSON
+    shopify_shop_domain = UnicodeAttribute(null=True)  # e.g. demo-store.myshopify.com
+    # The revision of the merchant's secret written last: a reader with another one cached re-reads.
+    secrets_revision = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     # storage.merchants.WebhookSettings as JSON: where resolved returns are announced.
     webhooks = UnicodeAttribute(null=True)

@@ -272,7 +272,8 @@ class _RefundPayload(PayloadModel):
 
 
 def translate(
-    topic: str, raw_body: bytes, *, merchant_id: str, webhook_id: str, received_at: datetime
+    topic: str, raw_body: bytes, *, merchant_id: str, webhook_id: str, received_at: datetime,
+    api_version: str | None = None,
 ) -> list[Event]:
     """The events one Shopify webhook delivery means; [] for topics we do not act on."""
     topic = (topic or "").strip().lower()
@@ -286,6 +287,7 @@ def translate(
             "merchant_id": merchant_id,
             "source": SOURCE,
             "received_at": received_at,
+            "source_api_version": api_version,
         }
 
     if topic in _ORDER_TOPICS:

@@ -19,14 +19,17 @@ def receive_provider_webhook(provider: str, merchant_id: str, headers: Mapping[s
     merchant = merchant_store().get(merchant_id)
     if merchant is None:
         raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id")
+    from ..storage.merchants import secrets_of
+
+    secrets = secrets_of(merchant)
     if provider == "easypost":
         from .carriers import easypost as module
 
-        secret, header_name = merchant.tracking.easypost_webhook_secret, "X-Hmac-Signature"
+        secret, header_name = secrets.easypost_webhook_secret, "X-Hmac-Signature"
     else:
         from .carriers import aftership as module
 
-        secret, header_name = merchant.tracking.aftership_webhook_secret, "aftership-hmac-sha256"
+        secret, header_name = secrets.aftership_webhook_secret, "aftership-hmac-sha256"
     if not secret:
         raise InvalidSignature(f"no {provider} webhook secret is configured", field=header_name)
     update = module.parse_webhook(headers, raw_body, secret)
