@@ -59,6 +59,16 @@ def _page(summary: str) -> dict:
         "401": {"description": "Invalid or expired link: the lookup page (HTML)"}}}
 
 
+def _console(summary: str, signed_in: bool = True) -> dict:
+    answers = {"200": {"description": "An HTML page", "content": {"text/html": {}}},
+               "303": {"description": "Redirect after a successful form"},
+               "401": {"description": "Not signed in for this shop: the sign-in page (HTML)"},
+               "403": {"description": "A form from another origin or without its CSRF token"}}
+    if not signed_in:
+        answers["429"] = {"description": "Too many sign-in attempts"}
+    return {"summary": summary, "security": [{"cookieAuth": []}] if signed_in else [{}], "responses": answers}
+
+
 _REASONS = ["changed_mind", "damaged", "wrong_item", "doesnt_fit", "not_as_described", "other"]
 _RESOLUTIONS = ["refund", "store_credit", "exchange"]
 _CUSTOMER = [{"orderToken": []}]
@@ -96,7 +106,8 @@ def openapi_document() -> dict[str, Any]:
         "components": {"schemas": schemas,
                        "securitySchemes": {"merchantKey": {"type": "http", "scheme": "bearer"},
                                            "orderToken": {"type": "apiKey", "in": "header",
-                                                          "name": "X-Order-Token"}}},
+                                                          "name": "X-Order-Token"},
+                                           "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "pp_console"}}},
         "paths": {
             "/v1/orders": {"post": {
                 "summary": "Accept an order from a custom storefront (idempotent on order_id)",
@@ -407,6 +418,18 @@ def openapi_document() -> dict[str, Any]:
                                             "post": _page("The lookup form: redirects to the order page")},
             "/pages/{merchant_id}/preferences": {"get": _page("Email preferences (HTML): ?customer=&token="),
                                                  "post": _page("Save email preferences")},
+            "/console/{merchant_id}": {"get": _console("The merchant console's start: the returns queue")},
+            "/console/{merchant_id}/signin": {
+                "get": _console("Staff sign-in form", signed_in=False),
+                "post": _console("Exchange an API key (form field api_key) for a session cookie", signed_in=False)},
+            "/console/{merchant_id}/signout": {"post": _console("End the session (clears the cookie)")},
+            "/console/{merchant_id}/returns": {"get": _console(
+                "The returns queue (HTML): ?tab=requested|approved|in_transit|received|resolved|expired, ?q= "
+                "search by order, email, RMA or tracking number, ?cursor=")},
+            "/console/{merchant_id}/returns/{order_id}/{rma_id}": {
+                "get": _console("One return with the steps allowed now"),
+                "post": _console("A step (form: csrf_token, step, and the step's fields), same rules as "
+                                 "POST /v1/returns/{rma_id}/transitions")},
             "/webhooks/shopify/{merchant_id}": _webhook("Shopify", "X-Shopify-Hmac-Sha256"),
             "/webhooks/easypost/{merchant_id}": _webhook("EasyPost tracker.updated", "X-Hmac-Signature"),
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),

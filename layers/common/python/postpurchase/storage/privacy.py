@@ -5,7 +5,8 @@ Where a customer's items are (docs/architecture.md, "Data"): their own partition
 customer-scoped messages), their orders through gsi1 (`gsi1pk = M#{m}#C#{c}`) and each order's
 partition (shipments, timeline, messages, returns, feedback, schedule), and a few items keyed by
 something else: the order-number lookup, the feedback and referral listings, the referral code,
-the RMA -> order pointers, the coupons, the address's suppression. Finding them is
+the RMA -> order pointers, the RMAs by email (the console's search), the coupons, the
+address's suppression. Finding them is
 1 Query (customer) + 1 Query (gsi1) + 1 Query per order + 1 BatchGetItem per 100 side items;
 `Found.queries` counts them.
 
@@ -53,6 +54,7 @@ ERASE_POLICY: dict[str, Action] = {
     "order": "anonymise_order", "message": "strip_recipient", "return": "strip_text",
     "shipment": "keep", "tracking_event": "keep", "webhook_delivery": "keep", "recs_learned": "keep",
     "return_order": "keep", "coupon": "keep", "suppression": "keep",
+    "return_email": "delete",  # the console's search by the customer's email (a hash -> their RMAs)
     # Never about one customer (merchant-wide or system items); listed so every type has a decision.
     "merchant": "keep", "api_key": "keep", "api_key_listing": "keep", "return_policy": "keep", "attempts": "keep",
     "campaign": "keep", "campaign_page": "keep", "referral_settings": "keep", "loyalty_settings": "keep",
@@ -187,8 +189,12 @@ def find(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str] = (
             side.add((keys.referrals_pk(merchant_id), keys.referral_listing_sk(item["sk"][len("REFERRAL#"):])))
         elif kind == "coupon_issue" and item.get("code"):
             side.add((keys.coupon_pk(merchant_id, code_digest(item["code"])), keys.COUPON_SK))
+    returns = [(item.get("order_id"), item["sk"][len(keys.RETURN_SK_PREFIX):])
+               for item in found.items if item.get("type") == "return"]
     for email in emails:
         side.add((keys.suppression_pk(merchant_id, email_digest(email)), keys.SUPPRESSION_SK))
+        side.update((keys.return_email_pk(merchant_id, email_digest(email)), keys.return_email_sk(order_id, rma_id))
+                    for order_id, rma_id in returns if order_id)
     have = {(item["pk"], item["sk"]) for item in found.items}
     found.items.extend(_batch_get(found, side - have))
     return found
