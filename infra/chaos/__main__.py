@@ -236,7 +236,10 @@ def main(orders: int | None = None, days: int | None = None, scenarios: list[Sce
 
     from moto.server import ThreadedMotoServer
 
+    from infra.local import moto_speedups
     from infra.local.runtime import free_port
+
+    moto_speedups.install()
 
     orders = orders or int(os.environ.get("CHAOS_ORDERS", "9"))
     days = days or int(os.environ.get("CHAOS_DAYS", "4"))

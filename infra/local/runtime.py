@@ -107,6 +107,11 @@ class LocalRuntime:
         if self.endpoint_url is None:
             from moto.server import ThreadedMotoServer
 
+            from infra.local import botocore_data, moto_speedups
+
+            moto_speedups.install()
+            botocore_data.install()
+
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
             port = free_port()
             self.moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -100,6 +100,15 @@ def _order(local_api, order_id: str, locale: str = "en-GB") -> None:
     status, _ = local_api.call("POST", f"/v1/orders/{order_id}/shipments",
                                {"carrier": "ups", "tracking_number": f"SBX-OK-{order_id}"})
     assert status == 201
+    # The shipment is accepted (201) and stored by the consumer a moment later; until then the order
+    # page rightly says "not shipped yet" and offers no return form.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, document = local_api.call("GET", f"/v1/orders/{order_id}")
+        if status == 200 and document.get("shipments"):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the shipment of {order_id} was not stored within 30 s")
 
 
 def _link_from_email(local_api, order_id: str) -> str:

@@ -24,7 +24,10 @@ from typing import Any, Iterable, Iterator
 import pytest
 from moto import mock_aws
 
+from infra.local import moto_speedups
 from infra.local.runtime import LAYER_PATH, REPO_ROOT, load_function_module, reset_process_caches
+
+moto_speedups.install()  # the same answers from moto, with less work (infra/local/moto_speedups.py)
 
 if str(LAYER_PATH) not in sys.path:
     sys.path.insert(0, str(LAYER_PATH))
@@ -269,33 +272,14 @@ class Aws:
 
 @pytest.fixture(scope="session", autouse=True)
 def _read_botocore_data_once() -> Iterator[None]:
-    """Speed only: the product builds a new boto3/botocore session per client (and PynamoDB one
-    per transaction), and every new session lists botocore's data directories and re-parses the
-    same service-model and endpoint JSON files (seconds per test). Read each once per test
-    session; botocore treats the loaded data as read-only."""
-    from botocore.loaders import JSONFileLoader, Loader
+    """Speed only: every new botocore session re-parses the same JSON (infra/local/botocore_data.py)."""
+    from infra.local import botocore_data
 
-    original_load, original_list = JSONFileLoader.load_file, Loader.list_available_services
-    files: dict[str, Any] = {}
-    listings: dict[tuple, list[str]] = {}
-
-    def load_file(self, file_path):
-        if file_path not in files:
-            files[file_path] = original_load(self, file_path)
-        return files[file_path]
-
-    def list_available_services(self, type_name):
-        key = (tuple(self.search_paths), type_name)
-        if key not in listings:
-            listings[key] = original_list(self, type_name)
-        return list(listings[key])
-
-    JSONFileLoader.load_file = load_file
-    Loader.list_available_services = list_available_services
+    botocore_data.install()
     try:
         yield
     finally:
-        JSONFileLoader.load_file, Loader.list_available_services = original_load, original_list
+        botocore_data.uninstall()
 
 
 @pytest.fixture(scope="session")
