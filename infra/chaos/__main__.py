@@ -174,6 +174,9 @@ def run_scenario(scenario: Scenario, endpoint_url: str, orders: int, days: int, 
     try:
         story.play(endpoint)
         faults.enabled = False
+        if carrier is not None:
+            carrier.enabled = False
+        story.final_poll()
         state = story.snapshot(endpoint)
     finally:
         faults.enabled = False

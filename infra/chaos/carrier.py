@@ -55,8 +55,8 @@ _EASYPOST: dict[TrackingStatus, tuple[str, str | None]] = {
 }
 
 FAULTS = ("timeout", "429 short", "429 long", "500", "html 200", "truncated json", "not a tracker")
-# Relative weights: the long 429 and "not a tracker" fail a poll outright (no retry in the call),
-# so they are rarer than the faults the client retries within the call.
+# How often each comes in one cycle of faults: the long 429 and "not a tracker" fail a poll
+# outright (no retry within the call), so they are rarer than the faults the client retries.
 _WEIGHTS = (3, 3, 1, 3, 2, 2, 1)
 
 
@@ -74,6 +74,11 @@ class FakeCarrier:
         self.fault_rate = fault_rate
         self.read_timeout = read_timeout
         self._rng = random.Random(seed)
+        # Which call is faulted is random (seeded); which fault it gets goes round a shuffled
+        # cycle, so even the short pytest run meets most kinds.
+        self._cycle = [kind for kind, weight in zip(FAULTS, _WEIGHTS) for _ in range(weight)]
+        self._rng.shuffle(self._cycle)
+        self._next_fault = 0
         self._lock = threading.Lock()
         self.enabled = False
         self.calls = 0
@@ -173,13 +178,16 @@ class FakeCarrier:
             if self._last_faulted.get(code):
                 self.retries += 1
             real, simulated = self._not_before.pop(code, (None, None))
-            if real is not None or simulated is not None:
+            # Checked while the faults run; the story's final poll (faults over) is its own call.
+            if self.enabled and (real is not None or simulated is not None):
                 early = (real is not None and time.monotonic() < real - 0.05) \
                     or (simulated is not None and clock.now() < simulated)
                 self.early += early
                 self.retry_after_honoured += not early
-            fault = self._rng.choices(FAULTS, _WEIGHTS)[0] \
-                if self.enabled and self._rng.random() < self.fault_rate else None
+            fault = None
+            if self.enabled and self._rng.random() < self.fault_rate:
+                fault = self._cycle[self._next_fault % len(self._cycle)]
+                self._next_fault += 1
             self._last_faulted[code] = fault is not None
             if fault is not None:
                 self.faults[fault] += 1
