@@ -1,4 +1,6 @@
 """tracking_worker: registers, polls and updates shipments; sends the notice a change deserves."""
+import time
+
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
@@ -17,6 +19,10 @@ class TrackingRecord(SqsRecordModel):
 
 processor = BatchProcessor(event_type=EventType.SQS, model=TrackingRecord)
 effects = QueueEffects()
+# Carrier calls end this long before the invocation would be killed, so the polls of a batch that
+# ran out of time are saved as failed polls (rescheduled) instead of the whole batch dying.
+SAVE_MARGIN_SECONDS = 3.0
+_deadline: float | None = None
 
 
 @tracer.capture_method
@@ -26,10 +32,10 @@ def record_handler(record: TrackingRecord) -> None:
                        shipment_id=getattr(message, "shipment_id", None))
     store, now = services.tracking_store(), clock.now()
     if isinstance(message, TrackShipment):
-        outcome = service.start_tracking(message, store=store, carrier=services.carrier_client(message.merchant_id),
+        outcome = service.start_tracking(message, store=store, carrier=services.carrier_client(message.merchant_id, deadline=_deadline),
                                          effects=effects, now=now)
     elif isinstance(message, PollShipment):
-        outcome = service.poll(message, store=store, carrier=services.carrier_client(message.merchant_id),
+        outcome = service.poll(message, store=store, carrier=services.carrier_client(message.merchant_id, deadline=_deadline),
                                effects=effects, now=now)
     elif isinstance(message, CarrierUpdate):
         outcome = service.receive_update(message, store=store, effects=effects, now=now)
@@ -43,5 +49,8 @@ def record_handler(record: TrackingRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
+    global _deadline
+    remaining = context.get_remaining_time_in_millis() / 1000 if context is not None else None
+    _deadline = time.monotonic() + max(0.0, remaining - SAVE_MARGIN_SECONDS) if remaining else None
     return process_batch(event, context, processor=processor, record_handler=record_handler,
                          failure_metric="TrackingMessageFailures")

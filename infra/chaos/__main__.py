@@ -65,6 +65,9 @@ class Scenario:
     redeliver: float = 0.0
     crash: str | None = None  # "writes": after write k of order processing; "ses": after SES accepted
     endpoint_down: timedelta = timedelta(0)
+    # Tracking polls go to the fake carrier API (carrier.py), which answers this fraction of calls
+    # with a timeout, 429 + Retry-After, 500 or garbage; None: the in-process sandbox carrier.
+    carrier_faults: float | None = None
 
 
 @dataclass
@@ -74,6 +77,7 @@ class Result:
     pump: ChaosPump
     faults: Faults
     story: Story
+    carrier: dict[str, Any] | None = None
     writes_seen: list[int] = field(default_factory=list)
 
 
@@ -99,7 +103,9 @@ SCENARIOS = [
     Scenario("crash after SES accepted", crash="ses"),
     Scenario("AWS throttling", faults=throttling),
     Scenario("webhook down 1 h", endpoint_down=timedelta(hours=1)),
+    Scenario("carrier API faults", carrier_faults=0.35),
 ]
+CARRIER_READ_TIMEOUT = 0.5  # seconds: the fake's timeouts then cost the run half a second each
 
 
 def _crash_plan(scenario: Scenario, record: list[int]) -> Callable | None:
@@ -139,12 +145,22 @@ def run_scenario(scenario: Scenario, endpoint_url: str, orders: int, days: int, 
     simulated = SimulatedClock(START)
     clock_module.use(simulated)
     port = free_port()
+    carrier = None
+    if scenario.carrier_faults is not None:
+        from .carrier import FakeCarrier
+
+        carrier = FakeCarrier(fault_rate=scenario.carrier_faults, read_timeout=CARRIER_READ_TIMEOUT)
+        os.environ.update({"EASYPOST_BASE_URL": carrier.url, "CARRIER_READ_TIMEOUT_SECONDS": str(CARRIER_READ_TIMEOUT),
+                           "CARRIER_CONNECT_TIMEOUT_SECONDS": "1"})
     # Webhook retries wait as in AWS (up to 15 min a hop), in simulated time (SimulatedDelays).
     runtime = LocalRuntime(outbox_dir=outbox, public_base_url=f"http://127.0.0.1:{port}",
                            endpoint_url=endpoint_url, webhook_retry_max_delay_seconds=900)
     faults.enabled = False  # building the resources is not under test
     runtime.start()
     runtime.serve_api("127.0.0.1", port)
+    if carrier is not None:
+        _use_easypost(runtime)
+        carrier.enabled = True
     writes: list[int] = []
     plan = _crash_plan(scenario, writes) if scenario.crash else None
     if scenario.crash == "ses":
@@ -158,13 +174,35 @@ def run_scenario(scenario: Scenario, endpoint_url: str, orders: int, days: int, 
     try:
         story.play(endpoint)
         faults.enabled = False
+        if carrier is not None:
+            carrier.enabled = False
+        story.final_poll()
         state = story.snapshot(endpoint)
     finally:
         faults.enabled = False
         endpoint.stop()
         runtime.stop()
         _reset_moto(endpoint_url)
-    return Result(scenario, state, runtime.pump, faults, story, writes)
+        if carrier is not None:
+            carrier.stop()
+            for name in ("EASYPOST_BASE_URL", "CARRIER_READ_TIMEOUT_SECONDS", "CARRIER_CONNECT_TIMEOUT_SECONDS"):
+                os.environ.pop(name, None)
+    return Result(scenario, state, runtime.pump, faults, story, carrier.summary() if carrier else None, writes)
+
+
+def _use_easypost(runtime: Any) -> None:
+    """The demo merchant tracks with EasyPost (the fake one) instead of the in-process sandbox."""
+    from dataclasses import replace
+
+    from postpurchase import clock
+    from postpurchase.storage import merchants
+    from postpurchase.storage.merchants import DynamoMerchantStore, TrackingSettings, update_secrets
+
+    store = DynamoMerchantStore()
+    merchant = store.get(runtime.credentials.merchant_id)
+    store.save(replace(merchant, tracking=TrackingSettings(provider="easypost")), clock.now())
+    merchants.clear_caches()
+    update_secrets(store.get(merchant.merchant_id), clock.now(), carrier_api_key="chaos-easypost-key")
 
 
 def _ses_crash(faults: Faults, plan: Callable) -> Callable:
@@ -274,7 +312,8 @@ def report(results: list[Result]) -> int:
         verdict = compare(result, baseline)
         faults = result.faults
         injected = sum(faults.injected.values()) + faults.crashes + result.pump.redelivered \
-            + (1 if result.scenario.endpoint_down else 0)
+            + (1 if result.scenario.endpoint_down else 0) \
+            + (sum(result.carrier["faults"].values()) if result.carrier else 0)
         notes = []
         if faults.injected:
             notes.append(", ".join(f"{k} {v}" for k, v in sorted(faults.injected.items())))
@@ -287,6 +326,12 @@ def report(results: list[Result]) -> int:
             notes.append(f"{verdict['refused']} emails refused (MessageRejected, ledger 'failed')")
         if result.scenario.endpoint_down:
             notes.append(f"webhook 503s then {sum(result.state['webhooks'].values())} delivery")
+        carrier = result.carrier
+        if carrier is not None:
+            notes.append(f"carrier: {carrier['calls']} calls, " + ", ".join(
+                f"{k} {v}" for k, v in sorted(carrier["faults"].items())) + f"; {carrier['retries']} retries; "
+                f"Retry-After honoured {carrier['retry_after_honoured']}/{carrier['retry_after_given']}, "
+                f"{carrier['early']} early")
         if result.story.statuses.get(503):
             notes.append(f"{result.story.statuses[503]} clean 503s retried by the storefront")
         dlq = Counter(name for name, _ in result.state["dlq"])
@@ -296,12 +341,14 @@ def report(results: list[Result]) -> int:
         diff = len(verdict["differences"]) + len(verdict["extra"])
         print(f"{result.scenario.name:<26} {injected:>16} {result.pump.handled:>8} {verdict['duplicates']:>5} "
               f"{verdict['lost']:>5} {diff:>5} {bad_api:>8} {len(result.state['dlq']):>4}  {'; '.join(notes)}")
+        early = result.carrier["early"] if result.carrier else 0
         problems = verdict["duplicates"] or verdict["lost"] or diff or bad_api or verdict["unexpected_dlq"] \
-            or len(result.state["dlq"]) != 1
+            or len(result.state["dlq"]) != 1 or early
         rows.append({"scenario": result.scenario.name, "injected": injected, "handled": result.pump.handled,
                      "duplicates": verdict["duplicates"], "lost": verdict["lost"], "differences": diff,
                      "bad_api_answers": bad_api, "dlq": len(result.state["dlq"]),
-                     "unexpected_dlq": len(verdict["unexpected_dlq"]), "ok": not problems})
+                     "unexpected_dlq": len(verdict["unexpected_dlq"]), "carrier": result.carrier,
+                     "ok": not problems})
         if problems:
             failed = True
             print(f"    FAILED: duplicated {verdict['dup_detail']} lost {verdict['lost_detail']} extra {verdict['extra']} differ "

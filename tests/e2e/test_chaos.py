@@ -2,6 +2,8 @@
 
 A merchant endpoint down for an hour gets its delivery once it is back (the webhook retries on its
 own schedule, returns/webhook_retries.py), and a redelivered webhook message posts nothing twice.
+Tracking polls through a fake carrier API that times out, answers 429 + Retry-After, 500 or
+garbage end with the fault-free timelines, and no poll comes before the Retry-After it was given.
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def chaos(tmp_path_factory) -> dict[str, dict]:
 
 
 SCENARIOS = ["fault-free", "30% SQS redelivery", "crash after write k", "crash after SES accepted",
-             "AWS throttling", "webhook down 1 h"]
+             "AWS throttling", "webhook down 1 h", "carrier API faults"]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -41,3 +43,11 @@ def test_no_duplicate_no_loss_same_state(chaos, name):
     assert (row["duplicates"], row["lost"], row["differences"], row["bad_api_answers"], row["unexpected_dlq"]) \
         == (0, 0, 0, 0, 0)
     assert row["dlq"] == 1  # the poison message the story planted, nothing else
+
+
+def test_carrier_faults_are_retried_and_retry_after_is_honoured(chaos):
+    carrier = chaos["carrier API faults"]["carrier"]
+    assert carrier["calls"] > 0 and sum(carrier["faults"].values()) > 0
+    assert carrier["retries"] > 0  # a faulted poll was asked again (within the call or later)
+    assert carrier["early"] == 0  # never before the Retry-After it was given
+    assert carrier["retry_after_honoured"] <= carrier["retry_after_given"]

@@ -401,6 +401,60 @@ def test_redelivered_poll_is_not_due_and_does_not_ask_the_carrier(trk: Tracking,
     assert trk.next_due("T-1", shipment_id) > aws.clock.now()
 
 
+@pytest.mark.parametrize("answer, calls, retry_after", [
+    # JSON, but not a tracker: asking again at once would not help.
+    ((200, {}, b'{"object": "Tracker", "id": "trk_1", "tracking_code": null}'), 1, None),
+    ((200, {}, b"<html>maintenance</html>"), 2, None),  # transient: retried within the call
+    ((429, {"Retry-After": "7200"}, b""), 1, timedelta(hours=2)),  # not waited for in the Lambda
+])
+def test_a_carrier_answering_garbage_or_429_is_a_failed_poll_not_a_failed_message(trk: Tracking, monkeypatch,
+                                                                                    answer, calls, retry_after):
+    """The worker with a real EasyPostClient over HttpClient: garbage and a long 429 fail the poll
+    (counted, rescheduled no sooner than Retry-After), never the SQS record (which would be
+    redelivered against the same carrier at once and end in the DLQ)."""
+    import io
+    import urllib.error
+    from email.message import Message
+
+    from postpurchase import services
+    from postpurchase.tracking.carriers.easypost import EasyPostClient
+    from postpurchase.tracking.carriers.http import HttpClient, RetryPolicy
+
+    class Opener:
+        calls = 0
+
+        def open(self, request, timeout=None):
+            Opener.calls += 1
+            status, headers, body = answer
+            if status != 200:
+                message = Message()
+                for key, value in headers.items():
+                    message[key] = value
+                raise urllib.error.HTTPError(request.full_url, status, "error", message, io.BytesIO(body))
+            response = io.BytesIO(body)
+            response.status = status
+            return response
+
+    aws = trk.aws
+    trk.order("T-1")
+    shipment_id = trk.ship("T-1", "SBX-OK-0001")
+    http = HttpClient("https://api.easypost.test/v2", provider="easypost", opener=Opener(), sleep=lambda s: None,
+                      retry=RetryPolicy(max_attempts=2))
+    monkeypatch.setattr(services, "carrier_client", lambda merchant_id, **_: EasyPostClient("key", http=http))
+    now = trk.next_due("T-1", shipment_id) + timedelta(minutes=1)
+    aws.clock.set(now)
+    assert aws.invoke(trk.poller, {})["enqueued"] == 1
+    [body] = aws.take("TrackingQueue")
+
+    assert aws.deliver(aws.tracking_worker, aws.sqs_event([body], "TrackingQueue")) == []  # no failed record
+    assert [o for use_case, o in trk.outcomes if use_case == "poll"] == ["poll_failed"]
+    assert Opener.calls == calls
+    tracked = trk.load("T-1", shipment_id)
+    assert tracked.tracking.poll_failures == 1
+    assert trk.next_due("T-1", shipment_id) >= now + (retry_after or timedelta(minutes=15))
+    assert aws.queue_depth("TrackingDLQ") == 0
+
+
 # ------------------------------------------------------------------------------ notices
 
 

@@ -354,3 +354,71 @@ def test_connection_refused_is_retried_then_retry_later():
                       sleep=lambda s: None)
     with pytest.raises(RetryLater, match="connection error"):
         http.get("/x")
+
+
+# --- deadline ---------------------------------------------------------------------------------
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+def test_a_retry_after_past_the_deadline_is_not_slept_and_is_passed_on():
+    clock = FakeClock()
+    opener = ScriptedOpener(fail(429, {"Retry-After": "20"}), ok())
+    http = HttpClient(BASE, provider="test", opener=opener, sleep=clock.sleep, monotonic=clock,
+                      deadline=clock.t + 10)
+    with pytest.raises(RetryLater) as raised:
+        http.get("/x")
+    assert raised.value.retry_after == 20.0  # the caller must not come back sooner
+    assert len(opener.requests) == 1 and clock.t == 100.0  # not hammered, not slept
+
+
+def test_a_long_retry_after_is_passed_on():
+    opener = ScriptedOpener(fail(429, {"Retry-After": "600"}), ok())
+    with pytest.raises(RetryLater) as raised:
+        client(opener).get("/x")
+    assert raised.value.retry_after == 600.0
+
+
+def test_backoff_stops_at_the_deadline():
+    clock = FakeClock()
+    opener = ScriptedOpener(*[fail(503)] * 10)
+    http = HttpClient(BASE, provider="test", opener=opener, sleep=clock.sleep, monotonic=clock, random=lambda: 1.0,
+                      retry=RetryPolicy(max_attempts=10, base_delay=1.0, max_delay=8.0), deadline=clock.t + 5)
+    with pytest.raises(RetryLater, match="503"):
+        http.get("/x")
+    # 1 s then 2 s of backoff fit in 5 s; the 4 s after the third attempt would not.
+    assert len(opener.requests) == 3 and clock.t == 103.0
+
+
+def test_no_attempt_without_time_left():
+    clock = FakeClock()
+    opener = ScriptedOpener(ok())
+    http = HttpClient(BASE, provider="test", opener=opener, monotonic=clock, deadline=clock.t)
+    with pytest.raises(RetryLater, match="deadline"):
+        http.get("/x")
+    assert opener.requests == []
+
+
+def test_the_connect_budget_shrinks_to_the_deadline():
+    clock = FakeClock()
+    opener = ScriptedOpener(ok())
+    HttpClient(BASE, provider="test", opener=opener, monotonic=clock, deadline=clock.t + 2,
+               timeouts=Timeouts(connect=5.0, read=15.0)).get("/x")
+    assert opener.requests[0]["timeout"] == 2.0
+
+
+def test_the_read_budget_shrinks_to_the_deadline(silent_server):
+    http = HttpClient(silent_server, provider="test", timeouts=Timeouts(connect=2.0, read=30.0),
+                      retry=RetryPolicy(max_attempts=5), sleep=lambda s: None, deadline=time.monotonic() + 0.8)
+    started = time.monotonic()
+    with pytest.raises(RetryLater):
+        http.get("/slow")
+    assert time.monotonic() - started < 2.0  # not 30 s: the deadline cut the read short

@@ -168,3 +168,15 @@ def test_stalled_after_three_days_without_a_scan():
         assert not is_stalled(tracking(status), T0 + timedelta(days=10))
     assert not is_stalled(ShipmentTracking(status=S.IN_TRANSIT), T0 + timedelta(days=10))  # nothing to go by
     assert is_stalled(tracking(S.IN_TRANSIT, last_event_at=None), T0 + timedelta(days=3))  # status time instead
+
+
+def test_a_poll_failure_waits_at_least_the_providers_retry_after():
+    state = tracking(S.OUT_FOR_DELIVERY)
+    # Our first backoff is 30 min (the status's cadence); the provider asked for 2 h: 2 h wins.
+    asked = record_poll_failure(state, T0, retry_after=2 * H)
+    assert asked.next_poll_at == T0 + 2 * H and asked.poll_failures == 1
+    # A Retry-After shorter than our own backoff changes nothing.
+    assert record_poll_failure(state, T0, retry_after=timedelta(seconds=5)).next_poll_at \
+        == record_poll_failure(state, T0).next_poll_at
+    # A final status stays unpolled whatever the provider says.
+    assert record_poll_failure(tracking(S.DELIVERED), T0, retry_after=H).next_poll_at is None

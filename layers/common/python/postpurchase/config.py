@@ -60,6 +60,14 @@ class Settings(BaseModel):
     # security/merchant_secrets.py, revisions).
     merchant_secrets_max_age_seconds: int = Field(alias="MERCHANT_SECRETS_MAX_AGE_SECONDS", default=300, ge=0,
                                                   le=3600)
+    # Carrier APIs (tracking/carriers/http.py): the connect and read budget of one attempt, and
+    # the base URLs, which only a local run changes (infra/chaos points them at its fake carrier;
+    # unset, the clients use the providers' production URLs).
+    carrier_connect_timeout_seconds: float = Field(alias="CARRIER_CONNECT_TIMEOUT_SECONDS", default=5.0, gt=0,
+                                                   le=30)
+    carrier_read_timeout_seconds: float = Field(alias="CARRIER_READ_TIMEOUT_SECONDS", default=15.0, gt=0, le=60)
+    easypost_base_url: str | None = Field(alias="EASYPOST_BASE_URL", default=None)
+    aftership_base_url: str | None = Field(alias="AFTERSHIP_BASE_URL", default=None)
     order_link_ttl_days: int = Field(alias="ORDER_LINK_TTL_DAYS", default=180, ge=1, le=730)
     # The merchant console's session cookie (console/session.py): its lifetime, and Secure, which
     # only the local runtime (plain http on localhost) turns off.

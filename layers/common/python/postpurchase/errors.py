@@ -77,8 +77,13 @@ class RetryLater(Exception):
     """A transient condition (throttling, an event that arrived before what it refers to).
 
     Consumers let it propagate so the message is retried, and ends in the DLQ if it never
-    succeeds.
+    succeeds. `retry_after` (seconds) is the wait the other side asked for (a carrier's
+    Retry-After), when it said one; whoever reschedules the work must not come back sooner.
     """
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class MailerUnavailable(Exception):

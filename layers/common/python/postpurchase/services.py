@@ -108,23 +108,31 @@ def tracking_queue() -> "SqsPublisher":
     return SqsPublisher(settings().tracking_queue_url)
 
 
-def carrier_client(merchant_id: str) -> "CarrierClient":
-    """The merchant's tracking provider; carrier SDK modules load only here, when needed."""
+def carrier_client(merchant_id: str, *, deadline: float | None = None) -> "CarrierClient":
+    """The merchant's tracking provider; carrier SDK modules load only here, when needed.
+
+    `deadline` (a time.monotonic() instant) bounds every call of the client, retries included:
+    the tracking worker passes its invocation's end, less a margin to save what it learned.
+    """
     from . import clock
 
     merchant = merchant_store().get(merchant_id)
     provider = merchant.tracking.provider if merchant else "sandbox"
     if merchant is not None and provider in ("easypost", "aftership"):
         from .storage.merchants import secrets_of
+        from .tracking.carriers.http import Timeouts
 
+        config = settings()
         api_key = secrets_of(merchant).carrier_api_key or ""
+        options = {"timeouts": Timeouts(connect=config.carrier_connect_timeout_seconds,
+                                        read=config.carrier_read_timeout_seconds), "deadline": deadline}
         if provider == "easypost":
-            from .tracking.carriers.easypost import EasyPostClient
+            from .tracking.carriers.easypost import DEFAULT_BASE_URL, EasyPostClient
 
-            return EasyPostClient(api_key)
-        from .tracking.carriers.aftership import AfterShipClient
+            return EasyPostClient(api_key, config.easypost_base_url or DEFAULT_BASE_URL, **options)
+        from .tracking.carriers.aftership import DEFAULT_BASE_URL as AFTERSHIP_URL, AfterShipClient
 
-        return AfterShipClient(api_key)
+        return AfterShipClient(api_key, config.aftership_base_url or AFTERSHIP_URL, **options)
     from .tracking.carriers.sandbox import SandboxCarrier
 
     return SandboxCarrier(now=clock.now)

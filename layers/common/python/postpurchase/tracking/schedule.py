@@ -150,9 +150,18 @@ def reschedule(state: ShipmentTracking, now: datetime) -> ShipmentTracking:
     return state.model_copy(update={"next_poll_at": next_poll_at(state, now, webhook_active=state.webhook_active)})
 
 
-def record_poll_failure(state: ShipmentTracking, now: datetime) -> ShipmentTracking:
-    """A poll got no answer: count it and back off (a successful poll resets the count, see timeline.apply)."""
-    return reschedule(state.model_copy(update={"poll_failures": state.poll_failures + 1}), now)
+def record_poll_failure(state: ShipmentTracking, now: datetime,
+                        retry_after: timedelta | None = None) -> ShipmentTracking:
+    """A poll got no answer: count it and back off (a successful poll resets the count, see timeline.apply).
+
+    `retry_after` is the wait the provider asked for (429/503 Retry-After): the next poll comes
+    no sooner, even when our own backoff would be shorter.
+    """
+    failed = reschedule(state.model_copy(update={"poll_failures": state.poll_failures + 1}), now)
+    if retry_after is not None and retry_after > timedelta(0) and failed.next_poll_at is not None \
+            and failed.next_poll_at < now + retry_after:
+        failed = failed.model_copy(update={"next_poll_at": now + retry_after})
+    return failed
 
 
 def start(carrier: str, tracking_number: str, *, created_at: datetime, now: datetime,

@@ -7,10 +7,10 @@ the shipment then deserves, so a burst of scans makes one email.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from ..errors import RetryLater
+from ..errors import InvalidInput, RetryLater
 from . import notices, schedule, timeline
 from .carriers.base import CarrierClient
 from .carriers.http import CarrierRequestError
@@ -58,6 +58,18 @@ class Effects(Protocol):
     def return_parcel_moved(self, tracked: TrackedLike, state: ShipmentTracking, now: datetime) -> None: ...
 
 
+# What a carrier call may fail with, all handled as a failed poll (counted, backed off, retried by
+# the schedule): unavailable or rate limited (RetryLater), refused (CarrierRequestError), or an
+# answer that is JSON but not a tracker (InvalidInput from the adapter's parser). None of them may
+# fail the message: a redelivery would hit the provider again at once, and ten of them end in the DLQ.
+CARRIER_FAILURES = (RetryLater, CarrierRequestError, InvalidInput)
+
+
+def _retry_after(error: Exception) -> timedelta | None:
+    seconds = getattr(error, "retry_after", None)
+    return timedelta(seconds=seconds) if seconds else None
+
+
 def start_tracking(message: TrackShipment, *, store: TrackingStore, carrier: CarrierClient, effects: Effects,
                    now: datetime) -> Outcome:
     tracked = store.load(message.merchant_id, message.order_id, message.shipment_id)
@@ -71,9 +83,10 @@ def start_tracking(message: TrackShipment, *, store: TrackingStore, carrier: Car
         shipment.carrier, shipment.tracking_number, created_at=shipment.created_at, now=now)
     try:
         update = carrier.register(shipment.carrier, shipment.tracking_number)
-    except (RetryLater, CarrierRequestError):
+    except CARRIER_FAILURES as error:
         # The provider is unavailable: keep the shipment on the poll schedule; polling registers it.
-        store.save(tracked, schedule.record_poll_failure(state, now), [], now, provider=carrier.provider)
+        store.save(tracked, schedule.record_poll_failure(state, now, _retry_after(error)), [], now,
+                   provider=carrier.provider)
         return "poll_failed"
     _apply(tracked, state, update, store=store, effects=effects, now=now, provider=carrier.provider)
     return "tracking_started"
@@ -93,8 +106,8 @@ def poll(message: PollShipment, *, store: TrackingStore, carrier: CarrierClient,
             update = carrier.register(shipment.carrier, shipment.tracking_number)
         else:
             update = carrier.fetch(shipment.carrier, shipment.tracking_number, tracked.provider_tracker_id)
-    except (RetryLater, CarrierRequestError):
-        store.save(tracked, schedule.record_poll_failure(tracked.tracking, now), [], now)
+    except CARRIER_FAILURES as error:
+        store.save(tracked, schedule.record_poll_failure(tracked.tracking, now, _retry_after(error)), [], now)
         return "poll_failed"
     return _apply(tracked, tracked.tracking, update, store=store, effects=effects, now=now,
                   provider=carrier.provider)

@@ -11,7 +11,10 @@ carrier APIs need once four policies are added on top:
 * a client-side token bucket per provider, so we stay under the provider's rate limit instead
   of discovering it through 429s;
 * a clear error split: RetryLater (transient: let SQS redeliver the message later) versus
-  CarrierRequestError (the provider rejected the request; retrying will not help).
+  CarrierRequestError (the provider rejected the request; retrying will not help);
+* a deadline: with one, no attempt, backoff or Retry-After wait runs past it (a Lambda with ten
+  polls in a batch must not be killed by its timeout in the middle of a carrier's outage); the
+  RetryLater then carries the provider's Retry-After, so the caller reschedules no sooner.
 
 Sleep, randomness and clocks are injectable so tests never really wait.
 """
@@ -39,6 +42,8 @@ Sleep = Callable[[float], None]
 Clock = Callable[[], float]
 
 _MAX_ERROR_BODY = 2000
+# An attempt is only started with at least this much time left before the deadline.
+_MIN_ATTEMPT_SECONDS = 0.5
 
 
 class CarrierRequestError(Exception):
@@ -189,6 +194,8 @@ class HttpClient:
         random: Callable[[], float] = _random.random,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
         opener: urllib.request.OpenerDirector | None = None,
+        deadline: float | None = None,
+        monotonic: Clock = _time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.provider = provider
@@ -206,7 +213,11 @@ class HttpClient:
         self._sleep = sleep
         self._random = random
         self._wall_clock = wall_clock
+        self._own_opener = opener is None
         self._opener = opener or build_opener(timeouts.read)
+        # A monotonic() instant no request outlives (None: only the attempts' own budgets).
+        self.deadline = deadline
+        self._monotonic = monotonic
 
     # Convenience verbs.
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -219,7 +230,8 @@ class HttpClient:
                 json_body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         """Send, retrying transient failures; the decoded JSON body (None when empty).
 
-        Raises CarrierRequestError for a 4xx other than 429, RetryLater once retries are spent.
+        Raises CarrierRequestError for a 4xx other than 429, RetryLater once retries are spent
+        or the deadline leaves no room for another attempt (with the provider's Retry-After).
         """
         url = self._url(path, params)
         data = None if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
@@ -230,16 +242,24 @@ class HttpClient:
         last: _Transient | None = None
         for attempt in range(max(1, self.retry.max_attempts)):
             if attempt:
-                self._sleep(self._delay(attempt - 1, last))
+                delay = self._delay(attempt - 1, last)
+                if not self._fits(delay):
+                    break  # waiting (say, a Retry-After) would run past the deadline: later, then
+                self._sleep(delay)
             if self._limiter is not None:
                 self._limiter.acquire()
-            outcome = self._attempt(method, url, data, all_headers)
+            remaining = self._remaining()
+            if remaining is not None and remaining < _MIN_ATTEMPT_SECONDS:
+                last = last or _Transient("no time left before the deadline")
+                break
+            outcome = self._attempt(method, url, data, all_headers, remaining)
             if not isinstance(outcome, _Transient):
                 return outcome
             last = outcome
             if outcome.retry_after is not None and outcome.retry_after > self.retry.max_retry_after:
                 break  # the provider asked for a long pause: hand the wait to the queue
-        raise RetryLater(f"{self.provider} {method} {path}: {last.reason if last else 'failed'}")
+        raise RetryLater(f"{self.provider} {method} {path}: {last.reason if last else 'failed'}",
+                         retry_after=last.retry_after if last else None)
 
     # Internals.
     def _url(self, path: str, params: Mapping[str, Any] | None) -> str:
@@ -250,16 +270,31 @@ class HttpClient:
                 url = f"{url}?{query}"
         return url
 
+    def _remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - self._monotonic()
+
+    def _fits(self, delay: float) -> bool:
+        """Is there time to wait `delay` and then make an attempt before the deadline?"""
+        remaining = self._remaining()
+        return remaining is None or delay + _MIN_ATTEMPT_SECONDS <= remaining
+
     def _delay(self, retry_index: int, last: _Transient | None) -> float:
         if last is not None and last.retry_after is not None:
             return max(0.0, last.retry_after)
         cap = min(self.retry.max_delay, self.retry.base_delay * (2 ** retry_index))
         return self._random() * cap  # full jitter
 
-    def _attempt(self, method: str, url: str, data: bytes | None, headers: dict[str, str]) -> Any:
+    def _attempt(self, method: str, url: str, data: bytes | None, headers: dict[str, str],
+                 remaining: float | None = None) -> Any:
         request = urllib.request.Request(url, data=data, headers=headers, method=method)
+        connect, opener = self.timeouts.connect, self._opener
+        if remaining is not None:
+            # Both budgets shrink to what is left before the deadline.
+            connect = min(connect, remaining)
+            if remaining < self.timeouts.read and self._own_opener:
+                opener = build_opener(remaining)
         try:
-            with self._opener.open(request, timeout=self.timeouts.connect) as response:
+            with opener.open(request, timeout=connect) as response:
                 raw = response.read()
                 status = response.status
         except urllib.error.HTTPError as error:
