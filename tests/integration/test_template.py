@@ -554,7 +554,8 @@ def test_queues_and_tables_views(template: dict[str, Any]) -> None:
 def test_function_environment_overrides_globals(template: dict[str, Any]) -> None:
     assert function_environment(template, "OrderEventsFunction") == global_environment(template)
     api_env = function_environment(template, "ApiFunction")
-    assert set(api_env) == set(global_environment(template))
+    # The API function adds only its per-merchant rate limit (the other functions have no API calls).
+    assert set(api_env) == set(global_environment(template)) | {"MERCHANT_API_RATE_PER_SECOND", "MERCHANT_API_BURST"}
     # The API function cannot refer to its own API (circular dependency).
     assert "Api" not in json.dumps(api_env["PUBLIC_BASE_URL"])
 
@@ -685,3 +686,123 @@ def test_the_link_keys_secret_is_seeded_from_the_old_secret_as_the_legacy_key(te
 
     pattern = template["Parameters"]["LinkSigningSecret"]["AllowedPattern"]
     assert re.fullmatch(pattern, TEST_SECRET) and not re.fullmatch(pattern, 'a"b') and not re.fullmatch(pattern, "a\\b")
+
+
+# ------------------------------------------------------------------------ alarms and API Gateway's answers
+
+
+def _alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return resources(template, "AWS::CloudWatch::Alarm")
+
+
+def test_alarm_topic_subscribes_the_alarm_email_only_when_given(template: dict[str, Any]) -> None:
+    assert template["Resources"]["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    subscription = template["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Type"] == "AWS::SNS::Subscription"
+    assert subscription["Condition"] == "HasAlarmEmail"
+    assert subscription["Properties"] == {"TopicArn": {"Ref": "AlarmTopic"}, "Protocol": "email",
+                                          "Endpoint": {"Ref": "AlarmEmail"}}
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+    assert template["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+
+
+def test_every_alarm_notifies_the_alarm_topic(template: dict[str, Any]) -> None:
+    alarms = _alarms(template)
+    assert len(alarms) >= 6 + 4 + 2 * len(_functions(template))
+    for logical_id, alarm in alarms.items():
+        assert alarm.get("AlarmActions") == [{"Ref": "AlarmTopic"}], logical_id
+        assert alarm.get("OKActions") == [{"Ref": "AlarmTopic"}], logical_id
+        assert alarm.get("TreatMissingData") == "notBreaching", logical_id
+
+
+@pytest.mark.parametrize("metric", ["Errors", "Throttles"])
+def test_every_function_has_an_errors_and_a_throttles_alarm(template: dict[str, Any], metric: str) -> None:
+    functions = _functions(template)
+    assert len(functions) >= 9
+    watched = {}
+    for logical_id, alarm in _alarms(template).items():
+        if alarm.get("Namespace") == "AWS/Lambda" and alarm.get("MetricName") == metric:
+            (dimension,) = alarm["Dimensions"]
+            assert dimension["Name"] == "FunctionName", logical_id
+            watched[dimension["Value"]["Ref"]] = alarm
+    assert set(watched) == set(functions), f"functions without a {metric} alarm: {set(functions) - set(watched)}"
+    for function_id, alarm in watched.items():
+        assert (alarm["Statistic"], alarm["ComparisonOperator"], float(alarm["Threshold"])) == (
+            "Sum", "GreaterThanThreshold", 0.0), function_id
+
+
+def _api_dimensions(template: dict[str, Any]) -> list[dict[str, Any]]:
+    api = template["Resources"]["Api"]["Properties"]
+    return [{"Name": "ApiName", "Value": api["Name"]}, {"Name": "Stage", "Value": api["StageName"]}]
+
+
+def test_the_api_has_a_5xx_and_a_p99_latency_alarm(template: dict[str, Any]) -> None:
+    on_api = {a["MetricName"]: a for a in _alarms(template).values()
+              if a.get("Namespace") == "AWS/ApiGateway" and a.get("Dimensions") == _api_dimensions(template)}
+
+    assert set(on_api) == {"5XXError", "Latency"}
+    errors, latency = on_api["5XXError"], on_api["Latency"]
+    assert (errors["Statistic"], errors["ComparisonOperator"]) == ("Sum", "GreaterThanThreshold")
+    assert latency["ExtendedStatistic"] == "p99" and "Statistic" not in latency
+    assert latency["ComparisonOperator"] == "GreaterThanThreshold"
+    api_timeout_ms = template["Resources"]["ApiFunction"]["Properties"]["Timeout"] * 1000
+    assert 0 < float(latency["Threshold"]) < api_timeout_ms
+
+
+def test_ses_bounce_and_complaint_rates_are_alarmed(template: dict[str, Any]) -> None:
+    ses = {a["MetricName"]: a for a in _alarms(template).values() if a.get("Namespace") == "AWS/SES"}
+
+    assert set(ses) == {"Reputation.BounceRate", "Reputation.ComplaintRate"}
+    assert float(ses["Reputation.BounceRate"]["Threshold"]) == 0.05
+    assert float(ses["Reputation.ComplaintRate"]["Threshold"]) == 0.001
+    for alarm in ses.values():
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and "Dimensions" not in alarm
+
+
+def _gateway_responses(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return template["Resources"]["Api"]["Properties"]["GatewayResponses"]
+
+
+def test_api_gateway_answers_in_our_error_shape(template: dict[str, Any]) -> None:
+    from postpurchase import errors
+
+    responses = _gateway_responses(template)
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "THROTTLED", "UNAUTHORIZED", "ACCESS_DENIED",
+            "MISSING_AUTHENTICATION_TOKEN", "REQUEST_TOO_LARGE", "INTEGRATION_TIMEOUT"} <= set(responses)
+    our_codes = {cls.code for cls in vars(errors).values() if isinstance(cls, type) and hasattr(cls, "code")}
+    for response_type, response in responses.items():
+        template_text = response["ResponseTemplates"]["application/json"]
+        # API Gateway puts its message in as a JSON string: render the body as it would.
+        body = json.loads(template_text.replace("$context.error.messageString", json.dumps("Too Many Requests")))
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, response_type
+        assert body["error"]["message"] == "Too Many Requests", response_type
+        assert body["error"]["code"] in our_codes | {"forbidden", "internal_error", "timeout",
+                                                     "unsupported_media_type"}, response_type
+        assert response["ResponseParameters"]["Headers"]["Cache-Control"] == "'no-store'", response_type
+    assert responses["THROTTLED"]["StatusCode"] == 429
+    assert json.loads(responses["THROTTLED"]["ResponseTemplates"]["application/json"].replace(
+        "$context.error.messageString", '"x"'))["error"]["code"] == errors.RateLimited.code
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == 404  # an unknown path
+
+
+def test_gateway_responses_survive_the_sam_transform(transformed: dict[str, Any], template: dict[str, Any]) -> None:
+    generated = {r["Properties"]["ResponseType"]: r["Properties"] for r in transformed["Resources"].values()
+                 if r["Type"] == "AWS::ApiGateway::GatewayResponse"}
+    if not generated:  # SAM puts them in the API's OpenAPI body instead
+        generated = {name: value for name, value in
+                     transformed["Resources"]["Api"]["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+                     .items()}
+    assert set(generated) == set(_gateway_responses(template))
+
+
+def test_the_per_merchant_rate_limit_is_configured_on_the_api_function(template: dict[str, Any]) -> None:
+    from postpurchase.config import Settings
+
+    variables = function_properties(template, "ApiFunction")["Environment"]["Variables"]
+    assert variables["MERCHANT_API_RATE_PER_SECOND"] == {"Ref": "MerchantApiRatePerSecond"}
+    assert variables["MERCHANT_API_BURST"] == {"Ref": "MerchantApiBurst"}
+    rate = template["Parameters"]["MerchantApiRatePerSecond"]["Default"]
+    burst = template["Parameters"]["MerchantApiBurst"]["Default"]
+    assert rate > 0 and burst >= rate
+    for name in ("MERCHANT_API_RATE_PER_SECOND", "MERCHANT_API_BURST"):
+        assert name in {field.alias for field in Settings.model_fields.values()}

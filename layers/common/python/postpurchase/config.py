@@ -73,6 +73,11 @@ class Settings(BaseModel):
     # only the local runtime (plain http on localhost) turns off.
     console_session_hours: int = Field(alias="CONSOLE_SESSION_HOURS", default=8, ge=1, le=24)
     console_cookie_secure: bool = Field(alias="CONSOLE_COOKIE_SECURE", default=True)
+    # Per-merchant token bucket on the authenticated API calls (security/rate_limit.py): tokens
+    # a second and bucket size. template.yaml sets both on the API function; 0 turns it off
+    # (the default, for the local runtime and the tests that do not exercise it).
+    merchant_api_rate_per_second: float = Field(alias="MERCHANT_API_RATE_PER_SECOND", default=0, ge=0, le=10_000)
+    merchant_api_burst: int = Field(alias="MERCHANT_API_BURST", default=40, ge=1, le=100_000)
     max_body_bytes: int = Field(alias="MAX_BODY_BYTES", default=262_144, ge=1024)
     # How long an "in progress" email claim may stand before it is treated as possibly sent.
     # Must exceed the email_sender Timeout (30 s in template.yaml): an older claim is certainly dead.

@@ -20,6 +20,10 @@ class DomainError(Exception):
         error.update(self.details)
         return {"error": error}
 
+    def headers(self) -> dict[str, str]:
+        """Extra HTTP headers of the answer (e.g. Retry-After)."""
+        return {}
+
 
 class InvalidInput(DomainError):
     status = 400
@@ -71,6 +75,20 @@ class ServiceUnavailable(DomainError):
 class TooManyAttempts(DomainError):
     status = 429
     code = "too_many_attempts"
+
+
+class RateLimited(DomainError):
+    """Over a rate limit (security/rate_limit.py): the answer names the limit and when to retry."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, limit: str, retry_after_seconds: int, **details: object) -> None:
+        super().__init__(message, limit=limit, retry_after_seconds=retry_after_seconds, **details)
+        self.retry_after_seconds = retry_after_seconds
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
 
 
 class RetryLater(Exception):

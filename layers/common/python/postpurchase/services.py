@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .adapters.events import EventBridgePublisher
     from .adapters.webhooks import HttpWebhookSender
     from .storage.attempts import DynamoAttemptLimiter, DynamoOrderNumbers
+    from .storage.rate_buckets import DynamoRateBuckets
     from .storage.returns import DynamoReturnStore
     from .storage.return_queue import DynamoReturnQueue
     from .storage.customers import DynamoCustomerStore
@@ -204,6 +205,18 @@ def attempt_limiter() -> "DynamoAttemptLimiter":
 
 
 @lru_cache(maxsize=1)
+def merchant_rate_limiter() -> "DynamoRateBuckets | None":
+    """The per-merchant API token bucket, or None when MERCHANT_API_RATE_PER_SECOND is 0."""
+    from .security.rate_limit import TokenBucket
+    from .storage.rate_buckets import DynamoRateBuckets
+
+    config = settings()
+    if not config.merchant_api_rate_per_second:
+        return None
+    return DynamoRateBuckets(TokenBucket(config.merchant_api_rate_per_second, config.merchant_api_burst))
+
+
+@lru_cache(maxsize=1)
 def order_numbers() -> "DynamoOrderNumbers":
     from .storage.attempts import DynamoOrderNumbers
 
@@ -357,7 +370,7 @@ def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, merchant_secrets, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_queue, return_events_queue, event_publisher,
-                    webhook_sender, webhook_deliveries, attempt_limiter, order_numbers, customer_store, feedback_store, campaign_store,
+                    webhook_sender, webhook_deliveries, attempt_limiter, merchant_rate_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
                     purchase_store, recommendations, message_schedule):
         factory.cache_clear()

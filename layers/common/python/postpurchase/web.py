@@ -15,7 +15,7 @@ from .config import settings
 
 if TYPE_CHECKING:
     from .security.order_access import OrderAccess
-from .errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, Unauthorized
+from .errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, RateLimited, Unauthorized
 from .observability import logger
 from .security.signatures import header
 
@@ -27,7 +27,7 @@ def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         except DomainError as error:
             logger.info("request refused", extra={"code": error.code, "field": error.field})
-            return Response(body=error.as_body(), status_code=error.status, headers=_NO_STORE)
+            return Response(body=error.as_body(), status_code=error.status, headers={**_NO_STORE, **error.headers()})
         except Exception:
             logger.exception("unhandled error")
             return Response(body={"error": {"code": "internal_error", "message": "internal error; it was logged"}},
@@ -89,7 +89,26 @@ def authenticated_merchant(headers: Mapping[str, str]) -> str:
     if merchant_id is None:
         raise Unauthorized("the API key is not valid", field="Authorization")
     logger.append_keys(merchant_id=merchant_id)
+    _spend_merchant_token(merchant_id)
     return merchant_id
+
+
+def _spend_merchant_token(merchant_id: str) -> None:
+    """The per-merchant token bucket (security/rate_limit.py): one conditional UpdateItem per
+    authenticated call; over the limit is a 429 naming the limit, with Retry-After."""
+    from . import clock
+    from .services import merchant_rate_limiter
+
+    limiter = merchant_rate_limiter()
+    if limiter is None:  # MERCHANT_API_RATE_PER_SECOND=0: no per-merchant limit
+        return
+    decision = limiter.take(merchant_id, clock.now())
+    if not decision.allowed:
+        bucket = limiter.bucket
+        raise RateLimited(f"too many requests for this merchant: the limit is {bucket.describe()}; retry in "
+                          f"{decision.retry_after_seconds} s", limit=bucket.name,
+                          retry_after_seconds=decision.retry_after_seconds, rate_per_second=bucket.rate_per_second,
+                          burst=bucket.burst)
 
 
 def storefront_merchant(headers: Mapping[str, str], query: Mapping[str, str] | None) -> str:

@@ -71,6 +71,14 @@ def order_number_pk(merchant_id: str, number: str) -> str:
     return f"M#{merchant_id}#NUM#{number}"
 
 
+def rate_bucket_pk(merchant_id: str) -> str:
+    return f"M#{merchant_id}#RATE"
+
+
+def rate_bucket_sk(limit: str) -> str:
+    return f"BUCKET#{limit}"
+
+
 def attempts_pk(merchant_id: str, scope: str) -> str:
     return f"M#{merchant_id}#RL#{scope}"
 

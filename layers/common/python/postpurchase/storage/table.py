@@ -249,6 +249,15 @@ class AttemptCounterRecord(Record, discriminator="attempts"):
     expires_at = TTLAttribute()
 
 
+class RateBucketRecord(Record, discriminator="rate_bucket"):
+    """pk M#{m}#RATE, sk BUCKET#{limit}: a merchant's API token bucket as its theoretical
+    arrival time in epoch milliseconds (security/rate_limit.py); written by storage/rate_buckets.py
+    with the low-level client (it needs ReturnValuesOnConditionCheckFailure); expires by TTL."""
+
+    tat_ms = NumberAttribute()
+    expires_at = TTLAttribute()
+
+
 class SuppressionRecord(Record, discriminator="suppression"):
     """pk M#{m}#SUP#{sha256(email)}, sk SUPPRESSED: an address that hard-bounced or complained;
     nothing more is sent to it for this merchant."""
