@@ -56,7 +56,7 @@ ERASE_POLICY: dict[str, Action] = {
     "return_order": "keep", "coupon": "keep", "suppression": "keep",
     "return_email": "delete",  # the console's search by the customer's email (a hash -> their RMAs)
     # Never about one customer (merchant-wide or system items); listed so every type has a decision.
-    "merchant": "keep", "api_key": "keep", "api_key_listing": "keep", "return_policy": "keep", "attempts": "keep",
+    "merchant": "keep", "api_key": "keep", "api_key_listing": "keep", "return_policy": "keep", "attempts": "keep", "rate_bucket": "keep",
     "campaign": "keep", "campaign_page": "keep", "referral_settings": "keep", "loyalty_settings": "keep",
     "product": "keep", "product_sku": "keep", "recommendation_rules": "keep", "copurchase": "keep",
     "privacy_request": "keep", "privacy_erasure": "keep", "scheduler_cursor": "keep",
