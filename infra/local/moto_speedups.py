@@ -51,16 +51,13 @@ def _matches(item: Any, conditions: list[tuple[str, DynamoType]]) -> bool:
 
 def all_items(self: Table) -> list:
     only = getattr(_scope, "only", None)
-    if only is None or only[0] is not self:
-        candidates = [item for hash_set in self.items.values()
-                      for item in (hash_set.values() if self.range_key_attr else [hash_set])]
-    elif only[1] == "partition":
-        hash_set = self.items.get(only[2])
-        candidates = [] if hash_set is None else list(hash_set.values()) if self.range_key_attr else [hash_set]
+    if only is not None and only[0] is self and only[1] == "partition":
+        partitions = [self.items[only[2]]] if only[2] in self.items else []
     else:
-        candidates = [item for hash_set in self.items.values()
-                      for item in (hash_set.values() if self.range_key_attr else [hash_set])
-                      if _matches(item, only[2])]
+        partitions = list(self.items.values())
+    candidates = [item for hash_set in partitions for item in (hash_set.values() if self.range_key_attr else [hash_set])]
+    if only is not None and only[0] is self and only[1] == "index":
+        candidates = [item for item in candidates if _matches(item, only[2])]
     return sorted(candidates, key=_sort_key)
 
 

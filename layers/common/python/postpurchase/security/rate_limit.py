@@ -74,8 +74,11 @@ class TokenBucket:
             wait_ms = start - self.allow_until_ms(now_ms)
             return Decision(False, start, 0, max(1, math.ceil(wait_ms / 1000)))
         new_tat = start + self.interval_ms
-        remaining = (now_ms + self.tolerance_ms - new_tat) // self.interval_ms
-        return Decision(True, new_tat, int(remaining), 0)
+        return Decision(True, new_tat, self.remaining(new_tat, now_ms), 0)
+
+    def remaining(self, tat_ms: int, now_ms: int) -> int:
+        """Tokens left at `now_ms` in a bucket whose `tat` is `tat_ms`."""
+        return int((now_ms + self.tolerance_ms - tat_ms) // self.interval_ms)
 
     def describe(self) -> str:
         rate = f"{self.rate_per_second:g}"

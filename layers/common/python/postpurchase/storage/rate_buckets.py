@@ -64,8 +64,7 @@ class DynamoRateBuckets:
             return decision
         new_tat = int(response["Attributes"]["tat_ms"]["N"])
         self._remember(merchant_id, new_tat)
-        remaining = (now_ms + bucket.tolerance_ms - new_tat) // bucket.interval_ms
-        return Decision(True, new_tat, int(remaining), 0)
+        return Decision(True, new_tat, bucket.remaining(new_tat, now_ms), 0)
 
     def _remember(self, merchant_id: str, tat_ms: int) -> None:
         self._seen[merchant_id] = tat_ms
