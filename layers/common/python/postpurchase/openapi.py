@@ -451,6 +451,9 @@ def openapi_document() -> dict[str, Any]:
             "/console/{merchant_id}/returns": {"get": _console(
                 "The returns queue (HTML): ?tab=requested|approved|in_transit|received|resolved|expired, ?q= "
                 "search by order, email, RMA or tracking number, ?cursor=")},
+            "/console/{merchant_id}/shipments": {"get": _console(
+                "Shipments needing attention (HTML): stalled, exception, failed attempt, returned to sender, "
+                "with the notices sent; ?next= cursor")},
             "/console/{merchant_id}/returns/{order_id}/{rma_id}": {
                 "get": _console("One return with the steps allowed now"),
                 "post": _console("A step (form: csrf_token, step, and the step's fields), same rules as "
