@@ -7,6 +7,7 @@ import io
 import json
 import os
 import threading
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -498,3 +499,73 @@ def test_set_replaces_at_once_and_bad_input_is_refused(aws, cli, monkeypatch):
     assert status == 1 and error["error"]["field"] == "--overlap-hours"
     status, error = cli("secrets", "show", "--merchant", "no-such-shop")
     assert status == 1 and error["error"]["field"] == "--merchant"
+
+
+# --- attention backfill --------------------------------------------------------------------------
+
+
+def test_attention_backfill_indexes_older_shipments_once_and_yields_to_the_worker(aws, cli):
+    from postpurchase.storage import tracking as storage
+    from postpurchase.storage.table import ShipmentRecord
+    from postpurchase.tracking.model import TrackingStatus
+
+    from tests.integration.test_console import _save, _tracked
+
+    now = aws.clock.now()
+    fine, broken, stalled = (_tracked(aws, order, f"SBX-OK-{order}") for order in ("3001", "3002", "3003"))
+    _save(aws, "3001", fine.shipment.shipment_id, status=TrackingStatus.IN_TRANSIT, last_event_at=now,
+          status_changed_at=now)
+    _save(aws, "3002", broken.shipment.shipment_id, status=TrackingStatus.EXCEPTION, status_changed_at=now)
+    _save(aws, "3003", stalled.shipment.shipment_id, status=TrackingStatus.IN_TRANSIT,
+          last_event_at=now - timedelta(days=10), status_changed_at=now - timedelta(days=10))
+    # as saved before the list existed: no attention keys; the fine one wrongly still listed
+    records = {record.order_id: record for record in ShipmentRecord.scan()}
+    records["3002"].update(actions=[ShipmentRecord.gsi1pk.remove(), ShipmentRecord.gsi1sk.remove()])
+    records["3003"].update(actions=[ShipmentRecord.gsi1pk.remove(), ShipmentRecord.gsi1sk.remove()])
+    records["3001"].update(actions=[ShipmentRecord.gsi1pk.set("M#demo-store#ATTN"),
+                                    ShipmentRecord.gsi1sk.set("2020-01-01T00:00:00.000000Z#3001#x")])
+    assert [t.order_id for t in storage.attention_page("demo-store").shipments] == ["3001"]
+
+    status, dry = cli("attention", "backfill", "--merchant", "demo-store", "--dry-run")
+    assert status == 0, dry
+    assert (dry["scanned"], dry["would_be_set"], dry["would_be_removed"]) == (3, 2, 1)
+    assert (dry["reason_exception"], dry["reason_stalled"]) == (1, 1)
+    assert [t.order_id for t in storage.attention_page("demo-store").shipments] == ["3001"]  # nothing written
+
+    status, done = cli("attention", "backfill", "--merchant", "demo-store")
+    assert status == 0 and (done["set"], done["removed"]) == (2, 1), done
+    listed = storage.attention_page("demo-store").shipments
+    assert sorted(t.order_id for t in listed) == ["3002", "3003"]
+
+    status, again = cli("attention", "backfill")  # every merchant; idempotent
+    assert status == 0 and again["unchanged"] == 3 and "set" not in again and "removed" not in again, again
+    assert cli("attention", "backfill", "--merchant", "someone-else")[1]["dry_run"] is False
+
+
+def test_attention_backfill_loses_to_a_concurrent_worker_save(aws, monkeypatch):
+    from postpurchase.admin import attention
+    from postpurchase.storage import tracking as storage
+    from postpurchase.storage.table import ShipmentRecord
+    from postpurchase.tracking.model import TrackingStatus
+
+    from tests.integration.test_console import _save, _tracked
+
+    now = aws.clock.now()
+    tracked = _tracked(aws, "3101", "SBX-OK-3101")
+    _save(aws, "3101", tracked.shipment.shipment_id, status=TrackingStatus.EXCEPTION, status_changed_at=now)
+    (record,) = list(ShipmentRecord.scan())
+    record.update(actions=[ShipmentRecord.gsi1pk.remove(), ShipmentRecord.gsi1sk.remove()])
+
+    real_scan = ShipmentRecord.scan
+
+    def scan_then_worker_recovers(*args, **kwargs):
+        for item in real_scan(*args, **kwargs):
+            # the worker saves a recovery between the backfill's read and its write
+            _save(aws, "3101", tracked.shipment.shipment_id, status=TrackingStatus.IN_TRANSIT,
+                  last_event_at=now, status_changed_at=now)
+            yield item
+
+    monkeypatch.setattr(ShipmentRecord, "scan", scan_then_worker_recovers)
+    result = attention.backfill("demo-store", now)
+    assert result["changed_meanwhile"] == 1 and "set" not in result, result
+    assert storage.attention_page("demo-store").shipments == []
