@@ -12,7 +12,8 @@ or phrase matched on word boundaries; a trailing "*" makes it a prefix ("kargom*
 "kargomu", "kargom"), which suits agglutinative Turkish and Indonesian suffixes ("-nya"). Thai
 is written without spaces between words, so Thai keywords match as substrings. Patterns are
 regular expressions written in folded form (lower case, Turkish letters folded, Arabic
-normalised); a unit test checks it. A single-word keyword of at least six letters also matches
+normalised); a unit test checks it. A rule's "unless" keywords switch it off: "doesn't
+work" is a damaged item, unless the message is about a code, a coupon or a tracking link. A single-word keyword of at least six letters also matches
 a word one typo away (a swap, a missing, extra or wrong letter) at 80% of its weight.
 
 A rule that matches adds its weight to its intent by noisy-or (1 - Π(1 - w)), so two weak
@@ -99,6 +100,7 @@ class _Rule:
     weight: float
     regex: re.Pattern[str] | None
     fuzzy_words: tuple[str, ...]
+    unless: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ def _load(code: str) -> _Language:
                       if not substring and not k.endswith("*") and " " not in k
                       and len(fold(k)) >= _FUZZY_MIN_LENGTH)
         rules.append(_Rule(raw["id"], Intent(raw["intent"]), float(raw["weight"]),
-                           _alternation(keywords, list(raw.get("patterns", ())), substring), fuzzy))
+                           _alternation(keywords, list(raw.get("patterns", ())), substring), fuzzy,
+                           _alternation(list(raw.get("unless", ())), [], substring)))
     angry = data.get("angry", {})
     return _Language(code, tuple(rules), frozenset(fold(w) for w in data.get("stopwords", ())),
                      _alternation(list(angry.get("keywords", ())), list(angry.get("patterns", ())), substring))
@@ -174,7 +177,9 @@ def detect_language(text: str) -> str:
 def _detect(text: str) -> tuple[str, bool]:
     """The language and whether the text said so (False: a short Latin text without clues)."""
     counts = script_counts(text)
-    script = max(counts, key=lambda k: counts[k])
+    # English words are mixed into Thai, Arabic and Russian messages, never the other way round
+    others = {k: v for k, v in counts.items() if k != "latin" and v >= 2}
+    script = max(others, key=lambda k: others[k]) if others else "latin"
     if counts[script] == 0:
         return DEFAULT_LANGUAGE, False
     if script == "thai":
@@ -221,7 +226,7 @@ def _near(a: str, b: str) -> bool:
 def _apply(language: _Language, folded: str, words: set[str], factor: float,
            hits: dict[str, tuple[Intent, float]]) -> None:
     for rule in language.rules:
-        if rule.rule_id in hits:
+        if rule.rule_id in hits or (rule.unless is not None and rule.unless.search(folded)):
             continue
         weight = 0.0
         if rule.regex is not None and rule.regex.search(folded):
@@ -303,7 +308,7 @@ def _shouting(text: str) -> bool:
     """ALL CAPS, in scripts that have capitals (Latin, Cyrillic): most of the text's letters,
     or three shouted words of four letters or more (carrier names and codes excepted)."""
     cased = [ch for ch in text if ch.isalpha() and (ch.isupper() or ch.islower())]
-    if len(cased) >= 12 and sum(ch.isupper() for ch in cased) / len(cased) >= 0.8:
+    if len(cased) >= 10 and sum(ch.isupper() for ch in cased) / len(cased) >= 0.8:
         return True
     shouted = [w for w in _CASED_WORD.findall(text) if w.isupper() and w not in _ACRONYMS]
     return len(shouted) >= 3
