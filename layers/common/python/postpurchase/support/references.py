@@ -39,11 +39,11 @@ _ORDER_WORDS = (
 )
 _NUMBER_WORDS = (
     r"no\.?|nr\.?|num(?:ber)?\.?|number|id|nomor|numaras\w*|numara\w*|номер\w*|№|n°|رقم|เลขที่|หมายเลข|เลข|"
-    r"is|adalah|:|#|-"
+    r"is|adalah|my|saya|aku|sy|benim|мой|моего|ของฉัน|ของผม|ของหนู|:|#|-"
 )
 _ORDER = re.compile(
     rf"(?:(?<![^\W\d_])(?:{_ORDER_WORDS})(?:\s*(?:{_NUMBER_WORDS}))*\s*|#\s?)"
-    r"(?P<id>(?:[A-Za-z]{1,4}-?)?\d{3,12})(?![\w-])", re.IGNORECASE)
+    r"(?P<id>(?:[A-Za-z]{1,4}-?)?\d{3,12})(?![A-Za-z0-9_-])", re.IGNORECASE)   # Thai may follow without a space
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w])")
 
 _CARRIER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
