@@ -14,6 +14,7 @@ from postpurchase.support.references import References, find_references, trackin
     ("sipariş 1001 nerede", ("1001",)),
     ("SİPARİŞ NO: 1006", ("1006",)),
     ("1007 numaralı siparişim: sipariş numaram 1007", ("1007",)),
+    ("1015 nolu siparişim nerede", ("1015",)),
     ("заказ 1001 не пришёл", ("1001",)),
     ("номер заказа № 1008", ("1008",)),
     ("Заказ №1009", ("1009",)),

@@ -269,8 +269,7 @@ def _walk(part: Message, texts: list[tuple[str, str]], attachments: list[MailAtt
     if content_type == "text/html":
         html = _decode(part, problems)
         texts.append((html_to_text(html), strip_quoted(html_to_text(html, skip_quotes=True))))
-    elif content_type in ("text/plain", "text/enriched") or part.get_content_maintype() == "text" and \
-            content_type not in ("text/calendar", "text/x-vcard", "text/vcard", "text/csv"):
+    elif content_type in ("text/plain", "text/enriched"):
         plain = _decode(part, problems)
         texts.append((tidy(plain), strip_quoted(plain)))
     else:
@@ -286,11 +285,15 @@ def _alternative(children: list[Message], texts: list[tuple[str, str]], attachme
     chosen = plain[0] if plain else children[-1]
     before = len(texts)
     _walk(chosen, texts, attachments, problems)
-    if len(texts) == before or not any(full for full, _ in texts[before:]):
-        for child in reversed(children):           # the plain one was empty: take the next best
-            if child is not chosen:
-                _walk(child, texts, attachments, problems)
-                break
+    fallback = len(texts) == before or not any(full for full, _ in texts[before:])
+    for child in reversed(children):
+        if child is chosen:
+            continue
+        if fallback:                                # the plain one was empty: take the next best
+            _walk(child, texts, attachments, problems)
+            fallback = False
+        else:                                       # photos pasted into the HTML version are kept
+            _walk(child, [], attachments, problems)
 
 
 def _codec(charset: str | None) -> tuple[str, bool]:
@@ -309,6 +312,8 @@ def _decode(part: Message, problems: list[str]) -> str:
     payload = part.get_payload(decode=True)
     if payload is None:
         payload = b""
+    if part.defects and "malformed_mime" not in problems:     # e.g. invalid base64, found while decoding
+        problems.append("malformed_mime")
     if isinstance(payload, str):
         return payload
     codec, known = _codec(part.get_content_charset())
@@ -319,7 +324,7 @@ def _decode(part: Message, problems: list[str]) -> str:
     except UnicodeDecodeError:
         if not part.get_content_charset():
             return payload.decode("cp1252", errors="replace")
-        if "decoding_errors" not in problems:
+        if known and "decoding_errors" not in problems:
             problems.append("decoding_errors")
         return payload.decode(codec, errors="replace")
     except LookupError:

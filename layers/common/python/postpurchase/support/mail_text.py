@@ -6,7 +6,8 @@ its "From: ... / Sent: ..." header block, and every line starting with ">" is dr
 replies keep the customer's lines between quotes). A signature starts at "-- " (or "--") alone
 on a line, or at a "Sent from my iPhone" line. In HTML, Gmail's quote (`gmail_quote`), Apple
 Mail and Thunderbird's `<blockquote type="cite">`, Yahoo's `yahoo_quoted`, Thunderbird's
-`moz-cite-prefix` and signatures (`gmail_signature`, `moz-signature`) are skipped.
+`moz-cite-prefix` and signatures (`gmail_signature`, `moz-signature`) are skipped; Outlook's
+`divRplyFwdMsg` / `appendonsend` markers end the new text (Outlook puts the history after them).
 """
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ _ATTRIBUTION = re.compile(
     r"|[^\n]{0,250}(?:\n[^\n]{0,250})?เขียนว่า:"                              # th (Gmail)
     r"|(?:في|بتاريخ)\s[^\n]{0,250}(?:\n[^\n]{0,250})?كتب[^\n]{0,250}:"        # ar (Gmail, Outlook)
     r"|[^\n]{0,250}\bكتب:"                                                    # ar (others)
+    r"|[^\n]{0,40}\d{1,2}[./]\d{1,2}[./]\d{2,4}[^\n]{0,200}<[^\s<>@]+@[^\s<>]+>\s*:"    # ru (Yandex, Mail.ru: "07.12.2026, 10:00, X <a@b>:")
     r"|Am\b[^\n]{0,250}\bschrieb[^\n]{0,250}:|Le\b[^\n]{0,250}\ba écrit\s?:"
     r")[ \t]*$", re.MULTILINE | re.IGNORECASE)
+# any client: a line ending in an address and a colon, followed by quoted lines
+_ADDRESS_ATTRIBUTION = re.compile(r"^[^\n]{0,250}<?[^\s<>@]+@[^\s<>]+>?\s*:[ \t]*\n(?:[ \t]*\n)?[ \t]*>", re.MULTILINE)
 _ORIGINAL_MESSAGE = re.compile(
     r"^[ \t]*-{2,}\s*(?:Original Message|Pesan Asli|Özgün İleti|Orijinal Mesaj|Asıl İleti|Исходное сообщение|"
     r"Пересылаемое сообщение|Forwarded message|الرسالة الأصلية|ข้อความต้นฉบับ)\s*-{2,}[ \t]*$",
@@ -47,7 +51,7 @@ def strip_quoted(text: str) -> str:
     """The text above the quoted history, without quoted lines and the signature."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     cut = len(text)
-    for pattern in (_ATTRIBUTION, _ORIGINAL_MESSAGE, _OUTLOOK_HEADERS, _SIGNATURE, _SENT_FROM):
+    for pattern in (_ATTRIBUTION, _ADDRESS_ATTRIBUTION, _ORIGINAL_MESSAGE, _OUTLOOK_HEADERS, _SIGNATURE, _SENT_FROM):
         match = pattern.search(text)
         if match and match.start() < cut:
             cut = match.start()
@@ -64,11 +68,13 @@ def tidy(text: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
-_BLOCK = frozenset({"p", "div", "br", "tr", "li", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6",
-                    "blockquote", "pre", "hr", "section", "article", "header", "footer", "dd", "dt"})
+_PARAGRAPH = frozenset({"p", "ul", "ol", "table", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"})
+_LINE = frozenset({"div", "tr", "li", "section", "article", "header", "footer", "dd", "dt", "address"})
 _SKIP_ALWAYS = frozenset({"script", "style", "head", "title", "template"})
 _QUOTE_CLASSES = ("gmail_quote", "yahoo_quoted", "moz-cite-prefix", "gmail_signature", "moz-signature",
                   "gmail_extra", "protonmail_quote", "ms-outlook-mobile-reference-message")
+_HISTORY_IDS = frozenset({"divRplyFwdMsg", "appendonsend", "mail-editor-reference-message-container",
+                          "x_divRplyFwdMsg", "OLK_SRC_BODY_SECTION"})
 _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "area", "base", "col", "embed", "source", "wbr"})
 
 
@@ -79,6 +85,7 @@ class _Converter(HTMLParser):
         self.out: list[str] = []
         self.stack: list[tuple[str, bool]] = []    # (tag, skipping)
         self.skipping = 0
+        self.done = False
 
     def _is_quote(self, tag: str, attrs: dict[str, str]) -> bool:
         if tag in _SKIP_ALWAYS:
@@ -90,12 +97,29 @@ class _Converter(HTMLParser):
             return True
         if tag == "blockquote" and (attrs.get("type", "").lower() == "cite" or "gmail_quote" in classes):
             return True
-        return attrs.get("id", "") in ("divRplyFwdMsg", "appendonsend", "mail-editor-reference-message-container")
+        return False
+
+    def _starts_history(self, attrs: dict[str, str]) -> bool:
+        """Outlook puts the quoted message AFTER these markers, not inside them: stop there."""
+        return self.skip_quotes and attrs.get("id", "") in _HISTORY_IDS
+
+    def _break(self, lines: int) -> None:
+        """End the current line (1) or paragraph (2), without stacking blank lines."""
+        if self.skipping or self.done:
+            return
+        tail = "".join(self.out[-3:]).rstrip(" ")
+        have = len(tail) - len(tail.rstrip("\n"))
+        if "".join(self.out).strip():
+            self.out.append("\n" * max(0, lines - have))
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {k.lower(): (v or "") for k, v in attrs}
+        if self._starts_history(values):
+            self.done = True
+        if self.done:
+            return
         if tag in _VOID:
-            if tag in _BLOCK and not self.skipping:
+            if tag in ("br", "hr") and not self.skipping:
                 self.out.append("\n")
             return
         skip = self._is_quote(tag, values)
@@ -103,19 +127,21 @@ class _Converter(HTMLParser):
         if skip:
             self.skipping += 1
         elif not self.skipping:
-            if tag in _BLOCK:
-                self.out.append("\n")
+            if tag in _PARAGRAPH:
+                self._break(2)
+            elif tag in _LINE:
+                self._break(1)
             if tag == "li":
                 self.out.append("- ")
-            elif tag in ("td", "th"):
+            elif tag in ("td", "th") and self.out and not self.out[-1].endswith("\n"):
                 self.out.append(" ")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK and not self.skipping:
+        if tag in ("br", "hr") and not self.skipping and not self.done:
             self.out.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in _VOID:
+        if tag in _VOID or self.done:
             return
         # close up to the matching open tag (HTML in mail is often unbalanced)
         for index in range(len(self.stack) - 1, -1, -1):
@@ -125,11 +151,13 @@ class _Converter(HTMLParser):
                         self.skipping -= 1
                 del self.stack[index:]
                 break
-        if tag in _BLOCK and not self.skipping:
-            self.out.append("\n")
+        if tag in _PARAGRAPH:
+            self._break(2)
+        elif tag in _LINE:
+            self._break(1)
 
     def handle_data(self, data: str) -> None:
-        if not self.skipping:
+        if not self.skipping and not self.done:
             self.out.append(re.sub(r"[ \t\r\n\f]+", " ", data))
 
 

@@ -44,6 +44,9 @@ _NUMBER_WORDS = (
 _ORDER = re.compile(
     rf"(?:(?<![^\W\d_])(?:{_ORDER_WORDS})(?:\s*(?:{_NUMBER_WORDS}))*\s*|#\s?)"
     r"(?P<id>(?:[A-Za-z]{1,4}-?)?\d{3,12})(?![A-Za-z0-9_-])", re.IGNORECASE)   # Thai may follow without a space
+# Turkish puts the number first: "1001 numaralı siparişim", "1001 nolu sipariş"
+_ORDER_BEFORE = re.compile(r"(?<![\w-])(?P<id>(?:[A-Za-z]{1,4}-?)?\d{3,12})\s*(?:numaral\w*|nolu|no'lu|№)\s+sipari[sş]",
+                           re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w])")
 
 _CARRIER_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -84,8 +87,10 @@ def find_references(text: str) -> References:
     text = normalise(text)
     emails = _unique([m.group(0).lower() for m in _EMAIL.finditer(text)])
     without_emails = _EMAIL.sub(" ", text)
-    orders = _unique([m.group("id").upper() for m in _ORDER.finditer(without_emails)])
-    order_spans = [m.span("id") for m in _ORDER.finditer(without_emails)]
+    order_matches = sorted([*_ORDER.finditer(without_emails), *_ORDER_BEFORE.finditer(without_emails)],
+                           key=lambda m: m.start("id"))
+    orders = _unique([m.group("id").upper() for m in order_matches])
+    order_spans = [m.span("id") for m in order_matches]
     taken: list[tuple[int, int]] = list(order_spans)
     found: list[str] = []
 
