@@ -297,3 +297,16 @@ def test_needs_human_for_each_sensitive_intent_whatever_the_confidence():
         match = IntentMatch(intent, 1.0, False, "en", ("x",), ((intent, 1.0),))
         assert needs_human(match) is (intent not in AUTO_ANSWERABLE)
     assert needs_human(IntentMatch(W, 1.0, True, "en", ("x",)))
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300), st.sampled_from([None, *LANGUAGES, "pt-BR", ""]))
+def test_any_text_gives_a_well_formed_match(text, language):
+    match = detect_intent(text, language)
+    assert 0.0 <= match.confidence <= 1.0 and match.language in LANGUAGES
+    assert (match.intent is Intent.OTHER) == (not match.matched)
+    assert isinstance(needs_human(match), bool)

@@ -92,3 +92,18 @@ def test_email_addresses(text, emails):
 def test_empty_text():
     refs = find_references("")
     assert not refs and refs == References((), (), ())
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_any_text_gives_references_that_are_in_it(text):
+    from postpurchase.support.references import normalise
+
+    refs = find_references(text)
+    compact = normalise(text).upper().replace(" ", "")
+    for number in refs.order_numbers + refs.tracking_numbers:
+        assert number.replace(" ", "") in compact
