@@ -310,3 +310,26 @@ def test_any_text_gives_a_well_formed_match(text, language):
     assert 0.0 <= match.confidence <= 1.0 and match.language in LANGUAGES
     assert (match.intent is Intent.OTHER) == (not match.matched)
     assert isinstance(needs_human(match), bool)
+
+
+STUCK_OR_LATE = {
+    "en": ["my parcel is stuck at customs", "Is my order shipped?", "Hello, any news about my order?",
+           "It was supposed to arrive yesterday", "The package is lost"],
+    "id": ["kak paketnya nyasar", "paket tertahan di bea cukai", "kok telat ya pengirimannya", "resi gak gerak dari kemarin"],
+    "tr": ["kargo firması teslim etmedi", "siparişim kayboldu", "kargom gümrükte bekliyor", "kargo takılı kaldı, hareket yok"],
+    "ru": ["Посылка застряла на таможне", "пакет потерялся", "заказ задерживается уже неделю", "трек не обновляется"],
+    "ar": ["الشحنة عالقة في الجمارك", "الطرد ضايع", "الطلب متأخر جدا", "الشحنة ما تحركت من اسبوع"],
+    "th": ["พัสดุค้างอยู่ที่ศุลกากร", "พัสดุหายค่ะ", "ของล่าช้ามากเลย", "สถานะไม่อัพเดทเลยค่ะ"],
+}
+
+
+@pytest.mark.parametrize("language,text", [(l, t) for l, ts in STUCK_OR_LATE.items() for t in ts])
+def test_stuck_lost_and_late_parcels_are_where_is_my_order(language, text):
+    match = detect_intent(text, language)
+    assert match.intent is W, match
+    assert not needs_human(match)
+
+
+def test_thanks_followed_by_a_question_goes_to_a_human():
+    match = detect_intent("Thank you! Where can I leave a review?")
+    assert match.intent is T and needs_human(match)

@@ -19,7 +19,8 @@ a word one typo away (a swap, a missing, extra or wrong letter) at 80% of its we
 A rule that matches adds its weight to its intent by noisy-or (1 - Π(1 - w)), so two weak
 clues make a stronger one but never a certainty. The best intent wins; its confidence is its
 score less half the runner-up's (two intents close together mean we are not sure). Thanks
-wins only when nothing else scored: "thanks, where is my parcel?" asks where the parcel is.
+wins only when nothing else scored: "thanks, where is my parcel?" asks where the parcel is; thanks with a question mark
+has half its confidence (a question we have no rule for follows the thanks).
 The customer's language and English are both applied (customers mix English words in:
 "paket saya belum sampai, tracking nya gimana?"), English at 90%.
 """
@@ -273,7 +274,10 @@ def detect_intent(text: str, language: str | None = None) -> IntentMatch:
     ranked = [s for s in scores if s[0] is not Intent.THANKS and s[1] >= _THANKS_YIELDS_TO] or scores
     winner, top = ranked[0]
     runner_up = max((s for i, s in scores if i is not winner and i is not Intent.THANKS), default=0.0)
-    confidence = round(max(0.0, top - 0.5 * runner_up), 4)
+    confidence = max(0.0, top - 0.5 * runner_up)
+    if winner is Intent.THANKS and "?" in folded:
+        confidence *= 0.5   # "Thank you! Where can I leave a review?" still asks something
+    confidence = round(confidence, 4)
     matched = tuple(rule_id for rule_id, (intent, _) in hits.items() if intent is winner)
     return IntentMatch(winner, confidence, angry, code, matched, tuple(scores), angry_signals)
 
