@@ -232,3 +232,29 @@ def test_html_conversion_keeps_structure_and_drops_quotes_only_when_asked():
             "<script>alert(1)</script></body></html>")
     assert html_to_text(html, skip_quotes=True) == "Hello there,\n\n- one\n- two\n\na b"
     assert "old" in html_to_text(html) and "alert" not in html_to_text(html)
+
+
+def test_a_forwarded_message_is_an_attachment_and_its_text_stays_out():
+    raw = (b"From: Ayse <ayse@example.com>\r\nTo: support@shop.test\r\nSubject: Fwd: your order\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"f\"\r\n\r\n"
+           b"--f\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSee below, this came broken.\r\n"
+           b"--f\r\nContent-Type: message/rfc822\r\n\r\n"
+           b"From: Demo Store <support@shop.test>\r\nSubject: shipped\r\nContent-Type: text/plain\r\n\r\n"
+           b"Your order has shipped.\r\n--f--\r\n")
+    mail = parse_inbound_mail(raw, own_domains=OWN)
+    assert mail.text == "See below, this came broken." and mail.automated is None
+    [forwarded] = mail.attachments
+    assert forwarded.content_type == "message/rfc822" and forwarded.filename == "attachment-1.eml"
+    assert b"Your order has shipped." in forwarded.content
+
+
+def test_html_only_reply_with_an_inline_photo_keeps_the_photo():
+    raw = (b"From: a@example.com\r\nTo: support@shop.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/related; boundary=\"r\"\r\n\r\n"
+           b"--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Broken, photo:</p><img src=\"cid:p1\">\r\n"
+           b"--r\r\nContent-Type: image/jpeg\r\nContent-ID: <p1>\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           b"/9j/4AAQ\r\n--r--\r\n")
+    mail = parse_inbound_mail(raw)
+    assert mail.text == "Broken, photo:"
+    assert [(a.filename, a.content_type, a.content) for a in mail.attachments] == [
+        ("attachment-1.jpg", "image/jpeg", b"\xff\xd8\xff\xe0\x00\x10")]
