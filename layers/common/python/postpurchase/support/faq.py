@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInput
-from .intents import LANGUAGES, _keyword_regex, rules_for
+from .intents import LANGUAGES, keyword_regex, rules_for
 from .text import fold
 
 MAX_ENTRIES = 50
@@ -170,7 +170,7 @@ def _score(entry: FaqEntry, folded: str, text: str, language: str) -> float:
     for lang in dict.fromkeys((language, "en")):
         score = 0.0
         substring = lang in _SUBSTRING_LANGUAGES
-        if any(re.search(_keyword_regex(k, substring), folded) for k in entry.keywords.get(lang, ())):
+        if any(re.search(keyword_regex(k, substring), folded) for k in entry.keywords.get(lang, ())):
             score += KEYWORD_SCORE
         question = entry.question.get(lang)
         if question:

@@ -112,7 +112,8 @@ class _Language:
     angry: re.Pattern[str] | None
 
 
-def _keyword_regex(keyword: str, substring: bool) -> str:
+def keyword_regex(keyword: str, substring: bool) -> str:
+    """The regular expression of one rule keyword (see the module docstring); FAQ keywords too."""
     prefix = keyword.endswith("*")
     word = fold(keyword.rstrip("*"))
     body = r"\s*".join(re.escape(part) for part in word.split(" ")) if substring else \
@@ -123,7 +124,7 @@ def _keyword_regex(keyword: str, substring: bool) -> str:
 
 
 def _alternation(keywords: list[str], patterns: list[str], substring: bool) -> re.Pattern[str] | None:
-    parts = [_keyword_regex(k, substring) for k in keywords] + [f"(?:{p})" for p in patterns]
+    parts = [keyword_regex(k, substring) for k in keywords] + [f"(?:{p})" for p in patterns]
     return re.compile("|".join(parts)) if parts else None
 
 
