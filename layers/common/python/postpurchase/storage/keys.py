@@ -240,3 +240,7 @@ SCHEDULER_CURSOR_SK = "CURSOR"
 
 def webhook_delivery_sk(delivery_id: str) -> str:
     return f"WEBHOOK#{delivery_id}"
+
+
+# Support FAQ (support/faq.py): one item per merchant in the merchant's partition.
+SUPPORT_FAQ_SK = "SUPPORT#FAQ"

@@ -523,3 +523,10 @@ class PrivacyErasureRecord(Record, discriminator="privacy_erasure"):
     at = UTCDateTimeAttribute()
     orders = NumberAttribute()
     items = NumberAttribute()
+
+
+class SupportFaqRecord(Record, discriminator="support_faq"):
+    """pk M#{m}, sk SUPPORT#FAQ: the merchant's FAQ entries (support/faq.py) as JSON."""
+
+    document = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
