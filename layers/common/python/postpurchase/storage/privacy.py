@@ -60,6 +60,7 @@ ERASE_POLICY: dict[str, Action] = {
     "campaign": "keep", "campaign_page": "keep", "referral_settings": "keep", "loyalty_settings": "keep",
     "product": "keep", "product_sku": "keep", "recommendation_rules": "keep", "copurchase": "keep",
     "privacy_request": "keep", "privacy_erasure": "keep", "scheduler_cursor": "keep",
+    "support_faq": "keep",  # the shop's own FAQ text
 }
 
 
