@@ -58,6 +58,7 @@ class FakePorts:
         self.delivered: set[tuple[str, str, str]] = set()
         self.later: list[tuple[DeliverReturnWebhook, int]] = []
         self.failing_posts = 0  # how many of the next POSTs the merchant's endpoint refuses
+        self.tallies: list = []  # analytics facts counted (the real port counts each key once)
 
     def request_email(self, request) -> None:
         self.emails.append(request)
@@ -78,6 +79,9 @@ class FakePorts:
     def webhook_target(self, merchant_id: str) -> Target | None:
         self.targets_asked.append(merchant_id)
         return self.target
+
+    def count(self, tally, now: datetime) -> None:
+        self.tallies.append(tally)
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         self.posts.append((url, body, headers))

@@ -240,3 +240,19 @@ SCHEDULER_CURSOR_SK = "CURSOR"
 
 def webhook_delivery_sk(delivery_id: str) -> str:
     return f"WEBHOOK#{delivery_id}"
+
+
+STATS_MARKER_SK = "COUNTED"
+
+
+def stats_pk(merchant_id: str) -> str:
+    """The merchant's analytics counters: a day range of them is one Query of this partition."""
+    return f"M#{merchant_id}#STATS"
+
+
+def stats_sk(day_iso: str, metric: str, dimension: str) -> str:
+    return f"{day_iso}#{metric}#{dimension}"
+
+
+def stats_marker_pk(merchant_id: str, event_key: str) -> str:
+    return f"M#{merchant_id}#STATSEV#{event_key}"
