@@ -50,7 +50,7 @@ def scale_top(highest: float) -> float:
     step = 1.0
     while step * 10 <= highest:
         step *= 10
-    while step > highest * 10:
+    while step > highest:
         step /= 10
     for factor in (1, 2, 5, 10):
         if factor * step >= highest:
