@@ -136,7 +136,6 @@ class FakePorts:
         self.coupons: dict[tuple[str, str], OfferNotice] = {}
         self.coupon_calls = 0
         self.bonuses: list[tuple] = []
-        self.tallies: list = []
 
     def wants_webhook(self, merchant_id):
         return self.webhook
@@ -164,9 +163,6 @@ class FakePorts:
         if not self.loyalty:
             raise NotImplementedError
         self.bonuses.append((merchant_id, customer_id, order_id, sku))
-
-    def count(self, tally, now):
-        self.tallies.append(tally)
 
 
 def test_first_answer_is_stored_and_its_effects_follow():

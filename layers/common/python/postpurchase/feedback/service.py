@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from ..analytics.counters import Tally, rating_answered
 from ..errors import Conflict, NotFound
 from ..messaging.requests import OfferNotice
 from ..messaging.settings import OfferSpec
@@ -66,10 +65,6 @@ class Ports(Protocol):
         """Raises NotImplementedError while no loyalty programme exists (skipped)."""
         ...
 
-    def count(self, tally: Tally, now: datetime) -> None:
-        """Add a fact to the merchant's analytics counters, once per fact (analytics/recording.py)."""
-        ...
-
 
 @dataclass(frozen=True)
 class Submission:
@@ -105,8 +100,6 @@ def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: i
     else:
         raise Conflict("the answer changed meanwhile; send it again", field="rating")
     _notify(ports, feedback, notified)
-    # Again on a retry that finds its answer stored: counted once per answer version.
-    ports.count(rating_tally(feedback), now)
     coupon, skipped = _after_answer(ports, feedback, loaded.order.currency, now)
     customer = loaded.order.customer
     return Submission(feedback, created=loaded.feedback is None, changed=changed, coupon=coupon,
@@ -141,10 +134,3 @@ def _after_answer(ports: Ports, feedback: Feedback, currency: str | None,
     except NotImplementedError:
         skipped.append("review_bonus")
     return coupon, tuple(skipped)
-
-
-def rating_tally(feedback: Feedback) -> Tally:
-    """The rating counters of this answer version: its star, less the star it replaced."""
-    previous = feedback.history[-1].rating if feedback.version > 1 and feedback.history else None
-    return rating_answered(feedback.merchant_id, feedback.order_id, feedback.sku, feedback.version, feedback.rating,
-                           previous, feedback.submitted_at)

@@ -51,11 +51,6 @@ class AwsPorts:
     def award_review_bonus(self, merchant_id: str, customer_id: str, order_id: str, sku: str, now: datetime) -> None:
         services.loyalty().award_review_bonus(merchant_id, customer_id, order_id, sku, now)
 
-    def count(self, tally, now: datetime) -> None:
-        from ..analytics.recording import count
-
-        count(tally, now)
-
 
 PORTS = AwsPorts()
 
