@@ -161,3 +161,40 @@ def test_another_shop_sees_none_of_it_and_days_is_checked(aws, other_store):
         answer = get(aws, f"{BASE}/analytics", ours, days=bad)
         assert answer.status_code == 400, bad
     assert get(aws, f"{BASE}/analytics", ours, days="7").status_code == 200
+
+
+def test_an_unsubscribe_counts_when_it_changes_something_and_a_tagged_complaint_under_its_kind(aws):
+    from postpurchase.messaging.links import unsubscribe_url
+
+    place(aws, "U-1")
+    path = unsubscribe_url(MERCHANT, "c-1", "campaign", aws.clock.now()).removeprefix(aws.public_base_url)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for _ in range(2):  # the second POST (a provider retry) changes nothing: not counted again
+        assert aws.client.post(path, headers=form, body=b"List-Unsubscribe=One-Click").status_code == 200
+    complaint = json.loads(json.loads(notification("complaint", email="c@example.com"))["Message"])
+    complaint["mail"]["tags"]["kind"] = ["order_confirmation"]
+    feedback = load_function_module("functions/ses_feedback", "fn_ses_feedback")
+    body = json.dumps({"Type": "Notification", "Message": json.dumps(complaint)})
+    assert aws.deliver(feedback, aws.sqs_event([body, body], "SesFeedbackQueue")) == []
+    found = counters(aws)
+    assert total(found, "emails", "unsubscribed#campaign") == 1
+    assert total(found, "emails", "complained#order_confirmation") == 1
+    # The marker keeps no address in its key.
+    assert not any("c@example.com" in item["pk"] for item in aws.table_items())
+
+
+def test_a_fact_with_more_counters_than_a_transaction_holds_is_counted_once_in_parts(aws):
+    from postpurchase.analytics import counters as c
+    from postpurchase.storage.stats import DynamoStats
+
+    stats, now = DynamoStats(), aws.clock.now()
+    tally = c.order_placed(MERCHANT, "BIG-1", now, [(f"SKU-{n:03d}", 1) for n in range(150)])
+    assert len(tally.merged()) == 152  # orders, units and 150 SKUs: two transactions
+    assert stats.record(tally, now) is True
+    assert stats.record(tally, now) is False
+    found = counters(aws)
+    assert total(found, "orders") == 1 and total(found, "units") == 150 and total(found, "sold") == 150
+    markers = [item["pk"] for item in aws.table_items() if item["pk"].startswith(f"M#{MERCHANT}#STATSEV#order#BIG-1")]
+    assert sorted(markers) == [f"M#{MERCHANT}#STATSEV#order#BIG-1", f"M#{MERCHANT}#STATSEV#order#BIG-1#p1"]
+    rows = stats.read(MERCHANT, now.date(), now.date())
+    assert sum(n for _, metric, _, n in rows if metric == "sold") == 150

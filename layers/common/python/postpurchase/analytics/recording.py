@@ -65,7 +65,11 @@ def count_feedback(suppression) -> None:
     outcome = {"bounce": "bounced", "complaint": "complained"}.get(suppression.reason)
     if outcome is None or suppression.merchant_id is None:
         return
-    identity = f"{suppression.email}#{suppression.at.isoformat()}"
+    import hashlib
+
+    # The address only as a digest: the marker outlives nothing, but keys are no place for an email.
+    digest = hashlib.sha256(suppression.email.encode()).hexdigest()[:32]
+    identity = f"{digest}#{suppression.at.isoformat()}"
     count(counters.email_outcome(suppression.merchant_id, outcome, suppression.kind or "unknown", identity,
                                  suppression.at), suppression.at)
 
