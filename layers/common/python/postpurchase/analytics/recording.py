@@ -77,5 +77,8 @@ def count_feedback(suppression) -> None:
 def count_unsubscribe(merchant_id: str, customer_id: str, kind: str, was_subscribed: bool, now: datetime) -> None:
     """A customer turned a kind of email off (only a change counts: a second click does not)."""
     if was_subscribed:
-        count(counters.email_outcome(merchant_id, "unsubscribed", kind, f"{customer_id}#{kind}#{now.isoformat()}",
-                                     now), now)
+        import hashlib
+
+        digest = hashlib.sha256(customer_id.encode()).hexdigest()[:32]  # a guest's id derives from the email
+        count(counters.email_outcome(merchant_id, "unsubscribed", kind, f"{digest}#{kind}#{now.isoformat()}", now),
+              now)

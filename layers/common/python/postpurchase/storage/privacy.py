@@ -60,6 +60,8 @@ ERASE_POLICY: dict[str, Action] = {
     "campaign": "keep", "campaign_page": "keep", "referral_settings": "keep", "loyalty_settings": "keep",
     "product": "keep", "product_sku": "keep", "recommendation_rules": "keep", "copurchase": "keep",
     "privacy_request": "keep", "privacy_erasure": "keep", "scheduler_cursor": "keep",
+    # Analytics: daily counts per SKU / carrier / kind and fact markers keyed by ids, never a person.
+    "stats": "keep", "stats_marker": "keep",
 }
 
 
