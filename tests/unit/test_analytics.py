@@ -225,3 +225,38 @@ def test_the_trend_line_breaks_on_days_without_answers():
 @pytest.mark.parametrize("highest, top", [(0, 1), (1, 1), (3, 5), (7, 10), (12, 20), (0.4, 0.5), (250, 500)])
 def test_the_value_axis_ends_on_a_round_number(highest, top):
     assert charts.scale_top(highest) == pytest.approx(top)
+
+
+# ------------------------------------------------------------------------------ the page, rendered
+
+LANGUAGES = ("en", "id", "th", "tr", "ar", "ru")
+
+
+def rendered(language: str, report) -> str:
+    from postpurchase.console.analytics import render_analytics
+    from postpurchase.console.rendering import Staff
+    from postpurchase.messaging.requests import MerchantBranding
+
+    staff = Staff(MerchantBranding(merchant_id="m", name="Shop", from_email="shop@example.com"), language,
+                  "/console/m", "form-token", ("/console/m/analytics", [("days", "30")]), T0)
+    return render_analytics(staff, nonce="n0nce-n0nce-n0nce", report=report, days=30)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_page_renders_in_every_language_with_its_charts(language):
+    report = build(rows_of(c.order_placed("m", "1", T0, [("MUG-1", 6)]),
+                           c.return_requested("m", "R-1", T0, [("MUG-1", "damaged", 1)]),
+                           c.parcel_shipped("m", "1", "s", "ups", T0)), DAY - timedelta(days=29), DAY)
+    page = rendered(language, report)
+    assert page.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 8
+    assert page.count('role="img"') == 8 and page.count("<desc id=") == 8
+    assert ('dir="rtl"' in page) == (language == "ar")
+    assert "<script" not in page and " style=" not in page
+    assert 'href="/console/m/analytics?days=90"' in page and 'aria-current="page">' in page
+    percent = {"en": "16.7%", "tr": "%16,7", "ru": "16,7\xa0%", "id": "16,7%", "ar": "16.7%", "th": "16.7%"}[language]
+    assert percent in page  # 1 unit asked back of 6 sold, as the locale writes a percentage
+
+
+def test_an_empty_page_says_no_data_yet_everywhere():
+    page = rendered("en", build([], DAY - timedelta(days=6), DAY))
+    assert page.count(">No data yet</text>") == 8 and "No data yet: the numbers appear here" in page

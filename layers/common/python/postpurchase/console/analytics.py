@@ -7,6 +7,7 @@ Days are UTC days, the last one today.
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any, Callable, Mapping
 
@@ -57,7 +58,11 @@ class _Numbers:
         return self.fmt.number(value)
 
     def percent(self, value: float | None) -> str | None:
-        return None if value is None else format_percent(value, format="#,##0.#%", locale=self.locale)
+        if value is None:
+            return None
+        # The locale's own pattern (the sign before the number in Turkish), with one optional decimal.
+        pattern = re.sub(r"0(?![0-9#.,])", "0.#", self.locale.percent_formats[None].pattern, count=1)
+        return format_percent(value, format=pattern, locale=self.locale)
 
     def day(self, value: date) -> str:
         return format_skeleton("MMMd", value, locale=self.locale)
