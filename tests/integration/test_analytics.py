@@ -27,13 +27,13 @@ LABEL = {"action": "issue_label", "carrier": "ups", "tracking_number": "1Z999AA1
 
 
 def counters(aws, merchant: str = MERCHANT) -> dict[str, int]:
-    """Every stored counter of the merchant: "{day}#{metric}#{dimension}" -> count."""
+    """Every stored counter of the merchant: "{day}#{metric}#{shard}#{dimension}" -> count."""
     return {item["sk"]: int(item["count"]) for item in aws.table_items() if item["pk"] == f"M#{merchant}#STATS"}
 
 
 def total(found: dict[str, int], metric: str, dimension: str | None = None) -> int:
     return sum(count for sk, count in found.items()
-               if sk.split("#", 2)[1] == metric and (dimension is None or sk.split("#", 2)[2] == dimension))
+               if sk.split("#", 3)[1] == metric and (dimension is None or sk.split("#", 3)[3] == dimension))
 
 
 def place(aws, order_id: str) -> dict:

@@ -95,7 +95,7 @@ class DynamoFeedbackStore:
                 transaction.save(listing)
                 # The rating counters of the console's analytics: in this version-checked write, so
                 # each answer version is counted exactly once.
-                stats.updates(transaction, m, rating_tally(feedback).merged())
+                stats.updates(transaction, m, rating_tally(feedback).merged(), spread_key=f"{o}#{feedback.sku}")
         except TransactWriteError as error:
             reasons = _reasons(error)
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:

@@ -250,8 +250,10 @@ def stats_pk(merchant_id: str) -> str:
     return f"M#{merchant_id}#STATS"
 
 
-def stats_sk(day_iso: str, metric: str, dimension: str) -> str:
-    return f"{day_iso}#{metric}#{dimension}"
+def stats_sk(day_iso: str, metric: str, shard: int, dimension: str) -> str:
+    """A counter of one day: its shard (spreads concurrent transactions over items) before the
+    dimension, which may itself hold "#"."""
+    return f"{day_iso}#{metric}#{shard}#{dimension}"
 
 
 def stats_marker_pk(merchant_id: str, event_key: str) -> str:

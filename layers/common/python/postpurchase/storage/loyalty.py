@@ -103,7 +103,8 @@ class DynamoLoyaltyStore:
                 # Points issued / redeemed for the console's analytics: in this transaction, so each
                 # entry (written once, on its new key) is counted exactly once.
                 stats.updates(transaction, merchant_id,
-                              stats.merged(points_moved((entry.kind, entry.points, entry.at) for entry in entries)))
+                              stats.merged(points_moved((entry.kind, entry.points, entry.at) for entry in entries)),
+                              spread_key=f"{customer_id}#{expected}")
                 if expected == 0:
                     transaction.save(LoyaltyAccountRecord(pk, keys.LOYALTY_ACCOUNT_SK, merchant_id=merchant_id,
                                                           customer_id=customer_id, revision=1, last_seq=last_seq,

@@ -1,6 +1,8 @@
 """The analytics counters on the one table (what they count: postpurchase.analytics.counters).
 
-* counters: pk M#{m}#STATS, sk {yyyy-mm-dd}#{metric}#{dimension}, `count` grown by ADD;
+* counters: pk M#{m}#STATS, sk {yyyy-mm-dd}#{metric}#{shard}#{dimension}, `count` grown by ADD;
+  each fact adds to one of SHARDS copies of a counter (by its key's hash), so two transactions
+  in flight at once rarely touch the same item (a TransactionConflict); reading adds them up;
 * markers: pk M#{m}#STATSEV#{event key}, sk COUNTED, expiring after MARKER_DAYS.
 
 `record` is ONE TransactWrite: put the fact's marker on the condition that it is new, and ADD
@@ -16,6 +18,9 @@ transaction that appends the entries (storage/loyalty.py calls `updates`).
 """
 from __future__ import annotations
 
+import hashlib
+import random
+import time
 from datetime import date, datetime, timedelta
 from typing import Iterable
 
@@ -30,16 +35,25 @@ from .table import StatsCounterRecord, StatsMarkerRecord
 
 MAX_ITEMS_PER_TRANSACTION = 100
 MARKER_DAYS = 30  # longer than any redelivery (SQS keeps a message 14 days at most)
+SHARDS = 8
+CONFLICT_ATTEMPTS = 3  # another transaction on a counter in flight: try again here before failing the message
 
 
-def counter(merchant_id: str, day: date, metric: str, dimension: str) -> StatsCounterRecord:
-    return StatsCounterRecord(keys.stats_pk(merchant_id), keys.stats_sk(day.isoformat(), metric, dimension))
+def shard_of(spread_key: str) -> int:
+    return int(hashlib.sha256(spread_key.encode()).hexdigest()[:8], 16) % SHARDS
 
 
-def updates(transaction: TransactWrite, merchant_id: str, amounts: dict[tuple[date, str, str], int]) -> None:
-    """Add the ADD of each counter to a transaction the caller runs."""
+def counter(merchant_id: str, day: date, metric: str, dimension: str, shard: int = 0) -> StatsCounterRecord:
+    return StatsCounterRecord(keys.stats_pk(merchant_id), keys.stats_sk(day.isoformat(), metric, shard, dimension))
+
+
+def updates(transaction: TransactWrite, merchant_id: str, amounts: dict[tuple[date, str, str], int],
+            spread_key: str) -> None:
+    """Add the ADD of each counter to a transaction the caller runs (`spread_key`: what picks the
+    shard, e.g. the fact's identity)."""
+    shard = shard_of(spread_key)
     for (day, metric, dimension), amount in amounts.items():
-        transaction.update(counter(merchant_id, day, metric, dimension),
+        transaction.update(counter(merchant_id, day, metric, dimension, shard),
                            actions=[StatsCounterRecord.type.set(StatsCounterRecord), StatsCounterRecord.count.add(amount)])
 
 
@@ -63,22 +77,28 @@ class DynamoStats:
                      now: datetime) -> bool:
         marker = StatsMarkerRecord(keys.stats_marker_pk(merchant_id, event_key), keys.STATS_MARKER_SK,
                                    expires_at=now + timedelta(days=MARKER_DAYS))
-        try:
-            with TransactWrite(connection=_connection()) as transaction:
-                transaction.save(marker, condition=StatsMarkerRecord.pk.does_not_exist())
-                updates(transaction, merchant_id, amounts)
-        except TransactWriteError as error:
-            reasons = _reasons(error)
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                return False  # counted before
-            raise RetryLater(f"analytics counters not written: {reasons or error.cause_response_code}") from error
-        return True
+        for attempt in range(CONFLICT_ATTEMPTS):
+            try:
+                with TransactWrite(connection=_connection()) as transaction:
+                    transaction.save(marker, condition=StatsMarkerRecord.pk.does_not_exist())
+                    updates(transaction, merchant_id, amounts, event_key)
+                return True
+            except TransactWriteError as error:
+                reasons = _reasons(error)
+                if reasons and reasons[0] == "ConditionalCheckFailed":
+                    return False  # counted before
+                if "TransactionConflict" in reasons and attempt + 1 < CONFLICT_ATTEMPTS:
+                    time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
+                    continue
+                raise RetryLater(f"analytics counters not written: {reasons or error.cause_response_code}") from error
+        return False  # not reached
 
     def read(self, merchant_id: str, first: date, last: date) -> list[tuple[date, str, str, int]]:
-        """Every counter of the days first..last (inclusive): one Query."""
+        """Every counter of the days first..last (inclusive; shards are separate rows, the report
+        adds them up): one Query."""
         found = []
         condition = StatsCounterRecord.sk.between(f"{first.isoformat()}#", f"{last.isoformat()}#~")
         for record in StatsCounterRecord.query(keys.stats_pk(merchant_id), condition):
-            day, metric, dimension = record.sk.split("#", 2)
+            day, metric, _shard, dimension = record.sk.split("#", 3)
             found.append((date.fromisoformat(day), metric, dimension, int(record.count or 0)))
         return found

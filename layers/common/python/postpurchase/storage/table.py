@@ -526,7 +526,7 @@ class PrivacyErasureRecord(Record, discriminator="privacy_erasure"):
 
 
 class StatsCounterRecord(Record, discriminator="stats"):
-    """pk M#{m}#STATS, sk {yyyy-mm-dd}#{metric}#{dimension}: one daily counter of the console's
+    """pk M#{m}#STATS, sk {yyyy-mm-dd}#{metric}#{shard}#{dimension}: one daily counter of the console's
     analytics (analytics/counters.py), created and grown by atomic ADD (storage/stats.py)."""
 
     count = NumberAttribute(default=0)
