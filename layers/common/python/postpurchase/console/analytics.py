@@ -15,6 +15,7 @@ from babel.dates import format_skeleton
 from babel.numbers import format_decimal, format_percent
 
 from ..analytics import charts
+from ..analytics.counters import DAY_BUCKETS
 from ..analytics.report import DEFAULT_DAYS, MAX_DAYS, MIN_DAYS, Report, build, day_range
 from ..errors import InvalidInput
 from .handlers import PageResponse, Request, _html, _staff, _to_signin
@@ -84,6 +85,7 @@ def render_analytics(staff: Staff, *, nonce: str, report: Report, days: int) -> 
         "day_labels": [numbers.day(day) for day in report.days],
         "n": numbers.number, "pct": numbers.percent, "mean": numbers.mean,
         "charts": charts,
+        "over_days": DAY_BUCKETS[-1],  # a duration past the histogram's last bucket
         "texts": {"orders": [numbers.number(v) for v in report.orders],
                   "issued": [numbers.number(v) for v in report.points_issued],
                   "redeemed": [numbers.number(v) for v in report.points_redeemed],
