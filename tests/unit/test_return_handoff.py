@@ -249,6 +249,19 @@ def test_a_request_with_auto_approval_queues_the_requested_email_only():
     assert ports.events == [] and ports.queued == []
 
 
+def test_the_request_is_counted_for_the_analytics_from_its_slice_only():
+    world = make_world()
+    rma, _ = world.request(body(("MUG-1", 2), ("TEE-1", 1)))
+    world.step(rma.rma_id, command("approve"))
+    handled = [handle(world, message) for message in world.notify]
+    assert len(handled) == 2
+    [first], later = handled[0].tallies, [t for ports in handled[1:] for t in ports.tallies]
+    assert later == [] and first.event_key == f"rma#{rma.rma_id}#requested"
+    amounts = {(metric, dimension): n for (_, metric, dimension), n in first.merged().items()}
+    assert amounts[("returns", "all")] == 1 and amounts[("returned_sku", "MUG-1")] == 2
+    assert amounts[("returned_sku", "TEE-1")] == 1 and sum(n for (m, _), n in amounts.items() if m == "returned_reason") == 3
+
+
 def test_each_slice_queues_the_notices_of_its_own_transitions():
     world = make_world()
     rma, _ = world.request(body(("MUG-1", 2)))
