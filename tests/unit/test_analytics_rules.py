@@ -260,3 +260,33 @@ def test_the_page_renders_in_every_language_with_its_charts(language):
 def test_an_empty_page_says_no_data_yet_everywhere():
     page = rendered("en", build([], DAY - timedelta(days=6), DAY))
     assert page.count(">No data yet</text>") == 8 and "No data yet: the numbers appear here" in page
+
+
+# ------------------------------------------------------------------------------ parcels (tracking rules)
+
+
+def test_a_parcel_counts_its_delivery_once_and_its_first_problem_once():
+    from types import SimpleNamespace
+
+    from postpurchase.orders.models import Shipment
+    from postpurchase.tracking.model import TrackingStatus as S
+    from postpurchase.tracking.service import parcel_tallies
+    from postpurchase.tracking.state import ShipmentTracking
+
+    shipment = Shipment(shipment_id="s1", carrier="ups", tracking_number="1Z", created_at=T0)
+
+    def tallies(old: S, new: S, **fields):
+        tracked = SimpleNamespace(merchant_id="m", order_id="1", shipment=shipment,
+                                  tracking=ShipmentTracking(status=old))
+        return parcel_tallies(tracked, ShipmentTracking(status=new, **fields), T0 + timedelta(days=3))
+
+    [delivered] = tallies(S.IN_TRANSIT, S.DELIVERED, delivered_at=T0 + timedelta(days=2),
+                          original_eta=T0 + timedelta(days=1), current_eta=T0 + timedelta(days=2))
+    assert delivered.event_key == "ship#1#s1#delivered"
+    metrics = {metric for _, metric, _ in delivered.merged()}
+    assert metrics == {"delivered", "delivery_days", "eta_known"}  # late against the FIRST estimate
+    assert tallies(S.DELIVERED, S.DELIVERED) == []
+    [problem] = tallies(S.IN_TRANSIT, S.EXCEPTION, status_changed_at=T0)
+    assert problem.event_key == "ship#1#s1#exception"
+    assert tallies(S.EXCEPTION, S.RETURNING_TO_SENDER) == []  # still the same problem
+    assert tallies(S.IN_TRANSIT, S.ATTEMPT_FAILED) == [] and tallies(S.PENDING, S.IN_TRANSIT) == []
