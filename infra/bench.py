@@ -765,6 +765,7 @@ class RequestsResult:
     memory_mb: dict[str, int]
     function_ids: list[str]
     sqs_max_message_bytes: int = 0
+    analytics: Operation | None = None  # GET /console/{m}/analytics?days=30, signed in, warm
 
 
 def instrument_runtime(runtime, sink: "_LogSink", port: int) -> tuple[list[float], "_PollerClient"]:
@@ -904,11 +905,56 @@ def measure_requests(warm_orders: int) -> RequestsResult:
                 api_call(get_order, "GET", "/v1/orders/BENCH-1")
                 if get_order.status != 200:
                     raise RuntimeError(f"GET /v1/orders/BENCH-1 answered {get_order.status}")
+                analytics = _console_analytics(runtime, base_url, port, recorder, sink, api_ms)
             if recorder.unexpected:
                 raise RuntimeError(f"requests the bench cannot price: {sorted(set(recorder.unexpected))}")
         finally:
             runtime.stop()
-    return RequestsResult(first, orders, duplicate, get_order, memory_mb, function_ids, recorder.max_sqs_payload)
+    return RequestsResult(first, orders, duplicate, get_order, memory_mb, function_ids, recorder.max_sqs_payload,
+                          analytics)
+
+
+def _console_analytics(runtime, base_url: str, port: int, recorder: "_Recorder", sink: "_LogSink",
+                       api_ms: list[float]) -> Operation:
+    """The console's analytics page over the bench's orders: signed in (form + cookie), once to
+    warm the container's caches, then measured. It must read with one DynamoDB Query."""
+    import http.client
+    from urllib.parse import urlencode
+
+    merchant_id = runtime.credentials.merchant_id
+
+    def page(operation: Operation, method: str, path: str, body: bytes | None = None,
+             headers: dict | None = None):
+        recorder.operation = operation
+        recorder.current_invocations = operation.invocations
+        before_bytes, before_events, before_calls = sink.bytes, sink.events, len(api_ms)
+        with recorder.in_phase("ApiFunction"), _window() as counts:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request(method, path, body, headers or {})
+            answer = connection.getresponse()
+            answer.read()
+            connection.close()
+        operation.status = answer.status
+        if len(api_ms) != before_calls + 1:
+            raise RuntimeError(f"{method} {path}: expected one API invocation, saw {len(api_ms) - before_calls}")
+        operation.requests["ApiFunction"].update(counts)
+        operation.invocations.append(Invocation("ApiFunction", api_ms[-1], 0, Counter(counts),
+                                                sink.bytes - before_bytes, sink.events - before_events))
+        return answer
+
+    signed = page(Operation("console sign-in"), "POST", f"/console/{merchant_id}/signin",
+                  urlencode({"api_key": runtime.credentials.api_key, "lang": "en"}).encode(),
+                  {"Content-Type": "application/x-www-form-urlencoded", "Origin": base_url})
+    cookie = {"Cookie": (signed.getheader("Set-Cookie") or "").split(";", 1)[0]}
+    path = f"/console/{merchant_id}/analytics?days=30"
+    page(Operation("analytics warm-up"), "GET", path, headers=cookie)
+    analytics = Operation("GET /console/{m}/analytics?days=30")
+    page(analytics, "GET", path, headers=cookie)
+    dynamodb = {op: n for (service, op), n in analytics.requests["ApiFunction"].items() if service == "DynamoDB"}
+    if analytics.status != 200 or dynamodb != {"Query": 1}:
+        raise RuntimeError(f"the analytics page answered {analytics.status} with DynamoDB {dynamodb}, "
+                           "expected 200 and one Query")
+    return analytics
 
 
 def _serve_quietly(runtime, port: int) -> None:
@@ -1128,6 +1174,14 @@ def render_report(imports: list[ImportResult], requests: RequestsResult, usage: 
     w("")
     out.extend(_units_table(requests.get_order))
     w("")
+    if requests.analytics is not None:
+        w("**(d) GET /console/{merchant}/analytics?days=30** (signed in, warm; the counters the orders above "
+          "kept, one Query of the STATS partition):")
+        w("")
+        out.extend(_request_table(requests.analytics, ["ApiFunction"]))
+        w("")
+        out.extend(_units_table(requests.analytics))
+        w("")
     w("Handler wall time per invocation on this machine (median over the warm orders; API: the Chalice "
       "view inside its middleware; consumers: the whole handler). AWS is moto in this process, so AWS "
       "latency here is moto's, not DynamoDB's.")

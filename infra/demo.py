@@ -437,12 +437,40 @@ def pages(demo: Demo) -> None:
     demo.check("a tampered link gets the lookup page (401), not the order", status == 401)
 
 
+def analytics(demo: Demo) -> None:
+    """The console's analytics over the story so far: the consumers' counters, drawn as SVG."""
+    import http.client
+    from urllib.parse import urlencode, urlsplit
+
+    demo.step("The merchant's staff open the console's analytics for the last 90 days")
+    merchant_id = demo.runtime.credentials.merchant_id
+    address = urlsplit(demo.base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.request("POST", f"/console/{merchant_id}/signin", urlencode(
+        {"api_key": demo.runtime.credentials.api_key, "lang": "en"}),
+        {"Content-Type": "application/x-www-form-urlencoded", "Origin": demo.base_url})
+    answer = connection.getresponse()
+    answer.read()
+    cookie = (answer.getheader("Set-Cookie") or "").split(";", 1)[0]
+    connection.request("GET", f"/console/{merchant_id}/analytics?days=90", headers={"Cookie": cookie})
+    page = connection.getresponse()
+    body = page.read().decode()
+    connection.close()
+    orders = body.split('id="orders-heading"', 1)[-1].split("</section>", 1)[0]
+    carriers = body.split('id="carriers-heading"', 1)[-1].split("</section>", 1)[0]
+    bars = [float(h) for h in re.findall(r'<rect class="bar" [^>]*height="([\d.]+)"', orders)]
+    demo.check("the analytics page draws the orders per day, the carriers, returns and emails (200, SVG)",
+               page.status == 200 and any(h > 0 for h in bars) and "<tbody>" in carriers
+               and "Changed my mind" in body and "Order confirmation" in body)
+
+
 def play(demo: Demo) -> None:
     """The whole story, against a runtime whose API is served at demo.base_url."""
     run(demo)
     ship_and_track(demo)
     returns(demo)
     pages(demo)
+    analytics(demo)
     from infra.demo_year import year
 
     year(demo)
@@ -457,7 +485,8 @@ def print_links(demo: Demo, base_url: str, note: str) -> None:
 def print_console(demo: Demo, base_url: str, note: str) -> None:
     credentials = demo.runtime.credentials
     print(f"\nMerchant console ({note}): {base_url}/console/{credentials.merchant_id}/signin"
-          f"\n  sign in with the API key {credentials.api_key}")
+          f"\n  sign in with the API key {credentials.api_key}"
+          f"\n  analytics: {base_url}/console/{credentials.merchant_id}/analytics?days=90")
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import Discriminator, Json, Tag
 
 from postpurchase import clock, services
+from postpurchase.analytics.recording import count_sent
 from postpurchase.batch import SqsRecord, process_batch
 from postpurchase.errors import RetryLater
 from postpurchase.messaging.due import Links, MessageDue, Sender, send_due
@@ -65,6 +66,7 @@ def _deliver(request: EmailRequest) -> str:
     delivery = deliver(request, merchant.branding, ledger=services.send_ledger(), mailer=services.mailer(),
                        render=render_email, now=clock.now())
     metrics.add_metric(name=_METRIC[delivery.outcome], unit=MetricUnit.Count, value=1)
+    count_sent(request, delivery.outcome, clock.now())
     return delivery.outcome
 
 

@@ -55,6 +55,11 @@ class AwsPorts:
         start = TrackShipment(merchant_id=merchant_id, order_id=order_id, shipment_id=parcel.shipment_id)
         services.tracking_queue().publish(start.model_dump_json(), kind=start.type, merchant_id=merchant_id)
 
+    def count(self, tally, now) -> None:
+        from postpurchase.analytics.recording import count
+
+        count(tally, now)
+
     def webhook_target(self, merchant_id: str):
         from postpurchase.storage.merchants import webhook_target
 

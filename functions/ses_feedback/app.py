@@ -3,6 +3,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from postpurchase import services
+from postpurchase.analytics.recording import count_feedback
 from postpurchase.batch import process_batch
 from postpurchase.messaging.feedback import suppressions
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
@@ -21,6 +22,7 @@ def record_handler(record: SQSRecord) -> None:
         services.customer_store().suppress(suppression.merchant_id, suppression.email, suppression.reason,
                                            suppression.detail, suppression.at)
         metrics.add_metric(name=f"AddressesSuppressed_{suppression.reason}", unit=MetricUnit.Count, value=1)
+        count_feedback(suppression)
     logger.info("ses feedback handled", extra={"suppressed": len(found)})
 
 

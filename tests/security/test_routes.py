@@ -80,6 +80,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/console/{merchant_id}/signout"): Route("page", {}),
     ("GET", "/console/{merchant_id}/returns"): Route("page"),
     ("GET", "/console/{merchant_id}/shipments"): Route("page"),
+    ("GET", "/console/{merchant_id}/analytics"): Route("page"),
     ("GET", "/console/{merchant_id}/returns/{order_id}/{rma_id}"): Route("page"),
     ("POST", "/console/{merchant_id}/returns/{order_id}/{rma_id}"): Route("page", {"action": "approve"}),
     ("POST", "/webhooks/shopify/{merchant_id}"): Route("webhook", {}),

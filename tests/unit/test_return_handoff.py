@@ -58,6 +58,7 @@ class FakePorts:
         self.delivered: set[tuple[str, str, str]] = set()
         self.later: list[tuple[DeliverReturnWebhook, int]] = []
         self.failing_posts = 0  # how many of the next POSTs the merchant's endpoint refuses
+        self.tallies: list = []  # analytics facts counted (the real port counts each key once)
 
     def request_email(self, request) -> None:
         self.emails.append(request)
@@ -78,6 +79,9 @@ class FakePorts:
     def webhook_target(self, merchant_id: str) -> Target | None:
         self.targets_asked.append(merchant_id)
         return self.target
+
+    def count(self, tally, now: datetime) -> None:
+        self.tallies.append(tally)
 
     def post(self, url: str, body: bytes, headers: dict[str, str]) -> int:
         self.posts.append((url, body, headers))
@@ -243,6 +247,19 @@ def test_a_request_with_auto_approval_queues_the_requested_email_only():
     assert email.ref == rma.rma_id and email.order_page_url == order_page_url(MERCHANT_ID, ORDER_ID)
     assert email.requested_at == NOW
     assert ports.events == [] and ports.queued == []
+
+
+def test_the_request_is_counted_for_the_analytics_from_its_slice_only():
+    world = make_world()
+    rma, _ = world.request(body(("MUG-1", 2), ("TEE-1", 1)))
+    world.step(rma.rma_id, command("approve"))
+    handled = [handle(world, message) for message in world.notify]
+    assert len(handled) == 2
+    [first], later = handled[0].tallies, [t for ports in handled[1:] for t in ports.tallies]
+    assert later == [] and first.event_key == f"rma#{rma.rma_id}#requested"
+    amounts = {(metric, dimension): n for (_, metric, dimension), n in first.merged().items()}
+    assert amounts[("returns", "all")] == 1 and amounts[("returned_sku", "MUG-1")] == 2
+    assert amounts[("returned_sku", "TEE-1")] == 1 and sum(n for (m, _), n in amounts.items() if m == "returned_reason") == 3
 
 
 def test_each_slice_queues_the_notices_of_its_own_transitions():

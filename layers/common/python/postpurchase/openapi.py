@@ -454,6 +454,8 @@ def openapi_document() -> dict[str, Any]:
             "/console/{merchant_id}/shipments": {"get": _console(
                 "Shipments needing attention (HTML): stalled, exception, failed attempt, returned to sender, "
                 "with the notices sent; ?next= cursor")},
+            "/console/{merchant_id}/analytics": {"get": _console(
+                "Analytics (HTML, inline SVG charts) from the shop's daily counters: ?days=1..90 (default 30)")},
             "/console/{merchant_id}/returns/{order_id}/{rma_id}": {
                 "get": _console("One return with the steps allowed now"),
                 "post": _console("A step (form: csrf_token, step, and the step's fields), same rules as "

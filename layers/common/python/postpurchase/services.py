@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .storage.schedule import DynamoMessageSchedule
     from .security.merchant_secrets import MerchantSecrets
     from .security.tokens import Keyring
+    from .storage.stats import DynamoStats
 
 
 @lru_cache(maxsize=1)
@@ -391,3 +392,11 @@ def reset() -> None:
         sys.modules["postpurchase.storage.loyalty"].clear_cache()
     if "postpurchase.storage.faq" in sys.modules:
         sys.modules["postpurchase.storage.faq"].clear_cache()
+
+
+@lru_cache(maxsize=1)
+def stats() -> "DynamoStats":
+    """The analytics counters (storage/stats.py; stateless, so `reset` need not forget it)."""
+    from .storage.stats import DynamoStats
+
+    return DynamoStats()

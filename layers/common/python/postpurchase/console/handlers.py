@@ -328,3 +328,10 @@ def _error(request: Request, error: str, status: int) -> PageResponse:
     staff = Staff(merchant.branding, language, base_path(request),
                   session.csrf_token(signed_in[1], request.merchant_id) if signed_in else None, None, request.now)
     return _html(status, rendering.render_error, staff, error=error)
+
+
+def analytics_page(request: Request) -> PageResponse:
+    """The shop's analytics over `?days=` (console/analytics.py: one Query of its counters)."""
+    from .analytics import page
+
+    return page(request)

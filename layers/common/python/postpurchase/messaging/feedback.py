@@ -27,6 +27,7 @@ class Suppression:
     at: datetime
     merchant_id: str | None
     detail: str  # bounce type/subtype or complaint feedback type, for the merchant to read
+    kind: str | None = None  # the email's kind (our SES tag), for the analytics
 
 
 def _notification(body: str) -> dict[str, Any]:
@@ -67,6 +68,7 @@ def suppressions(body: str) -> list[Suppression]:
     kind = note.get("notificationType") or note.get("eventType")
     tags = (note.get("mail") or {}).get("tags") or {}
     merchant = tags.get("merchant", [None])[0] if isinstance(tags.get("merchant"), list) else None
+    sent_kind = tags.get("kind", [None])[0] if isinstance(tags.get("kind"), list) else None
     if kind == "Bounce":
         bounce = note.get("bounce")
         if not isinstance(bounce, dict):
@@ -74,14 +76,14 @@ def suppressions(body: str) -> list[Suppression]:
         if bounce.get("bounceType") != "Permanent":
             return []
         detail = f"{bounce.get('bounceType')}/{bounce.get('bounceSubType')}"
-        return [Suppression(address, "bounce", _when(bounce.get("timestamp")), merchant, detail)
+        return [Suppression(address, "bounce", _when(bounce.get("timestamp")), merchant, detail, sent_kind)
                 for address in _addresses(bounce.get("bouncedRecipients"), "bounce.bouncedRecipients")]
     if kind == "Complaint":
         complaint = note.get("complaint")
         if not isinstance(complaint, dict):
             raise MalformedFeedback("a Complaint without complaint")
         detail = str(complaint.get("complaintFeedbackType") or "complaint")
-        return [Suppression(address, "complaint", _when(complaint.get("timestamp")), merchant, detail)
+        return [Suppression(address, "complaint", _when(complaint.get("timestamp")), merchant, detail, sent_kind)
                 for address in _addresses(complaint.get("complainedRecipients"), "complaint.complainedRecipients")]
     if kind is None:
         raise MalformedFeedback("neither notificationType nor eventType")

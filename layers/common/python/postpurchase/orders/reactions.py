@@ -20,10 +20,11 @@ def _on_recorded() -> list[Callable[["RecordedOrder", datetime], None]]:
     from ..messaging import lifecycle as calendar
     from ..recommendations import service as recommendations
     from ..rewards import service as rewards
+    from ..analytics import recording as analytics
     from ..storage.campaigns import remember_order_facts
 
     return [remember_order_facts, rewards.on_order_recorded, services.loyalty().on_order_recorded,
-            recommendations.on_order_recorded, calendar.on_order_recorded]
+            recommendations.on_order_recorded, calendar.on_order_recorded, analytics.on_order_recorded]
 
 
 def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
@@ -49,10 +50,12 @@ def _on_shipment_recorded() -> list[Callable[[str, str, str, datetime], None]]:
 
 def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime], None]]:
     from .. import services
+    from ..analytics import recording as analytics
     from ..recommendations import service as recommendations
     from ..rewards import service as rewards
 
-    return [rewards.on_return_resolved, services.loyalty().on_return_resolved, recommendations.on_return_resolved]
+    return [rewards.on_return_resolved, services.loyalty().on_return_resolved, recommendations.on_return_resolved,
+            analytics.on_return_resolved]
 
 
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:

@@ -487,6 +487,10 @@ def unsubscribe(merchant_id: str, token: str, query: Mapping[str, str], raw_body
     choice = updated(current, subscribed=subscribed, all_off=current.all_marketing_off or kind not in MARKETING_KINDS,
                      language=current.language, source="list_unsubscribe", now=now)
     customer_store().save_preferences(merchant_id, customer_id, choice, now)
+    from ..analytics.recording import count_unsubscribe
+
+    count_unsubscribe(merchant_id, customer_id, kind, not current.all_marketing_off and kind not in current.unsubscribed,
+                      now)
     logger.info("unsubscribed", extra={"kind": kind, "all_marketing": choice.all_marketing_off})
     return _unsubscribe_view(merchant_id, token, customer_id, kind, profile, lang, True, now)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Callable, Literal, Protocol
 
+from ..analytics.counters import Tally
+from ..analytics.recording import return_requested
 from ..errors import RetryLater
 from ..messaging.requests import EmailRequest
 from . import handoff, webhook_retries
@@ -53,6 +55,10 @@ class Ports(webhook_retries.DeliveryPorts, Protocol):
 
     def webhook_target(self, merchant_id: str) -> WebhookTarget | None: ...
 
+    def count(self, tally: Tally, now: datetime) -> None:
+        """Add a fact to the merchant's analytics counters, once per fact (analytics/recording.py)."""
+        ...
+
 
 def handle_return_changed(message: ReturnChanged, ports: Ports, order_page_url: Callable[[str, str], str],
                           now: datetime) -> Outcome:
@@ -68,6 +74,8 @@ def handle_return_changed(message: ReturnChanged, ports: Ports, order_page_url: 
             continue  # handled late: the return was withdrawn meanwhile, its instructions are moot
         ports.request_email(request)
     for offset, transition in enumerate(new):
+        if transition.command == "request":  # again on a redelivery: counted once per RMA
+            ports.count(return_requested(message.merchant_id, rma), now)
         if transition.command == "issue_label" and rma.label and rma.label.carrier and rma.label.tracking_number:
             # Where a carrier code exists, the tracking capability follows the parcel back.
             ports.track_return_parcel(message.merchant_id, message.order_id, rma.rma_id, rma.label.carrier,

@@ -23,7 +23,8 @@ from ..errors import InvalidInput, RetryLater
 from ..feedback.model import Feedback
 from ..feedback.service import Loaded, StaleFeedback
 from ..orders.models import Order
-from . import keys
+from ..analytics.counters import Tally, rating_answered
+from . import keys, stats
 from .orders import _connection, _reasons
 from .table import FeedbackListingRecord, FeedbackRecord, OrderRecord, Record
 
@@ -92,6 +93,9 @@ class DynamoFeedbackStore:
                     if old_sk != list_sk:
                         transaction.delete(FeedbackListingRecord(keys.feedback_list_pk(m), old_sk))
                 transaction.save(listing)
+                # The rating counters of the console's analytics: in this version-checked write, so
+                # each answer version is counted exactly once.
+                stats.updates(transaction, m, rating_tally(feedback).merged(), spread_key=f"{o}#{feedback.sku}")
         except TransactWriteError as error:
             reasons = _reasons(error)
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
@@ -119,3 +123,10 @@ class DynamoFeedbackStore:
         answers = [Feedback.model_validate_json(item.document) for item in query]
         last = query.last_evaluated_key
         return answers, encode_cursor(last["sk"]["S"]) if last else None
+
+
+def rating_tally(feedback: Feedback) -> Tally:
+    """The rating counters of this answer version: its star, less the star it replaced."""
+    previous = feedback.history[-1].rating if feedback.version > 1 and feedback.history else None
+    return rating_answered(feedback.merchant_id, feedback.order_id, feedback.sku, feedback.version, feedback.rating,
+                           previous, feedback.submitted_at)

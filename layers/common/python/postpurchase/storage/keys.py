@@ -244,3 +244,19 @@ def webhook_delivery_sk(delivery_id: str) -> str:
 
 # Support FAQ (support/faq.py): one item per merchant in the merchant's partition.
 SUPPORT_FAQ_SK = "SUPPORT#FAQ"
+STATS_MARKER_SK = "COUNTED"
+
+
+def stats_pk(merchant_id: str) -> str:
+    """The merchant's analytics counters: a day range of them is one Query of this partition."""
+    return f"M#{merchant_id}#STATS"
+
+
+def stats_sk(day_iso: str, metric: str, shard: int, dimension: str) -> str:
+    """A counter of one day: its shard (spreads concurrent transactions over items) before the
+    dimension, which may itself hold "#"."""
+    return f"{day_iso}#{metric}#{shard}#{dimension}"
+
+
+def stats_marker_pk(merchant_id: str, event_key: str) -> str:
+    return f"M#{merchant_id}#STATSEV#{event_key}"

@@ -22,7 +22,8 @@ from pynamodb.transactions import TransactWrite
 
 from ..errors import RetryLater
 from ..rewards.loyalty import Entry, LoyaltySettings
-from . import keys
+from ..analytics.counters import points_moved
+from . import keys, stats
 from .orders import _connection, _reasons
 from .table import LoyaltyAccountRecord, LoyaltyEntryRecord, LoyaltySettingsRecord, Record
 
@@ -81,7 +82,8 @@ class DynamoLoyaltyStore:
         More than 99 entries go in several transactions, each checked against the revision the
         previous one set. Raises StaleLedger when another write came first."""
         revision = expected_revision
-        chunk = MAX_ITEMS_PER_TRANSACTION - 1
+        # Each entry may add one analytics counter to its transaction (points issued / redeemed).
+        chunk = (MAX_ITEMS_PER_TRANSACTION - 1) // 2
         for start in range(0, len(entries), chunk):
             self._append(merchant_id, customer_id, entries[start:start + chunk], revision, now)
             revision += 1
@@ -98,6 +100,11 @@ class DynamoLoyaltyStore:
                                                         entry_id=entry.entry_id, kind=entry.kind, points=entry.points,
                                                         document=entry.model_dump_json()),
                                      condition=LoyaltyEntryRecord.sk.does_not_exist())
+                # Points issued / redeemed for the console's analytics: in this transaction, so each
+                # entry (written once, on its new key) is counted exactly once.
+                stats.updates(transaction, merchant_id,
+                              stats.merged(points_moved((entry.kind, entry.points, entry.at) for entry in entries)),
+                              spread_key=f"{customer_id}#{expected}")
                 if expected == 0:
                     transaction.save(LoyaltyAccountRecord(pk, keys.LOYALTY_ACCOUNT_SK, merchant_id=merchant_id,
                                                           customer_id=customer_id, revision=1, last_seq=last_seq,

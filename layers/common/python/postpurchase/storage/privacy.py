@@ -61,6 +61,8 @@ ERASE_POLICY: dict[str, Action] = {
     "product": "keep", "product_sku": "keep", "recommendation_rules": "keep", "copurchase": "keep",
     "privacy_request": "keep", "privacy_erasure": "keep", "scheduler_cursor": "keep",
     "support_faq": "keep",  # the shop's own FAQ text
+    # Analytics: daily counts per SKU / carrier / kind and fact markers keyed by ids, never a person.
+    "stats": "keep", "stats_marker": "keep",
 }
 
 

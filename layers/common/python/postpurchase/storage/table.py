@@ -530,3 +530,15 @@ class SupportFaqRecord(Record, discriminator="support_faq"):
 
     document = UnicodeAttribute()
     updated_at = UTCDateTimeAttribute()
+class StatsCounterRecord(Record, discriminator="stats"):
+    """pk M#{m}#STATS, sk {yyyy-mm-dd}#{metric}#{shard}#{dimension}: one daily counter of the console's
+    analytics (analytics/counters.py), created and grown by atomic ADD (storage/stats.py)."""
+
+    count = NumberAttribute(default=0)
+
+
+class StatsMarkerRecord(Record, discriminator="stats_marker"):
+    """pk M#{m}#STATSEV#{event key}, sk COUNTED: this fact was added to the counters (written in
+    the same transaction as the ADDs, on the condition it is new); expires by TTL."""
+
+    expires_at = TTLAttribute()

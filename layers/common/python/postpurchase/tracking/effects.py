@@ -44,3 +44,8 @@ class QueueEffects:
                                     at=state.delivered_at or state.last_event_at or now)
         services.return_events_queue().publish(message.model_dump_json(), kind=message.type,
                                                merchant_id=tracked.merchant_id)
+
+    def count(self, tally, now: datetime) -> None:
+        from ..analytics.recording import count
+
+        count(tally, now)

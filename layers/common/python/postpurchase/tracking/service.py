@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
+from ..analytics import counters
+from ..analytics.counters import Tally
 from ..errors import InvalidInput, RetryLater
 from . import notices, schedule, timeline
 from .carriers.base import CarrierClient
@@ -57,6 +59,10 @@ class Effects(Protocol):
 
     def return_parcel_moved(self, tracked: TrackedLike, state: ShipmentTracking, now: datetime) -> None: ...
 
+    def count(self, tally: Tally, now: datetime) -> None:
+        """Add a fact to the merchant's analytics counters, once per fact (analytics/recording.py)."""
+        ...
+
 
 # What a carrier call may fail with, all handled as a failed poll (counted, backed off, retried by
 # the schedule): unavailable or rate limited (RetryLater), refused (CarrierRequestError), or an
@@ -75,9 +81,12 @@ def start_tracking(message: TrackShipment, *, store: TrackingStore, carrier: Car
     tracked = store.load(message.merchant_id, message.order_id, message.shipment_id)
     if tracked is None:
         raise RetryLater(f"shipment {message.shipment_id} is not stored yet")
+    shipment = tracked.shipment
+    if shipment.rma_id is None:  # again on a redelivery: counted once per parcel
+        effects.count(counters.parcel_shipped(tracked.merchant_id, tracked.order_id, shipment.shipment_id,
+                                              shipment.carrier, shipment.created_at), now)
     if tracked.provider is not None:
         return "already_tracking"  # a redelivered TrackShipment
-    shipment = tracked.shipment
     # A webhook (or the storefront's status) may have come first: keep what it taught us.
     state = tracked.tracking if tracked.revision else schedule.start(
         shipment.carrier, shipment.tracking_number, created_at=shipment.created_at, now=now)
@@ -158,8 +167,29 @@ def _apply(tracked: TrackedLike, state: ShipmentTracking, update: TrackingUpdate
                                                       shipment_id=tracked.shipment.shipment_id))
         if new_state.status == TrackingStatus.DELIVERED and tracked.tracking.status != TrackingStatus.DELIVERED:
             effects.delivered(tracked, new_state.delivered_at or now)
+        for tally in parcel_tallies(tracked, new_state, now):
+            effects.count(tally, now)
     store.save(tracked, new_state, applied.added_events, now, provider=provider,
                provider_tracker_id=update.provider_tracker_id if provider else None)
     return "updated" if applied.added_events or applied.status_changed else "unchanged"
 
 
+
+
+# Statuses that count a parcel as having met a delivery problem (the exception rate).
+PROBLEM_STATUSES = frozenset({TrackingStatus.EXCEPTION, TrackingStatus.RETURNING_TO_SENDER, TrackingStatus.RETURNED})
+
+
+def parcel_tallies(tracked: TrackedLike, new_state: ShipmentTracking, now: datetime) -> list[Tally]:
+    """What a status change adds to the analytics: a delivery (days, on time against the FIRST
+    estimate), or a first delivery problem."""
+    old, shipment = tracked.tracking, tracked.shipment
+    ids = (tracked.merchant_id, tracked.order_id, shipment.shipment_id, shipment.carrier)
+    found = []
+    if new_state.status == TrackingStatus.DELIVERED and old.status != TrackingStatus.DELIVERED:
+        found.append(counters.parcel_delivered(*ids, shipped_at=shipment.created_at,
+                                               delivered_at=new_state.delivered_at or now,
+                                               first_eta=new_state.original_eta))
+    if new_state.status in PROBLEM_STATUSES and old.status not in PROBLEM_STATUSES:
+        found.append(counters.parcel_exception(*ids, new_state.status_changed_at or now))
+    return found
