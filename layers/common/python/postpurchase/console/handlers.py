@@ -237,6 +237,30 @@ def shipments_page(request: Request) -> PageResponse:
                  next_cursor=page.next_cursor, cookie=cookie)
 
 
+def messages_page(request: Request) -> PageResponse:
+    """Messages by outcome (sent, skipped, failed, bounced), newest first, optionally of one kind:
+    one Query of gsi1 a page; or one customer's messages found by email or customer id."""
+    from ..storage.message_log import customer_messages, messages_page as page_of
+
+    signed_in = _staff(request)
+    if signed_in is None:
+        return _to_signin(request)
+    staff, cookie = signed_in
+    outcome = request.query.get("outcome") or "sent"
+    kind = request.query.get("kind") or None
+    if outcome not in views.MESSAGE_OUTCOMES:
+        raise InvalidInput("unknown outcome", field="outcome")
+    if kind is not None and kind not in views.MESSAGE_KINDS:
+        raise InvalidInput("unknown kind", field="kind")
+    text = (request.query.get("q") or "").strip()[:SEARCH_MAX]
+    if text:
+        page = customer_messages(request.merchant_id, text, kind)
+    else:
+        page = page_of(request.merchant_id, outcome, kind, request.query.get("next") or None)
+    return _html(200, rendering.render_messages, staff, outcome=None if text else outcome, kind=kind, query=text,
+                 messages=page.messages, next_cursor=page.next_cursor, cookie=cookie)
+
+
 def _return_view(request: Request, staff: Staff, order_id: str, rma_id: str, *, status: int = 200,
                  error: DomainError | None = None, cookie: str | None = None) -> PageResponse:
     from ..returns.service import load
