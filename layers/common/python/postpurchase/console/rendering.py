@@ -150,6 +150,31 @@ def render_messages(staff: Staff, *, nonce: str, outcome: str | None, kind: str 
     return _render("console/messages.html", staff, data)
 
 
+def render_settings(staff: Staff, *, nonce: str, section: str, values: dict[str, Any], notice: str | None,
+                    error: Any, policy: Any = None, previews: list[dict] | None = None,
+                    secret: str | None = None) -> str:
+    from . import settings as forms
+
+    data = {
+        **_frame(staff, nonce),
+        "page": "settings",
+        "section": section,
+        "sections": [{"section": name, "href": f"{staff.base}/settings/{name}", "current": name == section}
+                     for name in forms.SECTIONS],
+        "action": f"{staff.base}/settings/{section}",
+        "values": values,
+        "notice": notice,
+        "error": {"code": error.code, "field": error.field or ""} if error is not None else None,
+        "languages_offered": [{"code": code, "name": _language_name(code)} for code in build.LANGUAGES],
+        "window_starts": forms.WINDOW_STARTS, "resolutions": forms.RESOLUTIONS,
+        "drop_off_options": forms.DROP_OFF_OPTIONS, "conditions": forms.CONDITIONS,
+        "previews": [{**preview, "name": _language_name(preview["language"]),
+                      "lang": preview["language"].replace("_", "-")} for preview in previews or ()],
+        "secret": secret,
+    }
+    return _render(f"console/settings_{section.replace('-', '_')}.html", staff, data)
+
+
 def _detail(message_key: str) -> str | None:
     """The variant of a shipment notice or return update (`shipment_delivered#S1` -> delivered)."""
     head = message_key.split("#", 1)[0]
