@@ -20,6 +20,7 @@ from typing import Literal
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from ..errors import RetryLater
+from ..messaging.requests import kind_of
 from . import keys
 from .table import MessageRecord
 
@@ -28,16 +29,6 @@ ClaimOutcome = Literal["claimed", "already_sent", "in_flight", "abandoned", "fai
 
 def _moment(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def kind_of(message_key: str) -> str:
-    """The message kind of a ledger key: `shipment_delivered#S1` -> shipment_notice."""
-    head = message_key.split("#", 1)[0]
-    if head.startswith("shipment_"):
-        return "shipment_notice"
-    if head.startswith("return_"):
-        return "return_update"
-    return head
 
 
 def _index(merchant_id: str, outcome: str, at: datetime, message_key: str) -> tuple[str, str]:

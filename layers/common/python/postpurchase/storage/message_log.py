@@ -44,7 +44,7 @@ class MessagesPage:
 
 
 def _logged(record: MessageRecord) -> LoggedMessage:
-    from .ledger import kind_of
+    from ..messaging.requests import kind_of
 
     return LoggedMessage(record.message_key, record.kind or kind_of(record.message_key), record.state,
                          record.sent_at or record.claimed_at, record.order_id, record.customer_id, record.failure)
@@ -89,7 +89,7 @@ def customer_messages(merchant_id: str, text: str, kind: str | None = None) -> M
     if email:
         queries += 1
         found.extend(_logged(record) for record in _feedback_of(merchant_id, email))
-    from .ledger import kind_of
+    from ..messaging.requests import kind_of
 
     found = [message if message.kind else _with_kind(message, kind_of(message.message_key)) for message in found]
     if kind:
