@@ -105,6 +105,18 @@ def test_search_by_email_lists_the_customers_sends_and_bounces(aws, feedback):
     cookie = sign_in(aws)
     page = html(get(aws, f"{BASE}/messages", cookie, q=guest["email"]))
     assert orders_listed(page) == ["1001"] and 'pill-bounced' in page and 'pill-sent' in page
+
+
+def test_search_by_email_finds_a_storefront_customer_too(aws):
+    order = aws.api_order("1001", placed_at=aws.clock.now())
+    order["customer"]["id"] = "shop-customer-7"
+    order["customer"]["email"] = order["email"] = "Ayse.Yilmaz@Example.com"
+    assert aws.post_order(order).status_code == 202
+    aws.pump.drain()
+    cookie = sign_in(aws)
+    by_email = html(get(aws, f"{BASE}/messages", cookie, q="ayse.yilmaz@example.com"))
+    assert orders_listed(by_email) == ["1001"]
+    assert orders_listed(html(get(aws, f"{BASE}/messages", cookie, q="shop-customer-7"))) == ["1001"]
     assert "No email matches your search." in html(get(aws, f"{BASE}/messages", cookie, q="nobody@example.com"))
 
 

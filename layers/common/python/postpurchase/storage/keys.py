@@ -131,6 +131,11 @@ def return_email_sk(order_id: str, rma_id: str) -> str:
     return f"{order_id}#{rma_id}"
 
 
+def customer_email_pk(merchant_id: str, email_digest: str) -> str:
+    """An email address -> the customer ids it was ordered under (the console's messages search)."""
+    return f"M#{merchant_id}#CEMAIL#{email_digest}"
+
+
 def suppression_pk(merchant_id: str, email_digest: str) -> str:
     return f"M#{merchant_id}#SUP#{email_digest}"
 

@@ -5,12 +5,15 @@ or bounced, newest first.
   the sparse gsi1 partition `M#{m}#MSGS#{outcome}` (storage/ledger.py writes it), `Limit` items
   evaluated; a kind is a filter on that Query, so a filtered page may hold fewer rows than the
   page size and still have a next page;
-- one customer's messages: the per-customer ledger read (storage/privacy.emails_sent: the
-  customer's partition, their orders on gsi1, each order's partition), plus, for an email
-  address, one Query of its suppression partition (bounces and complaints).
+- one customer's messages: for an email address, the customer ids orders named it under (one
+  Query of `M#{m}#CEMAIL#{sha256(email)}`, written with each order; and the guest id made from
+  it), then the per-customer ledger read of each (storage/privacy.emails_sent: the customer's
+  partition, their orders on gsi1, each order's partition), and one Query of the address's
+  suppression partition (bounces and complaints).
 
 Ledger entries written before the index existed have no gsi1 keys: they are in the customer
-search, not in the merchant-wide pages.
+search, not in the merchant-wide pages; a customer whose orders all came before the email
+pointer existed is found by customer id, not by email, until their next order.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from .table import MessageRecord
 
 PAGE_SIZE = 25
 SEARCH_MAX_ENTRIES = 200
+SEARCH_MAX_CUSTOMERS = 5  # customer ids one email was ordered under, read for one search
 
 
 @dataclass(frozen=True)
@@ -78,14 +82,21 @@ def customer_messages(merchant_id: str, text: str, kind: str | None = None) -> M
     text = text.strip()
     email = text if "@" in text else None
     try:
-        customer_id = Customer(email=email).customer_id() if email else text
+        customer_ids = [Customer(email=email).customer_id()] if email else [text]
     except ValueError:
         raise InvalidInput("not an email address", field="q") from None
-    entries, queries = emails_sent(merchant_id, customer_id)
-    found = [LoggedMessage(entry["message_key"] or "", None, entry["state"] or "claimed",
-                           _when(entry["sent_at"] or entry["claimed_at"]), entry["order_id"],
-                           None if entry["order_id"] else customer_id, entry["failure"])
-             for entry in entries if entry.get("message_key")]
+    queries = 0
+    if email:
+        queries += 1
+        customer_ids = list(dict.fromkeys([*_customers_of(merchant_id, email), *customer_ids]))
+    found: list[LoggedMessage] = []
+    for customer_id in customer_ids[:SEARCH_MAX_CUSTOMERS]:
+        entries, made = emails_sent(merchant_id, customer_id)
+        queries += made
+        found.extend(LoggedMessage(entry["message_key"] or "", None, entry["state"] or "claimed",
+                                   _when(entry["sent_at"] or entry["claimed_at"]), entry["order_id"],
+                                   None if entry["order_id"] else customer_id, entry["failure"])
+                     for entry in entries if entry.get("message_key"))
     if email:
         queries += 1
         found.extend(_logged(record) for record in _feedback_of(merchant_id, email))
@@ -102,6 +113,16 @@ def _with_kind(message: LoggedMessage, kind: str) -> LoggedMessage:
     from dataclasses import replace
 
     return replace(message, kind=kind)
+
+
+def _customers_of(merchant_id: str, email: str) -> list[str]:
+    """The customer ids orders named this email under (one Query; written with each order)."""
+    from ..security.order_access import email_digest
+    from .table import CustomerEmailRecord
+
+    pk = keys.customer_email_pk(merchant_id, email_digest(email))
+    return [record.customer_id for record in CustomerEmailRecord.query(pk, limit=SEARCH_MAX_CUSTOMERS)
+            if isinstance(record, CustomerEmailRecord)]
 
 
 def _feedback_of(merchant_id: str, email: str) -> list[MessageRecord]:

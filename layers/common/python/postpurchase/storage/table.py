@@ -250,6 +250,14 @@ class ReturnRecord(Record, discriminator="return"):
     queue_index = Gsi1()
 
 
+class CustomerEmailRecord(Record, discriminator="customer_email"):
+    """pk M#{m}#CEMAIL#{sha256(email)}, sk the customer id: who an email address is (the console's
+    messages search by email); put with every order's profile write, so it is idempotent."""
+
+    merchant_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
+
+
 class ReturnEmailRecord(Record, discriminator="return_email"):
     """pk M#{m}#RETEMAIL#{sha256(email)}, sk {o}#{r}: the RMAs of an order email (the merchant
     console's search); written once, in the RMA's creating transaction."""
