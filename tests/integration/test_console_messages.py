@@ -120,7 +120,8 @@ def test_search_by_email_finds_a_storefront_customer_too(aws):
     assert "No email matches your search." in html(get(aws, f"{BASE}/messages", cookie, q="nobody@example.com"))
 
 
-@pytest.mark.parametrize("query", [{"outcome": "everything"}, {"kind": "spam"}, {"next": "not-a-cursor"}])
+@pytest.mark.parametrize("query", [{"outcome": "everything"}, {"kind": "spam"}, {"next": "not-a-cursor"},
+                                   {"q": "not@an@email"}])
 def test_bad_filters_are_400_pages(aws, query):
     cookie = sign_in(aws)
     assert get(aws, f"{BASE}/messages", cookie, **query).status_code == 400

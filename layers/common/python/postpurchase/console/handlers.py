@@ -253,6 +253,10 @@ def messages_page(request: Request) -> PageResponse:
     if kind is not None and kind not in views.MESSAGE_KINDS:
         raise InvalidInput("unknown kind", field="kind")
     text = (request.query.get("q") or "").strip()[:SEARCH_MAX]
+    try:
+        text.encode("utf-8")  # API Gateway decodes anything, even a lone surrogate no key can hold
+    except UnicodeEncodeError:
+        raise InvalidInput("the search is not valid text", field="q") from None
     if text:
         page = customer_messages(request.merchant_id, text, kind)
     else:
@@ -293,7 +297,7 @@ def _settings_current(merchant_id: str, section: str) -> dict[str, Any]:
         from ..services import policy_store
 
         policy = policy_store().current(merchant_id)
-        return {"values": forms.policy_values(policy), "policy": policy,
+        return {"values": forms.policy_values(policy),
                 "previews": [policy_document(policy, language) for language in build.LANGUAGES]}
     if section == "loyalty":
         from ..services import loyalty

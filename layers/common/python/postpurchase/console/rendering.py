@@ -151,7 +151,7 @@ def render_messages(staff: Staff, *, nonce: str, outcome: str | None, kind: str 
 
 
 def render_settings(staff: Staff, *, nonce: str, section: str, values: dict[str, Any], notice: str | None,
-                    error: Any, policy: Any = None, previews: list[dict] | None = None,
+                    error: Any, previews: list[dict] | None = None,
                     secret: str | None = None) -> str:
     from . import settings as forms
 
