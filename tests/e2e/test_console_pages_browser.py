@@ -116,6 +116,13 @@ def test_messages_and_settings_in_english_and_arabic(local_api, page, messaging_
         .filter(el => !(el.labels && el.labels.length)).map(el => el.name)""")
     assert unlabelled == []
 
+    # Loyalty and webhooks (not saved here: a save rotates the shop's signing secret).
+    for section in ("loyalty", "webhooks"):
+        page.goto(f"{local_api.base_url}/console/demo-store/settings/{section}")
+        assert page.locator('.tabs a[aria-current="page"]').count() == 1
+        _shot(page, f"settings-{section}-en")
+        _fits_a_phone(page, f"settings-{section}-en")
+
     # Arabic: right to left, the same pages fit the phone, and a save works in Arabic.
     page.get_by_role("link", name="العربية").click()
     page.wait_for_load_state()
