@@ -562,6 +562,26 @@ def console_return_step(merchant_id, order_id, rma_id):
     return _console(merchant_id, "submit_step", order_id, rma_id)
 
 
+@app.route("/console/{merchant_id}/messages", methods=["GET"])
+def console_messages(merchant_id):
+    return _console(merchant_id, "messages_page")
+
+
+@app.route("/console/{merchant_id}/settings", methods=["GET"])
+def console_settings(merchant_id):
+    return _console(merchant_id, "settings_home")
+
+
+@app.route("/console/{merchant_id}/settings/{section}", methods=["GET"])
+def console_settings_page(merchant_id, section):
+    return _console(merchant_id, "settings_page", section)
+
+
+@app.route("/console/{merchant_id}/settings/{section}", methods=["POST"], content_types=FORM)
+def console_settings_save(merchant_id, section):
+    return _console(merchant_id, "submit_settings", section)
+
+
 @app.route("/webhooks/shopify/{merchant_id}", methods=["POST"], content_types=JSON)
 @json_errors
 def shopify_webhook(merchant_id):

@@ -53,12 +53,24 @@ def _gate(request: EmailRequest) -> tuple[EmailRequest | None, str | None]:
                                                     request.recipient)
     if recipient.suppressed:  # a hard bounce or a complaint: never again, whatever the kind
         metrics.add_metric(name="EmailsSuppressed", unit=MetricUnit.Count, value=1)
-        return None, "suppressed"
+        return _skipped(request, "suppressed")
     wanted = with_preferences(request, recipient.profile.preferences if recipient.profile else None)
     if wanted is None:
         metrics.add_metric(name="EmailsOptedOut", unit=MetricUnit.Count, value=1)
-        return None, "opted_out"
+        return _skipped(request, "opted_out")
     return wanted, None
+
+
+def _skipped(request: EmailRequest, reason: str) -> tuple[None, str]:
+    """Written to the console's messages view (storage/ledger.py record_skip), then (None, reason)."""
+    services.send_ledger().record_skip(request.merchant_id, request.ledger_scope, request.message_key,
+                                       request.recipient, reason, clock.now())
+    return None, reason
+
+
+def _skipped_scheduled(merchant_id: str, scope: tuple[str, str], message_key: str, recipient: str, reason: str,
+                       now) -> None:
+    services.send_ledger().record_skip(merchant_id, scope, message_key, recipient, reason, now)
 
 
 def _deliver(request: EmailRequest) -> str:
@@ -84,7 +96,7 @@ def _sender() -> Sender:
                   reviewable=reviewable_skus, coupons=services.coupon_issuer,
                   links=Links(rating_url=links.rating_url, unsubscribe_url=links.unsubscribe_url,
                               preferences_url=_preferences_url, order_page_url=links.customer_order_link),
-                  gate=_gate, deliver=_deliver, birthday_bonus=_birthday_bonus)
+                  gate=_gate, deliver=_deliver, birthday_bonus=_birthday_bonus, record_skip=_skipped_scheduled)
 
 
 def _birthday_bonus(merchant_id: str, customer_id: str, year: int, now) -> None:

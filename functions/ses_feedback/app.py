@@ -21,6 +21,10 @@ def record_handler(record: SQSRecord) -> None:
             continue
         services.customer_store().suppress(suppression.merchant_id, suppression.email, suppression.reason,
                                            suppression.detail, suppression.at)
+        # The console's messages view (idempotent per SES message, like the suppression).
+        services.send_ledger().record_feedback(suppression.merchant_id, suppression.email, suppression.reason,
+                                               suppression.detail, suppression.at, suppression.message_id,
+                                               suppression.kind)
         metrics.add_metric(name=f"AddressesSuppressed_{suppression.reason}", unit=MetricUnit.Count, value=1)
         count_feedback(suppression)
     logger.info("ses feedback handled", extra={"suppressed": len(found)})

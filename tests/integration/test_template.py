@@ -104,6 +104,10 @@ EXPECTED_ROUTES = {
     ("GET", "/console/{merchant_id}/analytics"),
     ("GET", "/console/{merchant_id}/returns/{order_id}/{rma_id}"),
     ("POST", "/console/{merchant_id}/returns/{order_id}/{rma_id}"),
+    ("GET", "/console/{merchant_id}/messages"),
+    ("GET", "/console/{merchant_id}/settings"),
+    ("GET", "/console/{merchant_id}/settings/{section}"),
+    ("POST", "/console/{merchant_id}/settings/{section}"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.

@@ -170,7 +170,8 @@ def _seed(aws) -> World:
         tokens[merchant] = access.json_body["token"]
         ids[merchant] = {"order_id": order_id, "rma_id": returned.json_body["rma_id"],
                          "campaign_id": f"camp-{merchant}", "customer_id": customer,
-                         "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown"}
+                         "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown",
+                         "section": "messaging"}
     assert aws.post_order(aws.api_order("1002"), api_key=a_key).status_code == 202
     aws.pump.drain()
     other = aws.client.post("/v1/order-access", headers={"Content-Type": "application/json"},

@@ -368,3 +368,22 @@ def test_a_sent_birthday_offer_awards_the_birthday_bonus_once_for_its_year() -> 
     # A redelivery finds the message settled: nothing is sent or awarded again.
     assert d.send_due(d.MessageDue(pk="PK", sk="SK", enqueued_at=at), s, at)[0] == "nothing"
     assert len(bonuses) == 1
+
+
+def test_a_message_the_cap_holds_past_its_expiry_is_recorded_as_skipped_with_the_reason() -> None:
+    recent = [NOW - timedelta(days=1), NOW - timedelta(hours=5)]
+    campaign = ScheduledMessage(merchant_id="m", kind="campaign", scope="customer", scope_id="c-1",
+                                customer_id="c-1", ref="bf", due_at=NOW, expires_at=NOW + timedelta(days=2),
+                                data={"campaign_id": "bf", "occasion": "black_friday"})
+    store = FakeStore(Stored(campaign), d.MessageContext(customer=CUSTOMER, customer_id="c-1"), sends=recent)
+    s, delivered = sender(store)
+    skips: list = []
+    s = replace(s, record_skip=lambda *args: skips.append(args))
+    assert d.send_due(d.MessageDue(pk="PK", sk="SK", enqueued_at=NOW), s, NOW) == ("expired", "frequency_cap")
+    assert skips == [("m", ("customer", "c-1"), "campaign#bf", CUSTOMER.email, "frequency_cap", NOW)]
+    # deferred (it can still go later) is not a skip
+    store = FakeStore(Stored(review()), order_context(), sends=recent)
+    s, _ = sender(store, MessagingSettings(frequency_cap=FrequencyCap(max_messages=2, per_days=7)))
+    skips.clear()
+    s = replace(s, record_skip=lambda *args: skips.append(args))
+    assert d.send_due(d.MessageDue(pk="PK", sk="SK", enqueued_at=NOW), s, NOW)[0] == "deferred" and skips == []

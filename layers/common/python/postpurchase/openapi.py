@@ -460,6 +460,13 @@ def openapi_document() -> dict[str, Any]:
                 "get": _console("One return with the steps allowed now"),
                 "post": _console("A step (form: csrf_token, step, and the step's fields), same rules as "
                                  "POST /v1/returns/{rma_id}/transitions")},
+            "/console/{merchant_id}/messages": {"get": _console(
+                "Emails by outcome (HTML): ?outcome=sent|skipped|failed|bounced, ?kind=, ?next= cursor, "
+                "?q= one customer's emails by email or customer id")},
+            "/console/{merchant_id}/settings": {"get": _console("Settings: leads to the messaging settings")},
+            "/console/{merchant_id}/settings/{section}": {
+                "get": _console("A settings form (HTML): section messaging|return-policy|loyalty|webhooks"),
+                "post": _console("Save a settings form (csrf_token), through the same calls as PUT /v1/settings/*")},
             "/webhooks/shopify/{merchant_id}": _webhook("Shopify", "X-Shopify-Hmac-Sha256"),
             "/webhooks/easypost/{merchant_id}": _webhook("EasyPost tracker.updated", "X-Hmac-Signature"),
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),

@@ -22,7 +22,7 @@ from .rendering import Staff
 
 SEARCH_MAX = 254
 SEARCH_ORDERS_MAX = 10  # orders opened for one search (one Query each)
-NOTICES = ("signed_out", "step_saved")
+NOTICES = ("signed_out", "step_saved", "settings_saved")
 
 
 @dataclass(frozen=True)
@@ -235,6 +235,150 @@ def shipments_page(request: Request) -> PageResponse:
     page = attention_page(request.merchant_id, request.query.get("next") or None)
     return _html(200, rendering.render_shipments, staff, rows=views.attention_rows(page.shipments, request.now),
                  next_cursor=page.next_cursor, cookie=cookie)
+
+
+def messages_page(request: Request) -> PageResponse:
+    """Messages by outcome (sent, skipped, failed, bounced), newest first, optionally of one kind:
+    one Query of gsi1 a page; or one customer's messages found by email or customer id."""
+    from ..storage.message_log import customer_messages, messages_page as page_of
+
+    signed_in = _staff(request)
+    if signed_in is None:
+        return _to_signin(request)
+    staff, cookie = signed_in
+    outcome = request.query.get("outcome") or "sent"
+    kind = request.query.get("kind") or None
+    if outcome not in views.MESSAGE_OUTCOMES:
+        raise InvalidInput("unknown outcome", field="outcome")
+    if kind is not None and kind not in views.MESSAGE_KINDS:
+        raise InvalidInput("unknown kind", field="kind")
+    text = (request.query.get("q") or "").strip()[:SEARCH_MAX]
+    try:
+        text.encode("utf-8")  # API Gateway decodes anything, even a lone surrogate no key can hold
+    except UnicodeEncodeError:
+        raise InvalidInput("the search is not valid text", field="q") from None
+    if text:
+        page = customer_messages(request.merchant_id, text, kind)
+    else:
+        page = page_of(request.merchant_id, outcome, kind, request.query.get("next") or None)
+    return _html(200, rendering.render_messages, staff, outcome=None if text else outcome, kind=kind, query=text,
+                 messages=page.messages, next_cursor=page.next_cursor, cookie=cookie)
+
+
+# --- settings (console/settings.py: the forms; each save is the API route's own call) ----------
+
+
+def settings_home(request: Request) -> PageResponse:
+    if session.current(request.merchant_id, request.headers, request.now) is None:
+        return _to_signin(request)
+    return _redirect(base_path(request) + "/settings/messaging")
+
+
+def _section(section: str) -> str:
+    from .settings import SECTIONS
+
+    if section not in SECTIONS:
+        raise NotFound("no such settings page", field="section")
+    return section
+
+
+def _settings_current(merchant_id: str, section: str) -> dict[str, Any]:
+    """What the form shows now, and what the page shows beside it (the policy preview, the secret)."""
+    from ..services import merchant_store
+    from . import settings as forms
+
+    merchant = merchant_store().get(merchant_id)
+    if section == "messaging":
+        from ..storage.merchants import messaging_settings
+
+        return {"values": forms.messaging_values(messaging_settings(merchant_id), merchant.branding)}
+    if section == "return-policy":
+        from ..returns.policy_view import policy_document
+        from ..services import policy_store
+
+        policy = policy_store().current(merchant_id)
+        return {"values": forms.policy_values(policy),
+                "previews": [policy_document(policy, language) for language in build.LANGUAGES]}
+    if section == "loyalty":
+        from ..services import loyalty
+
+        return {"values": forms.loyalty_values(loyalty().settings_document(merchant_id))}
+    from ..storage.merchants import secrets_of
+
+    secret = secrets_of(merchant).webhook_secret if (merchant.webhooks.returns_url or
+                                                     merchant.webhooks.feedback_url) else None
+    return {"values": forms.webhook_values(merchant.webhooks), "secret": forms.masked(secret)}
+
+
+def _save_settings(merchant_id: str, section: str, form: Mapping[str, str], staff: Staff, now: datetime) -> str | None:
+    """Validate the whole form, then save through the API's calls; the new secret masked (webhooks)."""
+    from dataclasses import replace
+
+    from ..services import merchant_store
+    from . import settings as forms
+
+    if section == "messaging":
+        from ..storage.merchants import messaging_settings, set_messaging_settings
+
+        merchant = merchant_store().get(merchant_id)
+        messaging, branding = forms.messaging_from_form(form, messaging_settings(merchant_id), merchant.branding,
+                                                        build.LANGUAGES)
+        set_messaging_settings(merchant_id, messaging, now)  # PUT /v1/settings/messaging
+        if branding != merchant.branding:
+            merchant_store().save(replace(merchant, branding=branding), now)
+        return None
+    if section == "return-policy":
+        from ..returns.policy_view import publish_policy
+        from ..services import policy_store
+
+        publish_policy(merchant_id, forms.policy_from_form(form, policy_store().current(merchant_id)), now,
+                       staff.language)  # PUT /v1/returns/policy
+        return None
+    if section == "loyalty":
+        from ..services import loyalty
+
+        service = loyalty()
+        service.save_settings(merchant_id, forms.loyalty_from_form(form, service.settings_document(merchant_id)),
+                              now)  # PUT /v1/settings/loyalty
+        return None
+    from ..storage.merchants import set_webhooks
+
+    return forms.masked(set_webhooks(merchant_id, forms.webhooks_from_form(form), now)["secret"])
+
+
+def settings_page(request: Request, section: str) -> PageResponse:
+    signed_in = _staff(request)
+    if signed_in is None:
+        return _to_signin(request)
+    staff, cookie = signed_in
+    section = _section(section)
+    notice = request.query.get("notice") if request.query.get("notice") in NOTICES else None
+    return _html(200, rendering.render_settings, staff, section=section, **_settings_current(request.merchant_id,
+                                                                                            section),
+                 notice=notice, error=None, cookie=cookie)
+
+
+def submit_settings(request: Request, section: str) -> PageResponse:
+    form = _form(request.raw_body)
+    if _authentic_post(request, form) is None:
+        return _signin_view(request, 403, "forbidden")
+    staff, _ = _staff(request) or (None, None)
+    section = _section(section)
+    try:
+        secret = _save_settings(request.merchant_id, section, form, staff, request.now)
+    except DomainError as refused:
+        if isinstance(refused, NotFound) or refused.status >= 500:
+            raise
+        logger.info("console settings refused", extra={"code": refused.code, "field": refused.field})
+        shown = {**_settings_current(request.merchant_id, section), "values": dict(form)}
+        return _html(refused.status, rendering.render_settings, staff, section=section, **shown, notice=None,
+                     error=refused)
+    logger.info("console settings saved", extra={"merchant_id": request.merchant_id, "section": section})
+    if secret is not None:  # shown once, masked: the page after a redirect could not know it
+        return _html(200, rendering.render_settings, staff, section=section,
+                     **{**_settings_current(request.merchant_id, section), "secret": secret},
+                     notice="settings_saved", error=None)
+    return _redirect(_with_query(f"{base_path(request)}/settings/{section}", notice="settings_saved"))
 
 
 def _return_view(request: Request, staff: Staff, order_id: str, rma_id: str, *, status: int = 200,

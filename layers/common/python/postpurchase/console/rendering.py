@@ -122,6 +122,68 @@ def render_shipments(staff: Staff, *, nonce: str, rows: list[AttentionRow], next
     return _render("console/shipments.html", staff, data)
 
 
+def render_messages(staff: Staff, *, nonce: str, outcome: str | None, kind: str | None, query: str,
+                    messages: list, next_cursor: str | None) -> str:
+    from .views import MESSAGE_KINDS, MESSAGE_OUTCOMES
+
+    fmt = _format(staff)
+    listing = f"{staff.base}/messages"
+    data = {
+        **_frame(staff, nonce),
+        "page": "messages",
+        "outcome": outcome,
+        "kind": kind or "",
+        "kinds": MESSAGE_KINDS,
+        "tabs": [{"outcome": name, "href": _url(listing, [("outcome", name), ("kind", kind)]),
+                  "current": name == outcome} for name in MESSAGE_OUTCOMES],
+        "query": query,
+        "search_action": listing,
+        "rows": [{"at": fmt.moment(message.at), "kind": message.kind, "state": message.state,
+                  "detail": _detail(message.message_key), "order_id": message.order_id,
+                  "customer_id": message.customer_id, "reason": message.reason,
+                  "order_url": (_url(f"{staff.base}/returns", [("q", message.order_id)])
+                                if message.order_id else None)}
+                 for message in messages],
+        "next_url": (_url(listing, [("outcome", outcome), ("kind", kind), ("next", next_cursor)])
+                     if next_cursor and outcome else None),
+    }
+    return _render("console/messages.html", staff, data)
+
+
+def render_settings(staff: Staff, *, nonce: str, section: str, values: dict[str, Any], notice: str | None,
+                    error: Any, previews: list[dict] | None = None,
+                    secret: str | None = None) -> str:
+    from . import settings as forms
+
+    data = {
+        **_frame(staff, nonce),
+        "page": "settings",
+        "section": section,
+        "sections": [{"section": name, "href": f"{staff.base}/settings/{name}", "current": name == section}
+                     for name in forms.SECTIONS],
+        "action": f"{staff.base}/settings/{section}",
+        "values": values,
+        "notice": notice,
+        "error": {"code": error.code, "field": error.field or ""} if error is not None else None,
+        "languages_offered": [{"code": code, "name": _language_name(code)} for code in build.LANGUAGES],
+        "window_starts": forms.WINDOW_STARTS, "resolutions": forms.RESOLUTIONS,
+        "drop_off_options": forms.DROP_OFF_OPTIONS, "conditions": forms.CONDITIONS,
+        "previews": [{**preview, "name": _language_name(preview["language"]),
+                      "lang": preview["language"].replace("_", "-")} for preview in previews or ()],
+        "secret": secret,
+    }
+    return _render(f"console/settings_{section.replace('-', '_')}.html", staff, data)
+
+
+def _detail(message_key: str) -> str | None:
+    """The variant of a shipment notice or return update (`shipment_delivered#S1` -> delivered)."""
+    head = message_key.split("#", 1)[0]
+    for prefix in ("shipment_", "return_"):
+        if head.startswith(prefix):
+            return head[len(prefix):]
+    return None
+
+
 def _money(fmt: _Format, amount: Decimal | None, currency: str) -> str | None:
     return fmt.money(amount, currency) if amount is not None else None
 

@@ -17,6 +17,11 @@ from ..returns.rma import COMMAND_ACTORS, COMMAND_TARGET, TRANSITIONS, ReturnReq
 from ..returns.service import OrderReturns, effective, refundable_limit
 from ..validation import validate
 
+# The messages view: its tabs (storage/keys.MESSAGE_OUTCOMES) and the kinds it filters by.
+MESSAGE_OUTCOMES = ("sent", "skipped", "failed", "bounced")
+MESSAGE_KINDS = ("order_confirmation", "shipment_notice", "return_update", "review_request", "review_reminder",
+                 "birthday_offer", "anniversary", "win_back", "campaign", "points_expiring")
+
 # The steps staff take from the console, in the order a return goes through them.
 ACTIONS = ("approve", "reject", "issue_label", "receive", "inspect", "resolve", "close")
 

@@ -237,6 +237,9 @@ class Sender:
     deliver: Callable[[EmailRequest], str]  # messaging.sending.deliver's outcome
     # The loyalty programme's birthday bonus (idempotent per customer and year); none in tests.
     birthday_bonus: Callable[[str, str, int, datetime], None] | None = None
+    # The console's messages view: (merchant, ledger scope, message key, recipient, reason, now)
+    # for a message quiet hours or the frequency cap kept back until it expired.
+    record_skip: Callable[[str, tuple[str, str], str, str, str, datetime], None] | None = None
 
 
 def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str | None]:
@@ -271,6 +274,9 @@ def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str |
     if deferral is not None:
         why, until = deferral
         if until >= message.expires_at:
+            if sender.record_skip is not None:
+                sender.record_skip(message.merchant_id, (message.scope, message.scope_id),
+                                   f"{message.kind}#{message.ref}", context.customer.email or "", why, now)
             store.settle(stored.pk, stored.sk, "expired", f"{why} until past its expiry", now)
             return "expired", why
         store.defer(stored.pk, stored.sk, until, why, now)

@@ -27,7 +27,8 @@ class Suppression:
     at: datetime
     merchant_id: str | None
     detail: str  # bounce type/subtype or complaint feedback type, for the merchant to read
-    kind: str | None = None  # the email's kind (our SES tag), for the analytics
+    message_id: str | None = None  # SES's id of the email (the ledger's provider_message_id)
+    kind: str | None = None  # the `kind` tag we put on every email (messaging.requests.MessageKind)
 
 
 def _notification(body: str) -> dict[str, Any]:
@@ -68,7 +69,10 @@ def suppressions(body: str) -> list[Suppression]:
     kind = note.get("notificationType") or note.get("eventType")
     tags = (note.get("mail") or {}).get("tags") or {}
     merchant = tags.get("merchant", [None])[0] if isinstance(tags.get("merchant"), list) else None
-    sent_kind = tags.get("kind", [None])[0] if isinstance(tags.get("kind"), list) else None
+    kind_tag = tags.get("kind", [None])[0] if isinstance(tags.get("kind"), list) and tags.get("kind") else None
+    message_id = (note.get("mail") or {}).get("messageId")
+    message_id = message_id if isinstance(message_id, str) and 0 < len(message_id) <= 256 else None
+    kind_tag = kind_tag if isinstance(kind_tag, str) and 0 < len(kind_tag) <= 64 else None
     if kind == "Bounce":
         bounce = note.get("bounce")
         if not isinstance(bounce, dict):
@@ -76,14 +80,15 @@ def suppressions(body: str) -> list[Suppression]:
         if bounce.get("bounceType") != "Permanent":
             return []
         detail = f"{bounce.get('bounceType')}/{bounce.get('bounceSubType')}"
-        return [Suppression(address, "bounce", _when(bounce.get("timestamp")), merchant, detail, sent_kind)
+        return [Suppression(address, "bounce", _when(bounce.get("timestamp")), merchant, detail, message_id, kind_tag)
                 for address in _addresses(bounce.get("bouncedRecipients"), "bounce.bouncedRecipients")]
     if kind == "Complaint":
         complaint = note.get("complaint")
         if not isinstance(complaint, dict):
             raise MalformedFeedback("a Complaint without complaint")
         detail = str(complaint.get("complaintFeedbackType") or "complaint")
-        return [Suppression(address, "complaint", _when(complaint.get("timestamp")), merchant, detail, sent_kind)
+        return [Suppression(address, "complaint", _when(complaint.get("timestamp")), merchant, detail, message_id,
+                            kind_tag)
                 for address in _addresses(complaint.get("complainedRecipients"), "complaint.complainedRecipients")]
     if kind is None:
         raise MalformedFeedback("neither notificationType nor eventType")

@@ -239,3 +239,14 @@ class EmailRequest(BaseModel):
         if self.kind == "return_update":
             return f"return_{self.variant}#{self.ref}"
         return f"{self.kind}#{self.ref}"
+
+
+def kind_of(message_key: str) -> str:
+    """The message kind of a send-ledger key (EmailRequest.message_key): `shipment_delivered#S1`
+    -> shipment_notice, `return_approved#R-1` -> return_update, `birthday_offer#2027` -> itself."""
+    head = message_key.split("#", 1)[0]
+    if head.startswith("shipment_"):
+        return "shipment_notice"
+    if head.startswith("return_"):
+        return "return_update"
+    return head

@@ -23,9 +23,9 @@ class SendLedger(Protocol):
 
     def mark_sent(self, claim: ClaimLike, provider_message_id: str, now: datetime) -> None: ...
 
-    def mark_failed(self, claim: ClaimLike, reason: str) -> None: ...
+    def mark_failed(self, claim: ClaimLike, reason: str, now: datetime | None = None) -> None: ...
 
-    def mark_abandoned(self, claim: ClaimLike) -> None: ...
+    def mark_abandoned(self, claim: ClaimLike, now: datetime | None = None) -> None: ...
 
     def release(self, claim: ClaimLike) -> None: ...
 
@@ -70,14 +70,14 @@ def deliver(request: EmailRequest, merchant: MerchantBranding, *, ledger: SendLe
     if claim.outcome == "abandoned":
         # An earlier invocation died between claiming and recording the send: it may have
         # reached the customer. Never risk a second copy.
-        ledger.mark_abandoned(claim)
+        ledger.mark_abandoned(claim, now)
         return Delivery("abandoned")
 
     try:
         provider_id = mailer.send(sender=merchant.from_email, recipient=request.recipient, raw_message=raw,
                                   tags={"kind": _tag(request.kind), "merchant": _tag(request.merchant_id)})
     except MessageRefused as error:
-        ledger.mark_failed(claim, f"{type(error).__name__}: {error}")
+        ledger.mark_failed(claim, f"{type(error).__name__}: {error}", now)
         return Delivery("failed", detail=str(error))
     except MailerUnavailable as error:
         ledger.release(claim)

@@ -34,6 +34,29 @@ def message_sk(message_key: str) -> str:
     return f"MSG#{message_key}"
 
 
+def message_skip_sk(message_key: str) -> str:
+    """A skipped message, beside its ledger entry (never the claim's own key: a skip must not
+    block a later send), so the per-customer ledger read lists it too."""
+    return f"MSG#{message_key}#SKIPPED"
+
+
+def message_feedback_sk(reason: str, provider_message_id: str) -> str:
+    """A bounce or complaint, under the address's suppression partition (one per SES message)."""
+    return f"MSG#{reason}#{provider_message_id}"
+
+
+# The console's messages view: one gsi1 partition per outcome, newest first by time.
+MESSAGE_OUTCOMES = ("sent", "skipped", "failed", "bounced")
+
+
+def messages_pk(merchant_id: str, outcome: str) -> str:
+    return f"M#{merchant_id}#MSGS#{outcome}"
+
+
+def messages_sk(at_iso: str, message_key: str) -> str:
+    return f"{at_iso}#{message_key}"
+
+
 def api_key_pk(key_hash: str) -> str:
     # The only key not under a merchant: authentication must find the merchant from the key.
     return f"APIKEY#{key_hash}"
@@ -106,6 +129,11 @@ def return_email_pk(merchant_id: str, email_digest: str) -> str:
 
 def return_email_sk(order_id: str, rma_id: str) -> str:
     return f"{order_id}#{rma_id}"
+
+
+def customer_email_pk(merchant_id: str, email_digest: str) -> str:
+    """An email address -> the customer ids it was ordered under (the console's messages search)."""
+    return f"M#{merchant_id}#CEMAIL#{email_digest}"
 
 
 def suppression_pk(merchant_id: str, email_digest: str) -> str:

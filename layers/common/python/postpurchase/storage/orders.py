@@ -130,6 +130,7 @@ class DynamoOrderStore:
                 transaction.update(CustomerRecord(profile_pk, keys.PROFILE_SK), actions=actions,
                                    condition=condition)
                 transaction.save(self._number_record(merchant_id, order))
+                transaction.save(self._email_record(merchant_id, c.email, customer_id))
         except TransactWriteError as error:
             reasons = _reasons(error)
             if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -138,6 +139,14 @@ class DynamoOrderStore:
                                      existing.customer_id, existing.is_first_order, newly_recorded=False)
             raise RetryLater(f"order write cancelled: {reasons or error.cause_response_code}") from error
         return RecordedOrder(merchant_id, order, customer_id, is_first, newly_recorded=True)
+
+    @staticmethod
+    def _email_record(merchant_id: str, email: str, customer_id: str) -> "CustomerEmailRecord":
+        from ..security.order_access import email_digest
+        from .table import CustomerEmailRecord
+
+        return CustomerEmailRecord(keys.customer_email_pk(merchant_id, email_digest(email)), customer_id,
+                                   merchant_id=merchant_id, customer_id=customer_id)
 
     @staticmethod
     def _number_record(merchant_id: str, order: Order) -> OrderNumberRecord:

@@ -5,8 +5,8 @@ Where a customer's items are (docs/architecture.md, "Data"): their own partition
 customer-scoped messages), their orders through gsi1 (`gsi1pk = M#{m}#C#{c}`) and each order's
 partition (shipments, timeline, messages, returns, feedback, schedule), and a few items keyed by
 something else: the order-number lookup, the feedback and referral listings, the referral code,
-the RMA -> order pointers, the RMAs by email (the console's search), the coupons, the
-address's suppression. Finding them is
+the RMA -> order pointers, the RMAs by email (the console's search), the email -> customer
+pointer (the console's messages search), the coupons, the address's suppression. Finding them is
 1 Query (customer) + 1 Query (gsi1) + 1 Query per order + 1 BatchGetItem per 100 side items;
 `Found.queries` counts them.
 
@@ -55,6 +55,7 @@ ERASE_POLICY: dict[str, Action] = {
     "shipment": "keep", "tracking_event": "keep", "webhook_delivery": "keep", "recs_learned": "keep",
     "return_order": "keep", "coupon": "keep", "suppression": "keep",
     "return_email": "delete",  # the console's search by the customer's email (a hash -> their RMAs)
+    "customer_email": "delete",  # the console's messages search (an email's hash -> the customer id)
     # Never about one customer (merchant-wide or system items); listed so every type has a decision.
     "merchant": "keep", "api_key": "keep", "api_key_listing": "keep", "return_policy": "keep", "attempts": "keep", "rate_bucket": "keep",
     "campaign": "keep", "campaign_page": "keep", "referral_settings": "keep", "loyalty_settings": "keep",
@@ -196,6 +197,8 @@ def find(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str] = (
                for item in found.items if item.get("type") == "return"]
     for email in emails:
         side.add((keys.suppression_pk(merchant_id, email_digest(email)), keys.SUPPRESSION_SK))
+        side.update((keys.customer_email_pk(merchant_id, email_digest(email)), customer_id)
+                    for customer_id in customer_ids)
         side.update((keys.return_email_pk(merchant_id, email_digest(email)), keys.return_email_sk(order_id, rma_id))
                     for order_id, rma_id in returns if order_id)
     have = {(item["pk"], item["sk"]) for item in found.items}

@@ -192,13 +192,22 @@ class MessageRecord(Record, discriminator="message"):
 
     merchant_id = UnicodeAttribute()
     message_key = UnicodeAttribute()
-    state = UnicodeAttribute()  # claimed | sent | failed
+    state = UnicodeAttribute()  # claimed | sent | failed | unknown (and see below)
     claim_token = UnicodeAttribute()
     recipient_hash = UnicodeAttribute()
     claimed_at = UTCDateTimeAttribute()
     sent_at = UTCDateTimeAttribute(null=True)
     provider_message_id = UnicodeAttribute(null=True)
     failure = UnicodeAttribute(null=True)
+    # The console's messages view (storage/message_log.py): written since the index was added.
+    # state also takes skipped | bounced | complained | unknown; failure holds the reason then.
+    kind = UnicodeAttribute(null=True)  # messaging.requests.MessageKind, from the message key
+    order_id = UnicodeAttribute(null=True)
+    customer_id = UnicodeAttribute(null=True)
+    # gsi1 (sparse): M#{m}#MSGS#{outcome} by time, set once the outcome is known (not at claim).
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    messages_index = Gsi1()
 
 
 class PolicyRecord(Record, discriminator="return_policy"):
@@ -239,6 +248,14 @@ class ReturnRecord(Record, discriminator="return"):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     queue_index = Gsi1()
+
+
+class CustomerEmailRecord(Record, discriminator="customer_email"):
+    """pk M#{m}#CEMAIL#{sha256(email)}, sk the customer id: who an email address is (the console's
+    messages search by email); put with every order's profile write, so it is idempotent."""
+
+    merchant_id = UnicodeAttribute()
+    customer_id = UnicodeAttribute()
 
 
 class ReturnEmailRecord(Record, discriminator="return_email"):
