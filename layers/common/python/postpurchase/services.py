@@ -380,3 +380,17 @@ def reset() -> None:
         sys.modules["postpurchase.adapters.link_keys"].reset()
     if "postpurchase.storage.loyalty" in sys.modules:
         sys.modules["postpurchase.storage.loyalty"].clear_cache()
+
+
+@lru_cache(maxsize=1)
+def review_store() -> "DynamoReviewStore":  # noqa: F821 - storage.reviews, imported lazily
+    from .storage.reviews import DynamoReviewStore
+
+    return DynamoReviewStore()
+
+
+@lru_cache(maxsize=1)
+def review_media() -> "S3ReviewMedia":  # noqa: F821 - adapters.review_media, imported lazily
+    from .adapters.review_media import S3ReviewMedia
+
+    return S3ReviewMedia(settings().review_media_bucket)
