@@ -60,6 +60,15 @@ def create_resources(template: Mapping[str, Any], region: str,
         sesv2.create_configuration_set(ConfigurationSetName=logical_id)
         refs[logical_id] = logical_id
 
+    s3 = boto3.client("s3", region_name=region)
+    for logical_id in resources(template, "AWS::S3::Bucket"):
+        name = logical_id.lower()  # bucket names are lower case
+        s3.create_bucket(Bucket=name) if region == "us-east-1" else s3.create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        refs[logical_id] = name
+        refs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+        refs[f"{logical_id}.RegionalDomainName"] = f"{name}.s3.{region}.amazonaws.com"
+
     secretsmanager = boto3.client("secretsmanager", region_name=region)
     for logical_id, properties in resources(template, "AWS::SecretsManager::Secret").items():
         if "SecretString" not in properties:
