@@ -36,6 +36,7 @@ class Loaded(NamedTuple):
     order: Order
     feedback: Feedback | None
     notified_version: int
+    review: Any = None  # its storefront review (reviews.model.Review), read in the same request
 
 
 class FeedbackStore(Protocol):
@@ -67,7 +68,7 @@ class Ports(Protocol):
         """Raises NotImplementedError while no loyalty programme exists (skipped)."""
         ...
 
-    def follow_review(self, feedback: Feedback, order: Order, now: datetime) -> None:
+    def follow_review(self, feedback: Feedback, order: Order, now: datetime, known: Any = None) -> None:
         """Create or re-moderate the answer's storefront review (reviews/)."""
         ...
 
@@ -107,7 +108,7 @@ def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: i
     else:
         raise Conflict("the answer changed meanwhile; send it again", field="rating")
     _notify(ports, feedback, notified)
-    ports.follow_review(feedback, loaded.order, now)
+    ports.follow_review(feedback, loaded.order, now, loaded.review)
     coupon, skipped = _after_answer(ports, feedback, loaded.order.currency, now)
     customer = loaded.order.customer
     return Submission(feedback, created=loaded.feedback is None, changed=changed, coupon=coupon,

@@ -51,11 +51,11 @@ class AwsPorts:
     def award_review_bonus(self, merchant_id: str, customer_id: str, order_id: str, sku: str, now: datetime) -> None:
         services.loyalty().award_review_bonus(merchant_id, customer_id, order_id, sku, now)
 
-    def follow_review(self, feedback: Any, order: Any, now: datetime) -> None:
+    def follow_review(self, feedback: Any, order: Any, now: datetime, known: Any = None) -> None:
         from ..reviews.service import follow_feedback
 
         follow_feedback(services.review_store(), feedback, order,
-                        services.messaging_settings(feedback.merchant_id).reviews, now)
+                        services.messaging_settings(feedback.merchant_id).reviews, now, known=known)
 
 
 PORTS = AwsPorts()

@@ -14,7 +14,7 @@ import binascii
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from ..errors import NotFound
 
@@ -64,9 +64,9 @@ class Review(BaseModel):
     reply: Reply | None = None
     version: Annotated[int, Field(ge=1)] = 1
 
-    @computed_field  # type: ignore[prop-decorator]
     @property
     def verified_buyer(self) -> bool:
+        """Derived, never stored or accepted: the review came from one of our order records."""
         return bool(self.order_id)
 
     @property

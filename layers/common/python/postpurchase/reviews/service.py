@@ -130,11 +130,16 @@ def change(store: ReviewStore, merchant_id: str, order_id: str, sku: str,
     raise Conflict("the review changed meanwhile; try again", field="review_id")
 
 
+_UNKNOWN: object = object()
+
+
 def follow_feedback(store: ReviewStore, feedback: Feedback, order: Order, settings: ReviewSettings,
-                    now: datetime) -> Review:
-    """Called after every recorded answer: create or update its review (idempotent)."""
-    for _ in range(ATTEMPTS):
-        before = store.get(feedback.merchant_id, feedback.order_id, feedback.sku)
+                    now: datetime, known: "Review | None | object" = _UNKNOWN) -> Review:
+    """Called after every recorded answer: create or update its review (idempotent). `known` is
+    the review as read with the answer (None: there was none); a stale one only costs a re-read."""
+    for attempt in range(ATTEMPTS):
+        before: Review | None = (known if attempt == 0 and known is not _UNKNOWN  # type: ignore[assignment]
+                  else store.get(feedback.merchant_id, feedback.order_id, feedback.sku))
         after = from_feedback(before, feedback, order, settings, now)
         if before is not None and after == before:
             return before

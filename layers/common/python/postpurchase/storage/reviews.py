@@ -85,7 +85,7 @@ class DynamoReviewStore:
                 if delta:
                     summary = ReviewSummaryRecord(keys.product_reviews_pk(m, review.sku), keys.REVIEW_SUMMARY_SK)
                     transaction.update(summary, actions=[
-                        ReviewSummaryRecord.type.set("review_summary"), ReviewSummaryRecord.merchant_id.set(m),
+                        ReviewSummaryRecord.type.set(ReviewSummaryRecord), ReviewSummaryRecord.merchant_id.set(m),
                         *(_COUNTERS[rating].add(change) for rating, change in sorted(delta.items()))])
                 if review.published and not (previous and previous.published):
                     transaction.save(ReviewFeedRecord(keys.REVIEW_FEEDS_PK, keys.merchant_pk(m), merchant_id=m))
