@@ -270,3 +270,27 @@ def test_the_daily_feed_is_google_product_reviews_2_4_and_leaves_hidden_reviews_
     assert (overall.text, overall.get("min"), overall.get("max")) == ("5", "1", "5")
     assert review.findtext("products/product/product_ids/skus/sku") == "MUG-1"
     assert b"ayse.yilmaz@example.com" not in body
+
+
+def test_the_rating_page_collects_the_title_and_says_what_is_published_in_the_customers_language(aws):
+    from test_feedback_api import field, html, page_get, page_post
+
+    place(aws, "9101")
+    link = token(aws, "9101")
+    page = html(page_get(aws, link))  # the customer's locale is tr-TR
+    assert "Değerlendirmenizin başlığı (isteğe bağlı)" in page
+    assert "<bdi>Ayşe Y.</bdi> adıyla bir değerlendirme" in page and "E-posta adresiniz asla gösterilmez." in page
+    fields = {"token": field(page, "token"), "csrf_token": field(page, "csrf_token"), "rating": "5",
+              "title": "Harika kupa", "comment": "Çayı sıcak tutuyor."}
+    too_long = page_post(aws, link, {**fields, "title": "x" * 151})
+    assert too_long.status_code == 422 and "Başlığınız çok uzun." in html(too_long)
+    assert public(aws).json_body["items"] == []
+    done = page_post(aws, link, fields)
+    assert done.status_code == 200, html(done)
+    assert 'value="Harika kupa"' in html(done)
+    [review] = public(aws).json_body["items"]
+    assert (review["title"], review["body"], review["author"]) == ("Harika kupa", "Çayı sıcak tutuyor.", "Ayşe Y.")
+    # A later one-tap from the email keeps the title and the text.
+    assert page_get(aws, link, rating="4").status_code == 200
+    [review] = public(aws).json_body["items"]
+    assert (review["rating"], review["title"], review["body"]) == (4, "Harika kupa", "Çayı sıcak tutuyor.")

@@ -83,6 +83,7 @@ class Submission:
     customer_locale: str | None = None
     customer_timezone: str | None = None
     skipped: tuple[str, ...] = ()  # effects whose capability does not exist yet
+    author: str = ""  # the name its storefront review shows ("Ayşe K."; reviews/model.display_name)
 
 
 def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: int,
@@ -111,8 +112,11 @@ def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: i
     ports.follow_review(feedback, loaded.order, now, loaded.review)
     coupon, skipped = _after_answer(ports, feedback, loaded.order.currency, now)
     customer = loaded.order.customer
+    from ..reviews.model import display_name
+
     return Submission(feedback, created=loaded.feedback is None, changed=changed, coupon=coupon,
-                      customer_locale=customer.locale, customer_timezone=customer.timezone, skipped=skipped)
+                      customer_locale=customer.locale, customer_timezone=customer.timezone, skipped=skipped,
+                      author=display_name(customer.first_name, customer.last_name))
 
 
 def _notify(ports: Ports, feedback: Feedback, notified_version: int) -> None:
