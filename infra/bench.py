@@ -1210,6 +1210,9 @@ def main() -> int:
     from infra import bench_calendar  # section 7: the communication calendar
 
     report = bench_tracking.append_section(report, bench_calendar.render(bench_calendar.run(), prices))
+    from infra import bench_reviews  # section 8: storefront reviews, requests per public read
+
+    report = bench_tracking.append_section(report, bench_reviews.render(bench_reviews.run(), prices))
     print(report)
     output = Path(os.environ.get("BENCH_OUTPUT", REPO_ROOT / "test-artifacts" / "bench.md"))
     output.parent.mkdir(parents=True, exist_ok=True)
