@@ -290,3 +290,12 @@ def test_the_feed_is_well_formed_schema_2_4_with_the_required_elements_in_order(
     assert xml.startswith(b"<?xml version='1.0' encoding='utf-8'?>")
     schema = root.get("{http://www.w3.org/2001/XMLSchema-instance}noNamespaceSchemaLocation")
     assert schema.endswith("/2.4/product_reviews.xsd")
+
+
+@pytest.mark.parametrize("language,name", [("en", "Verified buyer"), ("tr", "Doğrulanmış alıcı"),
+                                           ("ar", "مشترٍ موثَّق"), ("ru", "Подтверждённый покупатель"),
+                                           ("th", "ผู้ซื้อที่ยืนยันแล้ว"), ("id", "Pembeli terverifikasi")])
+def test_a_nameless_author_is_a_verified_buyer_in_each_language(language, name):
+    from postpurchase.reviews.views import anonymous_author
+
+    assert anonymous_author(language) == name
