@@ -304,6 +304,8 @@ def function_specs() -> list[FunctionSpec]:
         "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef",
         "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:{account}:secret:LinkSigningKeys-AbCdEf",
         "PublicBaseUrl": "", "Api": "bench00000", "AWS::Region": REGION,
+        "ReviewMediaBucket": "postpurchase-bench-review-media",
+        "ReviewMediaBucket.RegionalDomainName": f"postpurchase-bench-review-media.s3.{REGION}.amazonaws.com",
     }
     specs = []
     for app_file in sorted((REPO_ROOT / "functions").glob("*/app.py")):
