@@ -299,3 +299,37 @@ def test_a_nameless_author_is_a_verified_buyer_in_each_language(language, name):
     from postpurchase.reviews.views import anonymous_author
 
     assert anonymous_author(language) == name
+
+
+def test_the_daily_job_builds_every_feed_and_one_failure_does_not_stop_the_others():
+    from types import SimpleNamespace
+
+    from postpurchase.reviews.feed_job import FeedsFailed, build_all
+
+    written: dict[str, bytes] = {}
+
+    class Ports:
+        reviews = SimpleNamespace(feed_merchants=lambda: iter(["a", "broken", "b"]),
+                                  published=lambda m: iter([_published("1", 5, f"from {m}")]))
+
+        def shop(self, merchant_id):
+            if merchant_id == "broken":
+                raise RuntimeError("settings unreadable")
+            return SimpleNamespace(name=f"Shop {merchant_id}", website_url="https://shop.example", logo_url=None)
+
+        def review_settings(self, merchant_id):
+            return ReviewSettings(review_url_template="https://shop.example/p/{sku}#reviews")
+
+        def write_feed(self, merchant_id, xml):
+            written[merchant_id] = xml
+            return f"https://media/{merchant_id}.xml"
+
+        def photo_url(self, key):
+            return key
+
+    with pytest.raises(FeedsFailed, match="broken"):
+        build_all(Ports())
+    assert set(written) == {"a", "b"}
+    root = ET.fromstring(written["b"])
+    assert root.findtext("reviews/review/content") == "from b"
+    assert root.findtext("reviews/review/review_url") == "https://shop.example/p/MUG-1#reviews"

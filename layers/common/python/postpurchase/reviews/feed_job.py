@@ -79,10 +79,21 @@ def build_merchant_feed(ports: Ports, merchant_id: str) -> FeedResult | None:
     return FeedResult(merchant_id, counted.count, ports.write_feed(merchant_id, xml))
 
 
+class FeedsFailed(RuntimeError):
+    """Some merchants' feeds could not be built (the others were): the run fails, so its alarm fires."""
+
+
 def build_all(ports: Ports) -> list[FeedResult]:
-    results = []
+    """Every merchant's feed; one merchant's failure does not stop the others' (it is raised after)."""
+    results, failed = [], []
     for merchant_id in ports.reviews.feed_merchants():
-        result = build_merchant_feed(ports, merchant_id)
+        try:
+            result = build_merchant_feed(ports, merchant_id)
+        except Exception as error:  # noqa: BLE001 - reported below, after the other merchants' feeds
+            failed.append(f"{merchant_id}: {error!r}")
+            continue
         if result is not None:
             results.append(result)
+    if failed:
+        raise FeedsFailed(f"{len(failed)} feed(s) not built ({len(results)} built): {'; '.join(failed)[:2000]}")
     return results
