@@ -294,3 +294,25 @@ def test_the_rating_page_collects_the_title_and_says_what_is_published_in_the_cu
     assert page_get(aws, link, rating="4").status_code == 200
     [review] = public(aws).json_body["items"]
     assert (review["rating"], review["title"], review["body"]) == (4, "Harika kupa", "Çayı sıcak tutuyor.")
+
+
+def test_erasing_the_customer_takes_the_review_its_count_and_its_photos_off_the_storefront(aws):
+    import boto3
+
+    from postpurchase.storage.privacy import customer_ids_for, erase
+
+    answer(aws, "9201", 5, title="Lovely", comment="Lovely mug")
+    link = token(aws, "9201")
+    upload_id = _upload(aws, link, _jpeg_with_gps())
+    assert aws.client.post(f"/v1/feedback/{link}/photos/{upload_id}").status_code == 201
+    assert public(aws, "/summary").json_body["count"] == 1
+    result = erase(MERCHANT, customer_ids_for("c-1", "ayse.yilmaz@example.com"), ["9201"], aws.clock.now())
+    assert result["actions"]["erase_review"] == {"review": 1}
+    assert public(aws).json_body["items"] == [] and public(aws, "/summary").json_body["count"] == 0
+    assert public(aws, sort="with_photos").json_body["items"] == []
+    assert public(aws, "/jsonld").json_body.get("aggregateRating") is None
+    contents = boto3.client("s3").list_objects_v2(Bucket=aws.refs["ReviewMediaBucket"]).get("Contents", [])
+    assert not [o["Key"] for o in contents if o["Key"].startswith("public/reviews/")]
+    again = erase(MERCHANT, customer_ids_for("c-1", "ayse.yilmaz@example.com"), ["9201"], aws.clock.now())
+    assert "erase_review" not in again["actions"]  # idempotent: nothing left to erase
+    assert public(aws, "/summary").json_body["count"] == 0

@@ -67,17 +67,31 @@ class DynamoReviewStore:
         return Review.model_validate_json(record.document)
 
     def save(self, review: Review, previous: Review | None) -> None:
+        self._transition(review, previous, erase=False)
+
+    def erase(self, review: Review) -> None:
+        """The customer's data is erased (privacy/): the review, its copies and its count go, in
+        one transaction (a retry finds the review gone: nothing more to do)."""
+        try:
+            self._transition(review, review, erase=True)
+        except StaleReview:
+            pass
+
+    def _transition(self, review: Review, previous: Review | None, *, erase: bool) -> None:
         m = review.merchant_id
         document = review.model_dump_json()
         record = ReviewRecord(keys.order_pk(m, review.order_id), keys.review_sk(review.sku), merchant_id=m,
                               document=document, status=review.status, version=review.version)
-        old, new = copies(previous), copies(review)
-        delta = counter_delta(_published_rating(previous), _published_rating(review))
+        old, new = copies(previous), ({} if erase else copies(review))
+        delta = counter_delta(_published_rating(previous), None if erase else _published_rating(review))
         try:
             with TransactWrite(connection=_connection()) as transaction:
                 condition = (ReviewRecord.pk.does_not_exist() if previous is None
                              else ReviewRecord.version == previous.version)
-                transaction.save(record, condition=condition)
+                if erase:
+                    transaction.delete(record, condition=condition)
+                else:
+                    transaction.save(record, condition=condition)
                 for pk, sk in old.keys() - new.keys():
                     transaction.delete(ReviewCopyRecord(pk, sk))
                 for pk, sk in new:
@@ -87,7 +101,7 @@ class DynamoReviewStore:
                     transaction.update(summary, actions=[
                         ReviewSummaryRecord.type.set(ReviewSummaryRecord), ReviewSummaryRecord.merchant_id.set(m),
                         *(_COUNTERS[rating].add(change) for rating, change in sorted(delta.items()))])
-                if review.published and not (previous and previous.published):
+                if not erase and review.published and not (previous and previous.published):
                     transaction.save(ReviewFeedRecord(keys.REVIEW_FEEDS_PK, keys.merchant_pk(m), merchant_id=m))
         except TransactWriteError as error:
             reasons = _reasons(error)
