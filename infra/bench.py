@@ -304,6 +304,8 @@ def function_specs() -> list[FunctionSpec]:
         "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef",
         "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:{account}:secret:LinkSigningKeys-AbCdEf",
         "PublicBaseUrl": "", "Api": "bench00000", "AWS::Region": REGION,
+        "ReviewMediaBucket": "postpurchase-bench-review-media",
+        "ReviewMediaBucket.RegionalDomainName": f"postpurchase-bench-review-media.s3.{REGION}.amazonaws.com",
     }
     specs = []
     for app_file in sorted((REPO_ROOT / "functions").glob("*/app.py")):
@@ -1264,6 +1266,9 @@ def main() -> int:
     from infra import bench_calendar  # section 7: the communication calendar
 
     report = bench_tracking.append_section(report, bench_calendar.render(bench_calendar.run(), prices))
+    from infra import bench_reviews  # section 8: storefront reviews, requests per public read
+
+    report = bench_tracking.append_section(report, bench_reviews.render(bench_reviews.run(), prices))
     print(report)
     output = Path(os.environ.get("BENCH_OUTPUT", REPO_ROOT / "test-artifacts" / "bench.md"))
     output.parent.mkdir(parents=True, exist_ok=True)

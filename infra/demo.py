@@ -474,6 +474,44 @@ def play(demo: Demo) -> None:
     from infra.demo_year import year
 
     year(demo)
+    storefront_reviews(demo)
+
+
+def storefront_reviews(demo: Demo) -> None:
+    """Ayşe's rating becomes a public review; a review with a link waits for the merchant."""
+    from urllib.parse import quote
+
+    from postpurchase.messaging.links import rating_url
+
+    merchant = demo.runtime.credentials.merchant_id
+    demo.step("Ayşe reviews her mugs from the review email; the storefront shows the reviews", timedelta(hours=1))
+    token = rating_url(merchant, "A-1001", "MUG-1", demo.clock.now()).rsplit("/", 1)[1]
+    status, _ = demo.http("POST", f"/v1/feedback/{token}", {"rating": 5, "title": "Güzel kupalar",
+                                                             "comment": "Çay sıcak kalıyor, kulpu sağlam."})
+    demo.check("Ayşe's rating, title and text are saved (POST /v1/feedback/{token})", status in (200, 201))
+    base = f"/v1/public/{merchant}/products/{quote('MUG-1')}/reviews"
+    status, summary = demo.http("GET", f"{base}/summary")
+    print(f"    MUG-1: average {summary.get('average')} from {summary.get('count')} review(s), "
+          f"distribution {summary.get('distribution')}")
+    status, page = demo.http("GET", base)
+    items = page.get("items") or []
+    for item in items:
+        print(f"    {item['rating']}/5 \"{item.get('title') or ''}\" by {item['author']}"
+              f"{' (verified buyer)' if item.get('verified_buyer') else ''}: {item.get('body')}")
+    demo.check("the public summary counts Ayşe's published review (one Query, no key)",
+               status == 200 and summary.get("count", 0) >= 1 and summary.get("distribution", {}).get("5", 0) >= 1)
+    demo.check("the public review shows \"Ayşe Y.\", never her e-mail",
+               any(item.get("author") == "Ayşe Y." for item in items) and "@" not in json.dumps(page))
+    review_id = next((item["review_id"] for item in items if item.get("author") == "Ayşe Y."), "x")
+    status, _ = demo.merchant("PUT", f"/v1/reviews/{review_id}/reply", {"text": "Teşekkürler Ayşe!"})
+    status, jsonld = demo.http("GET", f"{base}/jsonld")
+    rating = jsonld.get("aggregateRating") or {}
+    print(f"    JSON-LD for the product page: {jsonld.get('@type')} with ratingValue {rating.get('ratingValue')}, "
+          f"reviewCount {rating.get('reviewCount')}")
+    demo.check("the merchant's public reply and the JSON-LD AggregateRating are there",
+               status == 200 and rating.get("reviewCount") == summary.get("count")
+               and any((r.get("reply") or {}).get("text") == "Teşekkürler Ayşe!"
+                       for r in demo.http("GET", base)[1].get("items", [])))
 
 
 def print_links(demo: Demo, base_url: str, note: str) -> None:

@@ -132,6 +132,11 @@ def build() -> dict[str, dict]:
             "source": "aws.events", "account": "123456789012", "time": SAMPLE_TIME.isoformat(),
             "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/MessageSchedulerSweep"],
             "detail": {}},
+        "review_feed_scheduled.json": {
+            "version": "0", "id": "7e2f4a10-3b6c-4d8e-a1f5-6c9d0b2e4f71", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": SAMPLE_TIME.isoformat(),
+            "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/ReviewFeedDaily"],
+            "detail": {}},
         "tracking_worker_track_and_poll.json": sqs_event("TrackingQueue", [
             TrackShipment(merchant_id=merchant, order_id=order.order_id, shipment_id=shipment_id).model_dump_json(),
             PollShipment(merchant_id=merchant, order_id=order.order_id, shipment_id=shipment_id,

@@ -642,3 +642,88 @@ def put_support_faq():
     request = app.current_request
     merchant_id = authenticated_merchant(request.headers)
     return respond(publish_faq(merchant_id, parse_json_object(body_bytes(request.raw_body)), clock.now()))
+# --- storefront reviews (reviews/views.py): public reads, the merchant's moderation, photos ---------
+
+def _cacheable(result):
+    return Response(body=result.body if result.body is not None else "", status_code=result.status,
+                    headers=result.headers)
+
+
+@app.route("/v1/public/{merchant}/products/{sku}/reviews", methods=["GET"])
+@json_errors
+def public_reviews(merchant, sku):
+    from postpurchase.reviews import views
+
+    request = app.current_request
+    return _cacheable(views.public_reviews(merchant, sku, request.query_params, request.headers.get("if-none-match")))
+
+
+@app.route("/v1/public/{merchant}/products/{sku}/reviews/summary", methods=["GET"])
+@json_errors
+def public_review_summary(merchant, sku):
+    from postpurchase.reviews import views
+
+    return _cacheable(views.public_summary(merchant, sku, app.current_request.headers.get("if-none-match")))
+
+
+@app.route("/v1/public/{merchant}/products/{sku}/reviews/jsonld", methods=["GET"])
+@json_errors
+def public_review_jsonld(merchant, sku):
+    from postpurchase.reviews import views
+
+    request = app.current_request
+    return _cacheable(views.public_jsonld(merchant, sku, request.query_params, request.headers.get("if-none-match")))
+
+
+@app.route("/v1/reviews/moderation", methods=["GET"])
+@json_errors
+def review_moderation_queue():
+    from postpurchase.reviews import views
+
+    request = app.current_request
+    return respond(views.moderation_queue(authenticated_merchant(request.headers), request.query_params))
+
+
+@app.route("/v1/reviews/{review_id}/publish", methods=["POST"])
+@json_errors
+def publish_review(review_id):
+    from postpurchase.reviews import views
+
+    return respond(views.publish_review(authenticated_merchant(app.current_request.headers), review_id, clock.now()))
+
+
+@app.route("/v1/reviews/{review_id}/hide", methods=["POST"])
+@json_errors
+def hide_review(review_id):
+    from postpurchase.reviews import views
+
+    return respond(views.hide_review(authenticated_merchant(app.current_request.headers), review_id, clock.now()))
+
+
+@app.route("/v1/reviews/{review_id}/reply", methods=["PUT"], content_types=JSON)
+@json_errors
+def reply_to_review(review_id):
+    from postpurchase.reviews import views
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    return respond(views.reply_to_review(merchant_id, review_id, parse_json_object(body_bytes(request.raw_body)),
+                                         clock.now()))
+
+
+@app.route("/v1/feedback/{token}/photos", methods=["POST"], content_types=JSON)
+@json_errors
+def review_photo_upload(token):
+    from postpurchase.reviews import views
+
+    request = app.current_request
+    return respond(views.photo_upload(token, parse_json_object(body_bytes(request.raw_body)), clock.now()), 201)
+
+
+@app.route("/v1/feedback/{token}/photos/{upload_id}", methods=["POST"])
+@json_errors
+def review_photo_attach(token, upload_id):
+    from postpurchase.reviews import views
+
+    document, created = views.photo_attach(token, upload_id, clock.now())
+    return respond(document, 201 if created else 200)

@@ -60,6 +60,23 @@ def create_resources(template: Mapping[str, Any], region: str,
         sesv2.create_configuration_set(ConfigurationSetName=logical_id)
         refs[logical_id] = logical_id
 
+    s3 = boto3.client("s3", region_name=region)
+    for logical_id in resources(template, "AWS::S3::Bucket"):
+        name = logical_id.lower()  # bucket names are lower case
+        s3.create_bucket(Bucket=name) if region == "us-east-1" else s3.create_bucket(
+            Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+        refs[logical_id] = name
+        refs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+        refs[f"{logical_id}.RegionalDomainName"] = f"{name}.s3.{region}.amazonaws.com"
+
+    for logical_id, properties in resources(template, "AWS::S3::BucketPolicy").items():
+        bucket = resolve(properties["Bucket"], refs, template=template)
+        document = _resolved(properties["PolicyDocument"], refs, template)
+        # The local endpoint is plain http: a TLS-only Deny would refuse every local request.
+        document["Statement"] = [statement for statement in document["Statement"]
+                                 if "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))]
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(document))
+
     secretsmanager = boto3.client("secretsmanager", region_name=region)
     for logical_id, properties in resources(template, "AWS::SecretsManager::Secret").items():
         if "SecretString" not in properties:
@@ -67,6 +84,17 @@ def create_resources(template: Mapping[str, Any], region: str,
         value = resolve(properties["SecretString"], {**refs, **(parameters or {})}, template=template)
         refs[logical_id] = secretsmanager.create_secret(Name=logical_id, SecretString=value)["ARN"]
     return refs
+
+
+def _resolved(value: Any, refs: Mapping[str, str], template: Mapping[str, Any]) -> Any:
+    """A nested document (a bucket policy) with its intrinsic functions resolved."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in ("Ref", "Fn::Sub", "Fn::GetAtt", "Fn::Join"):
+            return resolve(value, refs, template=template)
+        return {key: _resolved(item, refs, template) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolved(item, refs, template) for item in value]
+    return value
 
 
 def function_environment(template: Mapping[str, Any], refs: Mapping[str, str],

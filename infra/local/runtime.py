@@ -144,6 +144,9 @@ class LocalRuntime:
         os.environ["WEBHOOKS_ALLOW_LOOPBACK"] = "true"
         # The console is served over plain http on localhost: a Secure cookie would never come back.
         os.environ["CONSOLE_COOKIE_SECURE"] = "false"
+        # Review photos and feeds are served by moto's S3 (path style) on this machine.
+        if "ReviewMediaBucket" in self.names:
+            os.environ["REVIEW_MEDIA_BASE_URL"] = f"{self.endpoint_url}/{self.names['ReviewMediaBucket']}"
         reset_process_caches()
         self._tap_event_bus()
 

@@ -110,9 +110,11 @@ def test_a_rating_is_stored_once_per_item_and_a_second_answer_updates_it(aws):
     with count_aws_requests() as requests:
         first = rate(aws, link, {"rating": 5})
     assert first.status_code == 201, first.body
-    # No webhook configured: one read (order + answer), one transaction, and the conditional cancel
-    # of the review reminder. (The messaging settings were cached by the order's confirmation.)
-    assert dict(requests) == {("DynamoDB", "BatchGetItem"): 1, ("DynamoDB", "TransactWriteItems"): 1,
+    # No webhook configured: one read (order + answer + its storefront review), one transaction for
+    # the answer, one for its review (the review, its public copies and the product's counters), and
+    # the conditional cancel of the review reminder. (The messaging settings were cached by the
+    # order's confirmation.)
+    assert dict(requests) == {("DynamoDB", "BatchGetItem"): 1, ("DynamoDB", "TransactWriteItems"): 2,
                               ("DynamoDB", "UpdateItem"): 1}
     body = first.json_body
     assert (body["order_id"], body["sku"], body["product_title"], body["rating"], body["comment"], body["version"],
@@ -350,7 +352,8 @@ def test_one_tap_records_the_rating_and_offers_the_comment_form_in_arabic(aws, p
     with count_aws_requests() as requests:
         response = page_get(aws, link, rating="5", lang="ar")
     assert response.status_code == 200, html(response)
-    assert dict(requests) == {("DynamoDB", "BatchGetItem"): 1, ("DynamoDB", "TransactWriteItems"): 1}
+    # The answer's transaction and its storefront review's (reviews/).
+    assert dict(requests) == {("DynamoDB", "BatchGetItem"): 1, ("DynamoDB", "TransactWriteItems"): 2}
     page = html(response)
     assert '<html lang="ar" dir="rtl">' in page
     assert "شكرًا لك! تم حفظ رأيك." in page and "ما رأيك في" in page

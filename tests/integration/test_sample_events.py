@@ -71,6 +71,14 @@ def test_message_scheduler_sample_is_processed(aws):
     assert result["enqueued"] == 0 and result["bucket_queries"] >= 8
 
 
+def test_review_feed_sample_is_processed(aws):
+    from infra.local.lambda_context import LambdaContext
+
+    feed = load_function("functions/review_feed", "fn_review_feed")
+    assert feed.lambda_handler(load("review_feed_scheduled.json"), LambdaContext("feed")) == {"feeds": 0,
+                                                                                             "reviews": 0}
+
+
 def load_function(path: str, name: str):
     from infra.local.runtime import load_function_module
 

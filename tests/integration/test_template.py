@@ -108,6 +108,15 @@ EXPECTED_ROUTES = {
     ("GET", "/console/{merchant_id}/settings"),
     ("GET", "/console/{merchant_id}/settings/{section}"),
     ("POST", "/console/{merchant_id}/settings/{section}"),
+    ("GET", "/v1/public/{merchant}/products/{sku}/reviews"),
+    ("GET", "/v1/public/{merchant}/products/{sku}/reviews/summary"),
+    ("GET", "/v1/public/{merchant}/products/{sku}/reviews/jsonld"),
+    ("GET", "/v1/reviews/moderation"),
+    ("POST", "/v1/reviews/{review_id}/publish"),
+    ("POST", "/v1/reviews/{review_id}/hide"),
+    ("PUT", "/v1/reviews/{review_id}/reply"),
+    ("POST", "/v1/feedback/{token}/photos"),
+    ("POST", "/v1/feedback/{token}/photos/{upload_id}"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.
@@ -126,6 +135,9 @@ LOCAL_REFS = {
     "Api": "abc123defg",
     "LinkSigningSecret": TEST_SECRET,
     "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:LinkSigningKeys-AbCdEf",
+    "ReviewMediaBucket": "reviewmediabucket",
+    "ReviewMediaBucket.Arn": "arn:aws:s3:::reviewmediabucket",
+    "ReviewMediaBucket.RegionalDomainName": f"reviewmediabucket.s3.{REGION}.amazonaws.com",
 }
 
 
@@ -538,7 +550,7 @@ def test_sqs_consumers_view(template: dict[str, Any]) -> None:
 
 def test_the_poller_runs_on_a_schedule(template: dict[str, Any]) -> None:
     scheduled = {s.function_id: s for s in tpl.scheduled_functions(template)}
-    assert set(scheduled) == {"TrackingPollerFunction", "MessageSchedulerFunction"}
+    assert set(scheduled) == {"TrackingPollerFunction", "MessageSchedulerFunction", "ReviewFeedFunction"}
     poller = scheduled["TrackingPollerFunction"]
     assert (poller.function_id, poller.schedule) == ("TrackingPollerFunction", "rate(5 minutes)")
     statements = resources(template, "AWS::Serverless::Function")["TrackingPollerFunction"]["Policies"][0]["Statement"]
@@ -814,3 +826,17 @@ def test_the_per_merchant_rate_limit_is_configured_on_the_api_function(template:
     assert rate > 0 and burst >= rate
     for name in ("MERCHANT_API_RATE_PER_SECOND", "MERCHANT_API_BURST"):
         assert name in {field.alias for field in Settings.model_fields.values()}
+
+
+def test_the_review_feed_is_built_daily_into_the_public_feeds_prefix(template: dict[str, Any]) -> None:
+    [feed] = [s for s in tpl.scheduled_functions(template) if s.function_id == "ReviewFeedFunction"]
+    assert (feed.code_uri, feed.schedule) == ("functions/review_feed", "rate(1 day)")
+    statements = resources(template, "AWS::Serverless::Function")["ReviewFeedFunction"]["Policies"][0]["Statement"]
+    writes = [s for s in statements if "s3:PutObject" in str(s["Action"])]
+    assert [w["Resource"] for w in writes] == [{"Fn::Sub": "${ReviewMediaBucket.Arn}/public/feeds/*"}]
+    assert not any("Scan" in str(s["Action"]) for s in statements)
+    assert "ReviewFeedFunctionLogGroup" in resources(template, "AWS::Logs::LogGroup")
+    policy = resources(template, "AWS::S3::BucketPolicy")["ReviewMediaBucketPolicy"]["PolicyDocument"]
+    public = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    # Only the cleaned photos and the feeds are readable: uploads/ never is.
+    assert [s["Resource"] for s in public] == [{"Fn::Sub": "${ReviewMediaBucket.Arn}/public/*"}]

@@ -92,6 +92,16 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/webhooks/easypost/{merchant_id}"): Route("webhook", {}),
     ("POST", "/webhooks/aftership/{merchant_id}"): Route("webhook", {}),
     ("GET", "/openapi.json"): Route("public"),
+    # Storefront reviews: public reads (no key), the merchant's moderation, the customer's photos.
+    ("GET", "/v1/public/{merchant}/products/{sku}/reviews"): Route("public"),
+    ("GET", "/v1/public/{merchant}/products/{sku}/reviews/summary"): Route("public"),
+    ("GET", "/v1/public/{merchant}/products/{sku}/reviews/jsonld"): Route("public"),
+    ("GET", "/v1/reviews/moderation"): Route("merchant", b_key_ok=True),
+    ("POST", "/v1/reviews/{review_id}/publish"): Route("merchant", {}),
+    ("POST", "/v1/reviews/{review_id}/hide"): Route("merchant", {}),
+    ("PUT", "/v1/reviews/{review_id}/reply"): Route("merchant", {"text": "Thank you"}),
+    ("POST", "/v1/feedback/{token}/photos"): Route("public", {"content_type": "image/jpeg"}),
+    ("POST", "/v1/feedback/{token}/photos/{upload_id}"): Route("public", {}),
 }
 
 # Ids that must never reach another partition, break a key, or give a 500.
@@ -112,7 +122,12 @@ def path_of(template: str, values: dict[str, str]) -> str:
 
 
 def a_values(world) -> dict[str, str]:
-    return {"merchant_id": A, "token": world.feedback_token, **world.ids}
+    from postpurchase.reviews.model import review_id
+
+    return {"merchant_id": A, "token": world.feedback_token, **world.ids,
+            # the review routes' own names: A's shop and product, A's review of it, an upload id
+            "merchant": A, "sku": "MUG-1", "review_id": review_id(world.ids["order_id"], "MUG-1"),
+            "upload_id": "upload-1"}
 
 
 def request(world, method: str, path: str, route: Route, headers: dict | None = None, body=None):
@@ -230,7 +245,8 @@ ANY_ID_ROUTES = [key for key in ROUTES if "{" in key[1]]
 def test_hostile_ids_are_refused_without_a_500(world, attacks, method, template):
     route = ROUTES[(method, template)]
     names = [name for name in ("merchant_id", "order_id", "rma_id", "campaign_id", "code", "customer_id",
-                               "referral_id", "token") if "{" + name + "}" in template]
+                               "referral_id", "token", "merchant", "review_id", "upload_id")
+             if "{" + name + "}" in template]
     for param in names:
         for label, hostile in HOSTILE_IDS.items():
             headers = {} if route.kind in ("page", "webhook", "public") else world.aws.auth(world.a_key)

@@ -164,6 +164,9 @@ class FakePorts:
             raise NotImplementedError
         self.bonuses.append((merchant_id, customer_id, order_id, sku))
 
+    def follow_review(self, feedback, order, now, known=None):
+        self.reviewed = [*getattr(self, "reviewed", []), (feedback.order_id, feedback.sku, feedback.version)]
+
 
 def test_first_answer_is_stored_and_its_effects_follow():
     ports = FakePorts(offer=OfferSpec(discount_type="percent", value=Decimal(10)))
@@ -173,6 +176,7 @@ def test_first_answer_is_stored_and_its_effects_follow():
     assert result.feedback.product_title == ORDER.items[0].title
     [message] = ports.queued
     assert (message.order_id, message.sku, message.version, message.body["rating"]) == ("1001", SKU, 1, 5)
+    assert ports.reviewed == [("1001", SKU, 1)]  # its storefront review follows the answer
     assert message.body["event_id"] == delivery_id(result.feedback) and message.body["type"] == "FeedbackSubmitted"
     assert ports.cancelled == [("m", "1001")]
     assert result.coupon is not None and result.coupon.code == "THANKS-1"

@@ -84,6 +84,12 @@ class Settings(BaseModel):
     email_claim_timeout_seconds: int = Field(alias="EMAIL_CLAIM_TIMEOUT_SECONDS", default=120, ge=30)
     idempotency_ttl_seconds: int = Field(alias="IDEMPOTENCY_TTL_SECONDS", default=7 * 86400, ge=60)
     aws_region: str = Field(alias="AWS_REGION", default="us-east-1")
+    # Storefront reviews (reviews/): the bucket of review photos (uploads/ private, public/ served)
+    # and the feeds (public/feeds/), the URL public/ is served from, and how long browsers and CDNs
+    # may keep a public review read.
+    review_media_bucket: str = Field(alias="REVIEW_MEDIA_BUCKET", default="postpurchase-review-media")
+    review_media_base_url: str = Field(alias="REVIEW_MEDIA_BASE_URL", default="https://media.invalid")
+    review_cache_seconds: int = Field(alias="REVIEW_CACHE_SECONDS", default=300, ge=0, le=86400)
 
 
 class ConfigurationError(RuntimeError):

@@ -271,7 +271,8 @@ def openapi_document() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["rating"],
                     "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                                   "comment": {"type": ["string", "null"], "maxLength": 2000}}}}}},
+                                   "comment": {"type": ["string", "null"], "maxLength": 2000},
+                                   "title": {"type": ["string", "null"], "maxLength": 150}}}}}},
                 "responses": {"201": _answer("The first answer: order_id, sku, product_title, rating, comment, "
                                              "submitted_at, updated_at, version, thank_you_coupon"),
                               "200": _answer("An updated (or unchanged) answer"),
@@ -471,6 +472,7 @@ def openapi_document() -> dict[str, Any]:
             "/webhooks/easypost/{merchant_id}": _webhook("EasyPost tracker.updated", "X-Hmac-Signature"),
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),
             "/webhooks/woocommerce/{merchant_id}": _webhook("WooCommerce", "X-WC-Webhook-Signature"),
+            **_review_paths(),
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
             **_support_faq_paths(),
         }),
@@ -505,3 +507,69 @@ def _support_faq_paths() -> dict[str, dict]:
                 "security": _BEARER,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
                 "responses": {"200": _answer("entries, updated_at, limits"), **_errors(400, 401, 413, 415)}}}}
+# --- storefront reviews (reviews/views.py) -----------------------------------------------------------
+def _review_paths() -> dict[str, dict]:
+    public = [_path("merchant"), _path("sku")]
+    conditional = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                   "description": "An ETag from an earlier answer: 304 when nothing changed"}
+    cached = {"304": _answer("Not modified (the ETag matched)")}
+    merchant = [_path("review_id")]
+    return {
+        "/v1/public/{merchant}/products/{sku}/reviews": {"get": {
+            "summary": "A product's published reviews (no key; cacheable: Cache-Control, ETag). One DynamoDB "
+                       "Query per page; authors are display names only",
+            "security": [{}],
+            "parameters": [*public, conditional,
+                           {"name": "sort", "in": "query", "required": False,
+                            "schema": {"enum": ["newest", "highest", "with_photos"], "default": "newest"}},
+                           {"name": "limit", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10}},
+                           {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}],
+            "responses": {"200": _answer("items (review_id, rating, title, body, author, verified_buyer, "
+                                         "published_at, photos, reply), next_cursor"), **cached,
+                          **_errors(400)}}},
+        "/v1/public/{merchant}/products/{sku}/reviews/summary": {"get": {
+            "summary": "A product's rating summary: average, count, distribution 1-5 (one item, one Query)",
+            "security": [{}], "parameters": [*public, conditional],
+            "responses": {"200": _answer("sku, average, count, distribution, best_rating, worst_rating"),
+                          **cached, **_errors(400)}}},
+        "/v1/public/{merchant}/products/{sku}/reviews/jsonld": {"get": {
+            "summary": "schema.org Product with one AggregateRating and the newest Review items, for the "
+                       "storefront to embed as application/ld+json (one Query)",
+            "security": [{}], "parameters": [*public, conditional, *_query("limit", "locale")],
+            "responses": {"200": _answer("A schema.org Product"), **cached, **_errors(400)}}},
+        "/v1/reviews/moderation": {"get": {
+            "summary": "The moderation queue: held reviews, oldest first, with held_for (manual, "
+                       "below_threshold, link, email, phone, profanity)",
+            "security": _BEARER, "parameters": _query("limit", "cursor"),
+            "responses": {"200": _answer("items, next_cursor"), **_errors(400, 401)}}},
+        "/v1/reviews/{review_id}/publish": {"post": {
+            "summary": "Publish (or unhide) a review as the customer wrote it", "security": _BEARER,
+            "parameters": merchant, "responses": {"200": _answer("The review"), **_errors(401, 404, 409)}}},
+        "/v1/reviews/{review_id}/hide": {"post": {
+            "summary": "Hide a review: gone from the lists, the summary and the feed; never edited",
+            "security": _BEARER, "parameters": merchant,
+            "responses": {"200": _answer("The review"), **_errors(401, 404, 409)}}},
+        "/v1/reviews/{review_id}/reply": {"put": {
+            "summary": "The merchant's public reply below a review ({text}; empty removes it)",
+            "security": _BEARER, "parameters": merchant,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["text"], "additionalProperties": False,
+                "properties": {"text": {"type": ["string", "null"], "maxLength": 2000}}}}}},
+            "responses": {"200": _answer("The review"), **_errors(400, 401, 404, 409, 413, 415, 422)}}},
+        "/v1/feedback/{token}/photos": {"post": {
+            "summary": "A presigned S3 POST for one review photo (image/jpeg, image/png or image/webp; at most "
+                       "8 MiB); the rating token is the authority",
+            "security": [{}], "parameters": [_path("token")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["content_type"],
+                "properties": {"content_type": {"enum": ["image/jpeg", "image/png", "image/webp"]}}}}}},
+            "responses": {"201": _answer("upload_id, url, fields, max_bytes, expires_in"),
+                          **_errors(400, 404, 409, 422)}}},
+        "/v1/feedback/{token}/photos/{upload_id}": {"post": {
+            "summary": "Process an uploaded photo: the real type is checked, EXIF and other metadata removed; "
+                       "refused files are deleted and never published",
+            "security": [{}], "parameters": [_path("token"), _path("upload_id")],
+            "responses": {"201": _answer("review_id, photo (url, width, height), photos, status"),
+                          "200": _answer("Already processed"), **_errors(400, 404, 409, 422)}}},
+    }

@@ -400,3 +400,17 @@ def stats() -> "DynamoStats":
     from .storage.stats import DynamoStats
 
     return DynamoStats()
+
+
+@lru_cache(maxsize=1)
+def review_store() -> "DynamoReviewStore":  # noqa: F821 - storage.reviews, imported lazily
+    from .storage.reviews import DynamoReviewStore
+
+    return DynamoReviewStore()
+
+
+@lru_cache(maxsize=1)
+def review_media() -> "S3ReviewMedia":  # noqa: F821 - adapters.review_media, imported lazily
+    from .adapters.review_media import S3ReviewMedia
+
+    return S3ReviewMedia(settings().review_media_bucket)

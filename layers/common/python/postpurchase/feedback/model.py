@@ -26,6 +26,7 @@ class FeedbackChange(BaseModel):
     at: AwareDatetime
     rating: int
     comment: str | None = None
+    title: str | None = None
     source: Source
 
 
@@ -39,6 +40,7 @@ class Feedback(BaseModel):
     product_title: str | None = None
     rating: Annotated[int, Field(ge=MIN_RATING, le=MAX_RATING)]
     comment: Annotated[str, Field(max_length=MAX_COMMENT)] | None = None
+    title: Annotated[str, Field(max_length=150)] | None = None  # the review's title (reviews/model.py)
     submitted_at: AwareDatetime
     updated_at: AwareDatetime
     source: Source
@@ -74,22 +76,23 @@ _KEEP: Any = object()
 
 def answer(existing: Feedback | None, *, merchant_id: str, order_id: str, sku: str, customer_id: str,
            product_title: str | None, rating: int, comment: str | None | object = _KEEP, source: Source,
-           now: datetime) -> tuple[Feedback, bool]:
+           now: datetime, title: str | None | object = _KEEP) -> tuple[Feedback, bool]:
     """The answer after this submission and whether it changed.
 
     `comment` left out keeps the stored comment (a second tap on a rating link must not erase
     it); given (None or text) it replaces it. The same answer again changes nothing."""
     new_comment = (existing.comment if existing else None) if comment is _KEEP else comment
+    new_title = (existing.title if existing else None) if title is _KEEP else title
     if existing is None:
         return Feedback(merchant_id=merchant_id, order_id=order_id, sku=sku, customer_id=customer_id,
-                        product_title=product_title, rating=rating, comment=new_comment, submitted_at=now,
-                        updated_at=now, source=source), True
-    if existing.rating == rating and existing.comment == new_comment:
+                        product_title=product_title, rating=rating, comment=new_comment, title=new_title,
+                        submitted_at=now, updated_at=now, source=source), True
+    if existing.rating == rating and existing.comment == new_comment and existing.title == new_title:
         return existing, False
     change = FeedbackChange(at=existing.updated_at, rating=existing.rating, comment=existing.comment,
-                            source=existing.source)
+                            title=existing.title, source=existing.source)
     return existing.model_copy(update={
-        "rating": rating, "comment": new_comment, "updated_at": max(now, existing.updated_at), "source": source,
+        "rating": rating, "comment": new_comment, "title": new_title, "updated_at": max(now, existing.updated_at), "source": source,
         "version": existing.version + 1, "history": [*existing.history, change],
         "product_title": existing.product_title or product_title}), True
 
@@ -115,6 +118,7 @@ def document(feedback: Feedback) -> dict[str, Any]:
         "product_title": feedback.product_title,
         "customer_id": feedback.customer_id,
         "rating": feedback.rating,
+        "title": feedback.title,
         "comment": feedback.comment,
         "submitted_at": feedback.submitted_at.isoformat(),
         "updated_at": feedback.updated_at.isoformat(),

@@ -7,7 +7,9 @@ then the effects, each safe to repeat, so a retried request heals a half-done on
 - the merchant's webhook is queued once per answer version (`notified_version` on the answer);
 - the review reminder is cancelled (MessageSchedule port);
 - the thank-you coupon, when the merchant offers one, is issued idempotently on (feedback, order:sku);
-- the loyalty programme's review bonus, when it exists (idempotent on its side).
+- the loyalty programme's review bonus, when it exists (idempotent on its side);
+- its storefront review (reviews/service.follow_feedback: created, or moderated again after a
+  change; version-checked, so a retry changes nothing).
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ class Loaded(NamedTuple):
     order: Order
     feedback: Feedback | None
     notified_version: int
+    review: Any = None  # its storefront review (reviews.model.Review), read in the same request
 
 
 class FeedbackStore(Protocol):
@@ -65,6 +68,10 @@ class Ports(Protocol):
         """Raises NotImplementedError while no loyalty programme exists (skipped)."""
         ...
 
+    def follow_review(self, feedback: Feedback, order: Order, now: datetime, known: Any = None) -> None:
+        """Create or re-moderate the answer's storefront review (reviews/)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -76,10 +83,12 @@ class Submission:
     customer_locale: str | None = None
     customer_timezone: str | None = None
     skipped: tuple[str, ...] = ()  # effects whose capability does not exist yet
+    author: str = ""  # the name its storefront review shows ("Ayşe K."; reviews/model.display_name)
 
 
 def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: int,
-           comment: str | None | Any = KEEP_COMMENT, source: Source, now: datetime) -> Submission:
+           comment: str | None | Any = KEEP_COMMENT, source: Source, now: datetime,
+           title: str | None | Any = KEEP_COMMENT) -> Submission:
     """Record the answer (rating already checked by model.parse_rating, comment by clean_comment)."""
     for _ in range(ATTEMPTS):
         loaded = ports.store.load(merchant_id, order_id, sku)
@@ -89,7 +98,7 @@ def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: i
             raise NotFound("no such rating link", field="token")
         feedback, changed = answer(loaded.feedback, merchant_id=merchant_id, order_id=order_id, sku=sku,
                                    customer_id=loaded.order.customer.customer_id(), product_title=item.title,
-                                   rating=rating, comment=comment, source=source, now=now)
+                                   rating=rating, comment=comment, source=source, now=now, title=title)
         if changed:
             try:
                 ports.store.save(feedback, loaded.feedback)
@@ -100,10 +109,14 @@ def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: i
     else:
         raise Conflict("the answer changed meanwhile; send it again", field="rating")
     _notify(ports, feedback, notified)
+    ports.follow_review(feedback, loaded.order, now, loaded.review)
     coupon, skipped = _after_answer(ports, feedback, loaded.order.currency, now)
     customer = loaded.order.customer
+    from ..reviews.model import display_name
+
     return Submission(feedback, created=loaded.feedback is None, changed=changed, coupon=coupon,
-                      customer_locale=customer.locale, customer_timezone=customer.timezone, skipped=skipped)
+                      customer_locale=customer.locale, customer_timezone=customer.timezone, skipped=skipped,
+                      author=display_name(customer.first_name, customer.last_name))
 
 
 def _notify(ports: Ports, feedback: Feedback, notified_version: int) -> None:

@@ -51,6 +51,12 @@ class AwsPorts:
     def award_review_bonus(self, merchant_id: str, customer_id: str, order_id: str, sku: str, now: datetime) -> None:
         services.loyalty().award_review_bonus(merchant_id, customer_id, order_id, sku, now)
 
+    def follow_review(self, feedback: Any, order: Any, now: datetime, known: Any = None) -> None:
+        from ..reviews.service import follow_feedback
+
+        follow_feedback(services.review_store(), feedback, order,
+                        services.messaging_settings(feedback.merchant_id).reviews, now, known=known)
+
 
 PORTS = AwsPorts()
 
@@ -67,11 +73,14 @@ def token_claims(token: str, now: datetime, merchant_id: str | None = None) -> t
 
 
 def record(token: str, rating: Any, comment: Any, source: Source, now: datetime,
-           merchant_id: str | None = None) -> Submission:
+           merchant_id: str | None = None, title: Any = KEEP_COMMENT) -> Submission:
+    from ..reviews.model import clean_title
+
     m, o, sku = token_claims(token, now, merchant_id)
     checked = parse_rating(rating)
     text = KEEP_COMMENT if comment is KEEP_COMMENT else clean_comment(comment)
-    submission = submit(PORTS, m, o, sku, rating=checked, comment=text, source=source, now=now)
+    heading = KEEP_COMMENT if title is KEEP_COMMENT else clean_title(title)
+    submission = submit(PORTS, m, o, sku, rating=checked, comment=text, source=source, now=now, title=heading)
     if submission.skipped:
         from ..observability import logger
 
@@ -87,7 +96,7 @@ def coupon_document(coupon: OfferNotice | None) -> dict[str, Any] | None:
             "expires_at": coupon.expires_at.isoformat() if coupon.expires_at else None}
 
 
-_FIELDS = {"rating", "comment"}
+_FIELDS = {"rating", "comment", "title"}
 
 
 def submit_answer(token: str, data: Mapping[str, Any], now: datetime) -> tuple[dict[str, Any], bool]:
@@ -97,7 +106,7 @@ def submit_answer(token: str, data: Mapping[str, Any], now: datetime) -> tuple[d
     if unknown:
         raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
     submission = record(token, data.get("rating"), data["comment"] if "comment" in data else KEEP_COMMENT, "api",
-                        now)
+                        now, title=data["title"] if "title" in data else KEEP_COMMENT)
     return {**document(submission.feedback), "thank_you_coupon": coupon_document(submission.coupon)}, \
         submission.created
 

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..validation import PlainDecimal
+from ..reviews.settings import ReviewSettings
 from .requests import ConfirmationVariant
 
 
@@ -86,6 +87,7 @@ class MessagingSettings(_Settings):
     confirmation_offer: OfferSpec | None = None  # the coupon in the "enticing" confirmation
     frequency_cap: FrequencyCap = FrequencyCap()
     quiet_hours: QuietHours = QuietHours()
+    reviews: ReviewSettings = ReviewSettings()  # storefront reviews: moderation (reviews/settings.py)
 
     @field_validator("birthday_offer", "anniversary_offer", "win_back_offer")
     @classmethod

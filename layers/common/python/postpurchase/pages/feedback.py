@@ -20,6 +20,7 @@ from ..feedback import views
 from ..feedback.model import KEEP_COMMENT, MAX_COMMENT, Feedback, clean_comment, parse_rating
 from ..messaging.requests import OfferNotice
 from ..security.tokens import verify_form_token
+from ..reviews.model import MAX_TITLE, clean_title, display_name
 from .feedback_model import FeedbackPage
 from .handlers import PageResponse, _context, _error, _form, _html, _keys, _same_origin, _shopper
 
@@ -35,7 +36,7 @@ def _render(merchant_id: str, token: str, order_id: str, sku: str, lang: str | N
             feedback: Feedback | None, product_title: str | None, customer_locale: str | None = None,
             customer_timezone: str | None = None, thanked: bool = False, coupon: OfferNotice | None = None,
             errors: dict[str, str] | None = None, comment: str | None = None, rating: int | None = None,
-            status: int = 200) -> PageResponse:
+            status: int = 200, title: str | None = None, author: str = "") -> PageResponse:
     from .feedback_rendering import render_feedback_page
 
     shopper = _shopper(merchant_id, lang, customer_locale)
@@ -44,6 +45,8 @@ def _render(merchant_id: str, token: str, order_id: str, sku: str, lang: str | N
     page = FeedbackPage(context=context, link_token=token, product_title=product_title,
                         rating=rating if rating is not None else (feedback.rating if feedback else None),
                         comment=comment if comment is not None else ((feedback.comment or "") if feedback else ""),
+                        title=title if title is not None else ((feedback.title or "") if feedback else ""),
+                        author=author,
                         thanked=thanked, coupon=coupon, errors=errors or {})
     return _html(status, render_feedback_page, page)
 
@@ -72,14 +75,15 @@ def feedback_page(merchant_id: str, token: str, query: Mapping[str, str], now: d
     errors = {"rating": "invalid"} if query.get("rating") else None
     return _render(merchant_id, token, order_id, sku, lang, now, feedback=loaded.feedback, product_title=item.title,
                    customer_locale=customer.locale, customer_timezone=customer.timezone, errors=errors,
-                   status=422 if errors else 200)
+                   status=422 if errors else 200, author=display_name(customer.first_name, customer.last_name))
 
 
 def _after(merchant_id: str, token: str, lang: str | None, now: datetime, submission: Any) -> PageResponse:
     feedback = submission.feedback
     return _render(merchant_id, token, feedback.order_id, feedback.sku, lang, now, feedback=feedback,
                    product_title=feedback.product_title, customer_locale=submission.customer_locale,
-                   customer_timezone=submission.customer_timezone, thanked=True, coupon=submission.coupon)
+                   customer_timezone=submission.customer_timezone, thanked=True, coupon=submission.coupon,
+                   author=getattr(submission, "author", ""))
 
 
 def submit_feedback(merchant_id: str, token: str, raw_body: bytes | None, headers: Mapping[str, str],
@@ -98,6 +102,7 @@ def submit_feedback(merchant_id: str, token: str, raw_body: bytes | None, header
     errors: dict[str, str] = {}
     rating: int | None = None
     comment_text = form.get("comment", "")
+    title_text = form.get("title", "")
     try:
         rating = parse_rating(form.get("rating"))
     except DomainError:
@@ -106,6 +111,10 @@ def submit_feedback(merchant_id: str, token: str, raw_body: bytes | None, header
         clean_comment(comment_text)
     except DomainError:
         errors["comment"] = "too_long"
+    try:
+        clean_title(title_text)
+    except DomainError:
+        errors["title"] = "too_long"
     if errors:
         from ..services import feedback_store
 
@@ -113,9 +122,11 @@ def submit_feedback(merchant_id: str, token: str, raw_body: bytes | None, header
         item = next((line for line in loaded.order.items if line.sku == sku), None) if loaded else None
         if loaded is None or item is None:
             return _invalid(merchant_id, lang, now)
+        customer = loaded.order.customer
         return _render(merchant_id, token, order_id, sku, lang, now, feedback=loaded.feedback,
-                       product_title=item.title, customer_locale=loaded.order.customer.locale,
-                       customer_timezone=loaded.order.customer.timezone, errors=errors,
-                       comment=comment_text[:MAX_COMMENT * 2], rating=rating, status=422)
-    submission = views.record(token, rating, comment_text, "page", now, merchant_id)
+                       product_title=item.title, customer_locale=customer.locale,
+                       customer_timezone=customer.timezone, errors=errors,
+                       comment=comment_text[:MAX_COMMENT * 2], rating=rating, status=422,
+                       title=title_text[:MAX_TITLE * 2], author=display_name(customer.first_name, customer.last_name))
+    submission = views.record(token, rating, comment_text, "page", now, merchant_id, title=title_text)
     return _after(merchant_id, token, lang, now, submission)

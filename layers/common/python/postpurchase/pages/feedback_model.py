@@ -13,6 +13,8 @@ class FeedbackPage(model._Page):
     product_title: str | None = None
     rating: int | None = None  # the stored (or just recorded) rating
     comment: str = ""
+    title: str = ""  # the review's title (shown with the comment on the storefront)
+    author: str = ""  # the name the storefront review shows; "" = "a verified buyer"
     thanked: bool = False  # an answer was just recorded
     coupon: OfferNotice | None = None
-    errors: dict[str, str] = {}  # field -> invalid | too_long
+    errors: dict[str, str] = {}  # field -> invalid | too_long (rating, comment, title)

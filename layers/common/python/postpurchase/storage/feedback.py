@@ -24,9 +24,10 @@ from ..feedback.model import Feedback
 from ..feedback.service import Loaded, StaleFeedback
 from ..orders.models import Order
 from ..analytics.counters import Tally, rating_answered
+from ..reviews.model import Review
 from . import keys, stats
 from .orders import _connection, _reasons
-from .table import FeedbackListingRecord, FeedbackRecord, OrderRecord, Record
+from .table import FeedbackListingRecord, FeedbackRecord, OrderRecord, Record, ReviewRecord
 
 MAX_PAGE = 100
 
@@ -61,14 +62,19 @@ class DynamoFeedbackStore:
         pk = keys.order_pk(merchant_id, order_id)
         order: Order | None = None
         existing: Feedback | None = None
+        review: Review | None = None
         notified = 0
-        for item in Record.batch_get([(pk, keys.ORDER_SK), (pk, keys.feedback_sk(sku))], consistent_read=True):
+        # The storefront review rides along (reviews/service.follow_feedback needs it next).
+        for item in Record.batch_get([(pk, keys.ORDER_SK), (pk, keys.feedback_sk(sku)), (pk, keys.review_sk(sku))],
+                                     consistent_read=True):
             if isinstance(item, OrderRecord) and item.merchant_id == merchant_id:
                 order = Order.model_validate_json(item.document)
             elif isinstance(item, FeedbackRecord):
                 existing = Feedback.model_validate_json(item.document)
                 notified = int(item.notified_version or 0)
-        return None if order is None else Loaded(order, existing, notified)
+            elif isinstance(item, ReviewRecord) and item.merchant_id == merchant_id:
+                review = Review.model_validate_json(item.document)
+        return None if order is None else Loaded(order, existing, notified, review)
 
     def save(self, feedback: Feedback, previous: Feedback | None) -> None:
         m, o = feedback.merchant_id, feedback.order_id

@@ -288,3 +288,36 @@ def stats_sk(day_iso: str, metric: str, shard: int, dimension: str) -> str:
 
 def stats_marker_pk(merchant_id: str, event_key: str) -> str:
     return f"M#{merchant_id}#STATSEV#{event_key}"
+# --- storefront reviews (storage/reviews.py) ----------------------------------------------------
+REVIEW_SK_PREFIX = "REVIEW#"  # the review itself, under its order (next to its FEEDBACK#{sku})
+
+
+def review_sk(sku: str) -> str:
+    return f"{REVIEW_SK_PREFIX}{sku}"
+
+
+def product_reviews_pk(merchant_id: str, sku: str) -> str:
+    """A product's published reviews, one copy per sort order, and its summary counters:
+    N#{published}#{id} newest, H#{rating}#{published}#{id} highest, P#{published}#{id} with photos
+    (sparse: only reviews with photos), and REVIEW_SUMMARY_SK, which sorts just after every N#
+    key, so the JSON-LD read gets the summary and the newest reviews in one Query."""
+    return f"M#{merchant_id}#REV#{sku}"
+
+
+REVIEW_SORT_PREFIXES = {"newest": "N#", "highest": "H#", "with_photos": "P#"}
+REVIEW_SUMMARY_SK = "N~SUMMARY"  # '~' sorts after '#'
+
+
+def review_queue_pk(merchant_id: str) -> str:
+    """The merchant's moderation queue (sk {submitted}#{review id}): held reviews only."""
+    return f"M#{merchant_id}#REVQ"
+
+
+def published_reviews_pk(merchant_id: str) -> str:
+    """All the merchant's published reviews (sk the review id): the feed's one paged Query."""
+    return f"M#{merchant_id}#REVPUB"
+
+
+# The merchants with a reviews feed to build (sk M#{m}): a cross-tenant registry holding only merchant
+# ids, like APIKEY#, read by the daily feed builder.
+REVIEW_FEEDS_PK = "SYS#REVIEWFEEDS"

@@ -64,6 +64,9 @@ ERASE_POLICY: dict[str, Action] = {
     "support_faq": "keep",  # the shop's own FAQ text
     # Analytics: daily counts per SKU / carrier / kind and fact markers keyed by ids, never a person.
     "stats": "keep", "stats_marker": "keep",
+    # Storefront reviews: the review goes with its public copies, its count and its photos
+    # (storage/reviews.erase); copies and counters are only ever reached through it.
+    "review": "erase_review", "review_copy": "keep", "review_summary": "keep", "review_feed": "keep",
 }
 
 
@@ -346,7 +349,19 @@ def _apply(item: dict, merchant_id: str, customer_ids: list[str], now: datetime)
                     {"#document": "document"})
     elif action == "anonymise_order":
         _anonymise_order(item, merchant_id, now)
+    elif action == "erase_review":
+        _erase_review(item)
     return action
+
+
+def _erase_review(item: dict) -> None:
+    from .. import services
+    from ..reviews.model import Review
+
+    review = Review.model_validate_json(item["document"])
+    for photo in review.photos:  # the published copies; the uploads were deleted when processed
+        services.review_media().delete(photo.key)
+    services.review_store().erase(review)
 
 
 def erase(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str], now: datetime) -> dict[str, Any]:

@@ -559,3 +559,37 @@ class StatsMarkerRecord(Record, discriminator="stats_marker"):
     the same transaction as the ADDs, on the condition it is new); expires by TTL."""
 
     expires_at = TTLAttribute()
+class ReviewRecord(Record, discriminator="review"):
+    """pk M#{m}#O#{o}, sk REVIEW#{sku}: the storefront review of one answer (reviews/model.py);
+    every save is version-checked and moves its copies and counters in the same transaction."""
+
+    merchant_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.reviews.model.Review as JSON
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+
+
+class ReviewCopyRecord(Record, discriminator="review_copy"):
+    """A published review's copy in its product's partition (one per sort order), in the merchant's
+    published listing, or a held review in the moderation queue: the Review JSON, read by Query."""
+
+    merchant_id = UnicodeAttribute()
+    document = UnicodeAttribute()
+
+
+class ReviewSummaryRecord(Record, discriminator="review_summary"):
+    """pk M#{m}#REV#{sku}, sk N~SUMMARY: published reviews per rating (ADDed in each save's
+    transaction, so a retry never counts twice)."""
+
+    merchant_id = UnicodeAttribute(null=True)
+    r1 = NumberAttribute(default=0)
+    r2 = NumberAttribute(default=0)
+    r3 = NumberAttribute(default=0)
+    r4 = NumberAttribute(default=0)
+    r5 = NumberAttribute(default=0)
+
+
+class ReviewFeedRecord(Record, discriminator="review_feed"):
+    """pk SYS#REVIEWFEEDS, sk M#{m}: this merchant has published reviews (the feed builder's list)."""
+
+    merchant_id = UnicodeAttribute()
