@@ -210,6 +210,11 @@ def order_page(merchant_id: str, order_id: str, query: Mapping[str, str], now: d
     page = build.order_page(context, returns, view.status, tracked, shopper.branding, form=form, notice=notice,
                             form_id=secrets.token_urlsafe(12),
                             preferences_url=preferences_link(merchant_id, customer.customer_id(), now, lang))
+    from ..surveys.invitation import order_page_survey_path
+
+    survey_url = order_page_survey_path(merchant_id, view, now, shopper.language)
+    if survey_url:
+        page = page.model_copy(update={"survey_url": survey_url})
     return _html(status, render_order_page, page)
 
 
