@@ -28,7 +28,7 @@ def ref_of(survey_id: str) -> str:
 
 def _schedule(merchant_id: str, order_id: str, *, after_return: bool, base: datetime, now: datetime) -> int:
     from .. import services
-    from ..messaging.schedule import local_morning_on_or_after, priority_of
+    from ..messaging.schedule import SEND_HOUR, local_morning_on_or_after, local_time, priority_of, zone
     from ..messaging.scheduled import ScheduledMessage
 
     surveys = services.survey_store().definitions(merchant_id)
@@ -43,7 +43,9 @@ def _schedule(merchant_id: str, order_id: str, *, after_return: bool, base: date
     for survey in surveys:
         if not applies(survey, audience, "email"):
             continue
-        due = local_morning_on_or_after(base + timedelta(days=survey.timing.days_after or 0), customer.timezone)
+        # The local morning of the Nth day after delivery, like the review request (never before it).
+        day = base.astimezone(zone(customer.timezone)).date() + timedelta(days=survey.timing.days_after or 0)
+        due = max(local_time(day, SEND_HOUR, customer.timezone), local_morning_on_or_after(base, customer.timezone))
         message = ScheduledMessage(merchant_id=merchant_id, kind=KIND, scope="order", scope_id=order_id,
                                    customer_id=customer.customer_id(), ref=ref_of(survey.survey_id), due_at=due,
                                    expires_at=due + EXPIRY, priority=priority_of(KIND),
