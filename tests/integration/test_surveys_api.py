@@ -170,6 +170,12 @@ def test_surveys_need_the_merchant_key_and_stay_the_merchants_own(aws, other_sto
     assert put(aws, definition()).status_code == 201
     assert aws.client.get("/v1/surveys", headers=aws.auth(other_store)).json_body == {"items": []}
     assert results(aws, api_key=other_store).status_code == 404
+    # The same survey id is another merchant's own survey: A's stays as it was.
+    theirs = put(aws, definition(questions=[{"id": "q", "kind": "csat", "text": {"en": "Other shop?"}}]),
+                 api_key=other_store)
+    assert theirs.status_code == 201 and theirs.json_body["version"] == 1
+    assert [q["question_id"] for q in results(aws).json_body["questions"]] == ["nps", "csat", "heard"]
+    assert [q["question_id"] for q in results(aws, api_key=other_store).json_body["questions"]] == ["q"]
     assert results(aws, survey_id="nope").status_code == 404
     assert results(aws, lang="xx").json_body["error"]["field"] == "lang"
 
