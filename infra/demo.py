@@ -446,6 +446,9 @@ def play(demo: Demo) -> None:
     from infra.demo_year import year
 
     year(demo)
+    from infra.demo_surveys import surveys
+
+    surveys(demo)
 
 
 def print_links(demo: Demo, base_url: str, note: str) -> None:
