@@ -55,10 +55,22 @@ def _post_form(demo, page: str, fields: dict) -> tuple[int, str]:
 
 
 def surveys(demo) -> None:
+    from infra.local.merchant_endpoint import MerchantEndpoint
+
+    endpoint = MerchantEndpoint()  # the merchant's helpdesk: survey.detractor arrives here
+    try:
+        _surveys(demo, endpoint)
+    finally:
+        endpoint.stop()
+
+
+def _surveys(demo, endpoint) -> None:
+    from postpurchase.returns.handoff import verify_signature
     from postpurchase.surveys.links import answer_url
     from postpurchase.surveys.service import Respondent
 
     merchant = demo.runtime.credentials.merchant_id
+    _, hook = demo.merchant("PUT", "/v1/settings/webhooks", {"feedback_url": endpoint.start()})
     demo.step("The merchant defines a post-purchase survey: NPS, then 'how did you hear about us?'")
     status, survey = demo.merchant("PUT", f"/v1/surveys/{SURVEY_ID}", SURVEY)
     demo.check("the survey is stored (text falls back to English where not given: "
@@ -76,9 +88,14 @@ def surveys(demo) -> None:
     demo.check("Dmitri taps 3: a detractor, asked what went wrong (in Russian)",
                status == 200 and 'id="survey-detractor"' in page and 'lang="ru' in page)
     status, page = _post_form(demo, page, {"message": "Футболка пришла не того размера."})
-    demo.check("his message is kept and sent to the shop as a signed survey.detractor webhook",
-               status == 200 and 'id="survey-detractor-sent"' in page)
+    demo.check("his message is kept for the shop", status == 200 and 'id="survey-detractor-sent"' in page)
     demo.settle()
+    posted = [d for d in endpoint.deliveries if d.status == 200]
+    demo.check("the merchant got one signed survey.detractor webhook with his message",
+               len(posted) == 1 and posted[0].json.get("type") == "survey.detractor"
+               and posted[0].json.get("score") == 3 and "размера" in posted[0].json.get("message", "")
+               and verify_signature(hook.get("secret"), posted[0].headers.get("x-postpurchase-signature"),
+                                    posted[0].body, demo.clock.now()))
 
     status, results = demo.merchant("GET", f"/v1/surveys/{SURVEY_ID}/results")
     nps = next((q for q in results.get("questions", []) if q["question_id"] == "nps"), {})
