@@ -234,6 +234,8 @@ def test_the_page_form_records_answers_with_other_text_and_closes_with_the_commu
     assert question(aws, "nps")["responses"] == 0  # nothing stored from a refused form
     bad = submit(aws, page, {"q_nps": "12"})
     assert bad.status_code == 422 and 'id="error-nps"' in text(bad)
+    nothing = submit(aws, page, {})
+    assert nothing.status_code == 422 and 'id="error-nps"' in text(nothing)
 
     done = submit(aws, page, {"q_nps": "7", "q_csat": "4", "q_heard": "other", "q_heard_other": "A podcast"})
     assert done.status_code == 200, text(done)
@@ -371,6 +373,7 @@ def test_the_survey_email_goes_days_after_delivery_and_its_scores_answer_in_one_
 
     answered = aws.client.get(path_of(html_lib.unescape(links[10])), headers={"Host": HOST})
     assert answered.status_code == 200 and 'id="survey-promoter"' in text(answered)
+    assert 'lang="tr"' in text(answered)  # the page opens in the email's language
     assert question(aws, "nps")["counts"]["10"] == 1
 
     # The customer's next order: the survey was answered, so its email is cancelled, not sent.

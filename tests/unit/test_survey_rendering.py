@@ -47,10 +47,11 @@ def test_the_survey_email_in_every_language(language):
     assert email.subject == SUBJECTS[language]
     assert HEADINGS[language] in email.html and HEADINGS[language] in email.text
     links = re.findall(r'href="(https://api\.example/pages/demo-store/surveys/[^"]+)"', email.html)
-    assert links == [f"https://api.example/pages/demo-store/surveys/t{v}" for v in range(11)] + [
-        "https://api.example/pages/demo-store/surveys/page"]
+    # Each score its own link, opening the page in the email's language.
+    assert links == [f"https://api.example/pages/demo-store/surveys/t{v}?lang={language}" for v in range(11)] + [
+        f"https://api.example/pages/demo-store/surveys/page?lang={language}"]
     for v in (0, 10):
-        assert f"https://api.example/pages/demo-store/surveys/t{v}" in email.text
+        assert f"https://api.example/pages/demo-store/surveys/t{v}?lang={language}" in email.text
     # The merchant's question: in the language given, else the default language, always escaped.
     if language == "tr":
         assert "Bizi önerir misiniz?" in email.html

@@ -492,10 +492,12 @@ def _marketing_context(request: EmailRequest, fmt_locale: Locale, currency: str 
     survey = None
     if request.survey is not None:
         notice, language = request.survey, str(fmt_locale.language)
-        survey = {"kind": notice.kind, "page_url": _web_url(notice.page_url),
+        # The links open the survey page in the email's language.
+        page_url, in_language = _web_url(notice.page_url), (lambda url: _with_query(url, lang=language) if url else None)
+        survey = {"kind": notice.kind, "page_url": in_language(page_url),
                   "question": notice.text.get(language) or notice.text.get(notice.default_language) or "",
                   "scores": [{"value": s.value, "value_text": format_decimal(s.value, locale=fmt_locale),
-                              "url": _web_url(s.url)} for s in notice.scores]}
+                              "url": in_language(_web_url(s.url))} for s in notice.scores]}
     return {
         "survey": survey,
         "offer": _offer_context(request.offer, fmt_locale, zone, currency) if request.offer else None,

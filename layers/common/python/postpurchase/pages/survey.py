@@ -27,6 +27,9 @@ from .handlers import PageResponse, _context, _error, _form, _html, _keys, _same
 from .survey_model import ChoiceView, QuestionView, SurveyPage
 
 
+FIRST_OPEN = "*"  # an error for the first question still open (nothing was chosen)
+
+
 def _subject(who: Respondent) -> str:
     return f"survey:{who.survey_id}:{who.customer_id}"
 
@@ -67,10 +70,13 @@ def _render(who: Respondent, survey: Survey, lang: str | None, now: datetime, *,
     token = survey_links.page_token(who, now)
     context = _context(shopper, now, token=token, subject=_subject(who))
     language, errors, given = shopper.language, errors or {}, given or {}
+    open_questions = remaining(survey, answers)
+    if FIRST_OPEN in errors and open_questions:
+        errors = {**errors, open_questions[0].id: errors[FIRST_OPEN]}
     questions = [QuestionView(id=q.id, kind=q.kind, text=localized(q.text, language, survey.default_language),
                               choices=_choices(survey, q, who, language, given.get(f"q_{q.id}")),
                               other_text=given.get(f"q_{q.id}_other", ""), error=errors.get(q.id))
-                 for q in remaining(survey, answers)]
+                 for q in open_questions]
     score = nps_score(survey, answers)
     kind = segment(score) if score is not None else None
     promoter: dict[str, str | None] = {}
@@ -141,7 +147,7 @@ def submit_survey(merchant_id: str, token: str, raw_body: bytes | None, headers:
         except DomainError as refused:
             errors[question.id] = "other_missing" if (refused.field or "").endswith("other_text") else "invalid"
     if not answers and not errors:
-        errors[remaining_id(survey)] = "required"
+        errors[FIRST_OPEN] = "required"
     if not errors:
         try:
             record(_store(), survey, who, answers, now)
@@ -150,10 +156,6 @@ def submit_survey(merchant_id: str, token: str, raw_body: bytes | None, headers:
     if errors:
         return _render(who, survey, lang, now, errors=errors, given=form, status=422)
     return _render(who, survey, lang, now, thanked=True)
-
-
-def remaining_id(survey: Survey) -> str:
-    return survey.questions[0].id
 
 
 def _detractor(who: Respondent, survey: Survey, form: Mapping[str, str], lang: str | None,

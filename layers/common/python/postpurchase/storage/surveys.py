@@ -14,7 +14,6 @@ respondent partition, with the definitions from a per-container cache (CACHE_SEC
 """
 from __future__ import annotations
 
-import json
 import time
 from datetime import datetime, timezone
 from typing import Any
@@ -232,7 +231,3 @@ class DynamoSurveyStore:
                                         "sk": _s("DETRACTOR")},
             UpdateExpression="SET notified = :t", ConditionExpression="attribute_exists(pk)",
             ExpressionAttributeValues={":t": {"BOOL": True}})
-
-
-def counters_json(counters: dict[str, dict[str, int]]) -> str:
-    return json.dumps(counters, sort_keys=True)
