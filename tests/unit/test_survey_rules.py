@@ -251,3 +251,51 @@ def test_a_detractor_message_must_say_something():
         with pytest.raises(InvalidInput) as refused:
             rules.clean_message(bad)
         assert refused.value.field == "message"
+
+
+# --- recording (service.record with an in-memory store) -------------------------------------------
+
+
+class MemoryAnswers:
+    """The AnswerStore port in memory; `conflicts` makes the next N writes lose a race."""
+
+    def __init__(self, conflicts: int = 0) -> None:
+        self.answers: dict = {}
+        self.counters: dict = {}
+        self.conflicts = conflicts
+        self.writes = 0
+
+    def respondent(self, merchant_id, survey_id, customer_id):
+        return dict(self.answers), None
+
+    def record_answer(self, merchant_id, survey_id, customer_id, order_id, question_id, value, other_text, existing,
+                      deltas, now):
+        from postpurchase.surveys.service import StaleAnswer
+
+        if self.conflicts:
+            self.conflicts -= 1
+            raise StaleAnswer(question_id)
+        self.writes += 1
+        self.answers[question_id] = rules.StoredAnswer(question_id, value, other_text, order_id,
+                                                       existing.answered_at if existing else now, now,
+                                                       (existing.version + 1) if existing else 1)
+        for name, delta in deltas.items():
+            self.counters[(question_id, name)] = self.counters.get((question_id, name), 0) + delta
+
+
+def test_recording_counts_once_retries_a_lost_race_and_gives_up_with_a_409():
+    from postpurchase.surveys.service import Respondent, parse_answers, record
+
+    s = survey()
+    who = Respondent("demo-store", s.survey_id, "c-1", "1001", "MUG-1")
+    store = MemoryAnswers(conflicts=1)
+    answers = parse_answers(s, {"nps": ("9", None), "heard": ("other", "TikTok")})
+    after = record(store, s, who, answers, NOW)
+    assert {q: a.value for q, a in after.items()} == {"nps": "9", "heard": "other"} and store.writes == 2
+    record(store, s, who, answers, NOW + timedelta(minutes=1))  # the same form again
+    assert store.writes == 2 and store.counters[("nps", "n")] == 1 and store.counters[("nps", "c_9")] == 1
+    with pytest.raises(InvalidInput) as unknown:
+        parse_answers(s, {"colour": ("red", None)})
+    assert unknown.value.field == "colour"
+    with pytest.raises(Conflict):
+        record(MemoryAnswers(conflicts=5), s, who, answers, NOW)

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from ..errors import Conflict, DomainError
 from ..security.tokens import verify_form_token
 from ..surveys import links as survey_links
-from ..surveys.model import OTHER, Survey, localized
+from ..surveys.model import Survey, localized
 from ..surveys.rules import MAX_MESSAGE, clean_message, nps_score, option_order, parse_answer, remaining, segment
 from ..surveys.service import Respondent, record
 from .handlers import PageResponse, _context, _error, _form, _html, _keys, _same_origin, _shopper

@@ -25,12 +25,9 @@ from ..config import settings
 from ..errors import RetryLater
 from ..surveys.model import Survey
 from ..surveys.rules import StoredAnswer
+from ..surveys.service import StaleAnswer
 
 CACHE_SECONDS = 60
-
-
-class StaleAnswer(Exception):
-    """The stored answer changed between reading and writing it (the caller re-reads)."""
 
 
 class StaleDefinition(Exception):

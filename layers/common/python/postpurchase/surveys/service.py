@@ -17,6 +17,10 @@ from .rules import Answer, StoredAnswer, counter_deltas, parse_answer, second_an
 ATTEMPTS = 3
 
 
+class StaleAnswer(Exception):
+    """The stored answer changed between reading and writing it (the caller re-reads)."""
+
+
 @dataclass(frozen=True)
 class Respondent:
     """Who answers, from the signed link: the order is the context (webhook, review link)."""
@@ -48,8 +52,6 @@ def parse_answers(survey: Survey, given: Mapping[str, tuple[Any, Any]]) -> list[
 def record(store: AnswerStore, survey: Survey, who: Respondent, answers: list[Answer],
            now: datetime) -> dict[str, StoredAnswer]:
     """Store the answers (each idempotent); returns the respondent's answers after them."""
-    from ..storage.surveys import StaleAnswer
-
     for _ in range(ATTEMPTS):
         stored, _detractor = store.respondent(who.merchant_id, who.survey_id, who.customer_id)
         current = dict(stored)
