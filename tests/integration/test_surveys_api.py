@@ -421,3 +421,23 @@ def test_the_order_page_invites_to_an_order_page_survey_right_after_purchase(aws
     assert link
     survey = aws.client.get(html_lib.unescape(link.group(1)), headers={"Host": HOST})
     assert survey.status_code == 200 and 'id="question-nps"' in text(survey)
+
+
+# --- erasure (GDPR) ------------------------------------------------------------------------------
+
+
+def test_erasing_a_customer_deletes_their_answers_and_message_but_keeps_the_counts(aws):
+    from postpurchase.storage.privacy import erase
+
+    assert put(aws, definition()).status_code == 201
+    place(aws)
+    page = text(click(aws, respondent(), "nps", "2"))
+    assert submit(aws, page, {"message": "Broken, and I am Ayşe Yılmaz"}).status_code == 200
+    assert click(aws, respondent("c-2", "1002"), "nps", "10").status_code == 200
+    partition = f"M#{M}#SURVEY#{SID}#R#c-1"
+    assert aws.item(partition, "A#nps") and aws.item(partition, "DETRACTOR")
+    erase(M, ["c-1"], [], aws.clock.now())
+    assert aws.item(partition, "A#nps") is None and aws.item(partition, "DETRACTOR") is None
+    assert aws.item(f"M#{M}#SURVEY#{SID}#R#c-2", "A#nps")  # another customer's answer stays
+    nps = question(aws, "nps")
+    assert (nps["responses"], nps["detractors"], nps["promoters"]) == (2, 1, 1)  # the counts name nobody
