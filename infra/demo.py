@@ -475,6 +475,9 @@ def play(demo: Demo) -> None:
 
     year(demo)
     storefront_reviews(demo)
+    from infra.demo_surveys import surveys
+
+    surveys(demo)
 
 
 def storefront_reviews(demo: Demo) -> None:

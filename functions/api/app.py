@@ -483,6 +483,23 @@ def feedback_submit(merchant_id, token):
     request = app.current_request
     return _page(merchant_id, None, lambda: feedback.submit_feedback(
         merchant_id, token, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
+@app.route("/pages/{merchant_id}/surveys/{token}", methods=["GET"])
+def survey_page(merchant_id, token):
+    from postpurchase.pages import survey
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: survey.survey_page(merchant_id, token, query, clock.now()))
+
+
+@app.route("/pages/{merchant_id}/surveys/{token}", methods=["POST"], content_types=FORM)
+def survey_submit(merchant_id, token):
+    from postpurchase.pages import survey
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: survey.submit_survey(
+        merchant_id, token, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
+
+
 @app.route("/pages/{merchant_id}/unsubscribe/{token}", methods=["GET"])
 def unsubscribe_page(merchant_id, token):
     from postpurchase.pages import handlers
@@ -614,6 +631,37 @@ def aftership_webhook(merchant_id):
 
     request = app.current_request
     return respond(receive_provider_webhook("aftership", merchant_id, request.headers, body_bytes(request.raw_body)))
+
+
+# --- post-purchase surveys (postpurchase/surveys) -------------------------------------------------
+
+
+@app.route("/v1/surveys", methods=["GET"])
+@json_errors
+def list_surveys():
+    from postpurchase.surveys.views import list_surveys
+
+    return respond(list_surveys(authenticated_merchant(app.current_request.headers)))
+
+
+@app.route("/v1/surveys/{survey_id}", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_survey(survey_id):
+    from postpurchase.surveys.views import put_survey
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    document, created = put_survey(merchant_id, survey_id, parse_json_object(body_bytes(request.raw_body)), clock.now())
+    return respond(document, 201 if created else 200)
+
+
+@app.route("/v1/surveys/{survey_id}/results", methods=["GET"])
+@json_errors
+def survey_results(survey_id):
+    from postpurchase.surveys.views import survey_results
+
+    request = app.current_request
+    return respond(survey_results(authenticated_merchant(request.headers), survey_id, request.query_params))
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -91,11 +91,13 @@ def _preferences_url(merchant_id: str, customer_id: str, now) -> str:
 def _sender() -> Sender:
     from postpurchase.messaging import links
     from postpurchase.returns.service import reviewable_skus
+    from postpurchase.surveys.email import survey_notice
 
     return Sender(store=services.message_schedule(), settings_for=services.messaging_settings,
                   reviewable=reviewable_skus, coupons=services.coupon_issuer,
                   links=Links(rating_url=links.rating_url, unsubscribe_url=links.unsubscribe_url,
-                              preferences_url=_preferences_url, order_page_url=links.customer_order_link),
+                              preferences_url=_preferences_url, order_page_url=links.customer_order_link,
+                              survey_notice=survey_notice),
                   gate=_gate, deliver=_deliver, birthday_bonus=_birthday_bonus, record_skip=_skipped_scheduled)
 
 

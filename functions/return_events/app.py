@@ -11,6 +11,8 @@ from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.feedback.delivery import deliver_webhook as deliver_feedback_webhook
 from postpurchase.feedback.messages import DeliverFeedbackWebhook
 from postpurchase.returns import handoff
+from postpurchase.surveys.delivery import deliver_webhook as deliver_survey_webhook
+from postpurchase.surveys.messages import DeliverSurveyWebhook
 from postpurchase.returns.effects import deliver_webhook, handle_parcel_moved, handle_return_changed
 from postpurchase.returns.messages import DeliverReturnWebhook, ReturnMessage, ReturnParcelMoved
 
@@ -92,6 +94,8 @@ def record_handler(record: ReturnMessageRecord) -> None:
     now = clock.now()
     if isinstance(message, DeliverFeedbackWebhook):
         outcome = deliver_feedback_webhook(message, PORTS, now)
+    elif isinstance(message, DeliverSurveyWebhook):
+        outcome = deliver_survey_webhook(message, PORTS, now)
     elif isinstance(message, DeliverReturnWebhook):
         outcome = deliver_webhook(message, PORTS, now)
     elif isinstance(message, ReturnParcelMoved):

@@ -117,6 +117,12 @@ EXPECTED_ROUTES = {
     ("PUT", "/v1/reviews/{review_id}/reply"),
     ("POST", "/v1/feedback/{token}/photos"),
     ("POST", "/v1/feedback/{token}/photos/{upload_id}"),
+    # post-purchase surveys
+    ("GET", "/v1/surveys"),
+    ("PUT", "/v1/surveys/{survey_id}"),
+    ("GET", "/v1/surveys/{survey_id}/results"),
+    ("GET", "/pages/{merchant_id}/surveys/{token}"),
+    ("POST", "/pages/{merchant_id}/surveys/{token}"),
 }
 TEST_SECRET = "test-link-signing-secret-0123456789abcdef"
 # What the local runtime would pass to resolve(): its own names for the template's resources.

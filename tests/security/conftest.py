@@ -172,6 +172,10 @@ def _seed(aws) -> World:
                          "campaign_id": f"camp-{merchant}", "customer_id": customer,
                          "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown",
                          "section": "messaging"}
+    survey = aws.client.put("/v1/surveys/post-purchase", headers=aws.auth(a_key), body=aws.encode({
+        "audience": ["first_order"], "timing": {"channel": "order_page"},
+        "questions": [{"id": "nps", "kind": "nps", "text": {"en": "Would you recommend us, Ayşe?"}}]}))
+    assert survey.status_code == 201, survey.body
     assert aws.post_order(aws.api_order("1002"), api_key=a_key).status_code == 202
     aws.pump.drain()
     other = aws.client.post("/v1/order-access", headers={"Content-Type": "application/json"},

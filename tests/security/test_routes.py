@@ -91,6 +91,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/webhooks/woocommerce/{merchant_id}"): Route("webhook", {}),
     ("POST", "/webhooks/easypost/{merchant_id}"): Route("webhook", {}),
     ("POST", "/webhooks/aftership/{merchant_id}"): Route("webhook", {}),
+    ("GET", "/v1/surveys"): Route("merchant", b_key_ok=True),
+    ("PUT", "/v1/surveys/{survey_id}"): Route("merchant", {
+        "audience": ["first_order"], "timing": {"channel": "order_page"},
+        "questions": [{"id": "nps", "kind": "nps", "text": {"en": "Recommend us?"}}]}, b_key_ok=True),
+    ("GET", "/v1/surveys/{survey_id}/results"): Route("merchant"),
+    ("GET", "/pages/{merchant_id}/surveys/{token}"): Route("page"),
+    ("POST", "/pages/{merchant_id}/surveys/{token}"): Route("page", {"q_nps": "9"}),
     ("GET", "/openapi.json"): Route("public"),
     # Storefront reviews: public reads (no key), the merchant's moderation, the customer's photos.
     ("GET", "/v1/public/{merchant}/products/{sku}/reviews"): Route("public"),
@@ -124,7 +131,7 @@ def path_of(template: str, values: dict[str, str]) -> str:
 def a_values(world) -> dict[str, str]:
     from postpurchase.reviews.model import review_id
 
-    return {"merchant_id": A, "token": world.feedback_token, **world.ids,
+    return {"merchant_id": A, "token": world.feedback_token, "survey_id": "post-purchase", **world.ids,
             # the review routes' own names: A's shop and product, A's review of it, an upload id
             "merchant": A, "sku": "MUG-1", "review_id": review_id(world.ids["order_id"], "MUG-1"),
             "upload_id": "upload-1"}
@@ -188,7 +195,10 @@ def test_no_or_a_wrong_key_opens_nothing(world, attacks, method, template):
         attacks.check(f"{method} {template}: {name}", response, forbidden=a_markers(world))
 
 
-ID_ROUTES = [key for key, route in ROUTES.items() if "{" in key[1] and route.kind in ("merchant", "customer")]
+# Survey ids are each merchant's own names: B's key on "post-purchase" creates B's own survey,
+# never touching A's (tests/integration/test_surveys_api.py shows it), so that write is no attack.
+ID_ROUTES = [key for key, route in ROUTES.items() if "{" in key[1] and route.kind in ("merchant", "customer")
+             and key != ("PUT", "/v1/surveys/{survey_id}")]
 
 
 @pytest.mark.parametrize("method,template", ID_ROUTES, ids=[f"{m} {p}" for m, p in ID_ROUTES])
@@ -245,7 +255,7 @@ ANY_ID_ROUTES = [key for key in ROUTES if "{" in key[1]]
 def test_hostile_ids_are_refused_without_a_500(world, attacks, method, template):
     route = ROUTES[(method, template)]
     names = [name for name in ("merchant_id", "order_id", "rma_id", "campaign_id", "code", "customer_id",
-                               "referral_id", "token", "merchant", "review_id", "upload_id")
+                               "referral_id", "token", "merchant", "review_id", "upload_id", "survey_id")
              if "{" + name + "}" in template]
     for param in names:
         for label, hostile in HOSTILE_IDS.items():

@@ -124,6 +124,7 @@ def openapi_document() -> dict[str, Any]:
     schemas["Error"] = {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}
+    _survey_schemas(schemas)
     order_id = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         "openapi": "3.1.0",
@@ -473,6 +474,7 @@ def openapi_document() -> dict[str, Any]:
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),
             "/webhooks/woocommerce/{merchant_id}": _webhook("WooCommerce", "X-WC-Webhook-Signature"),
             **_review_paths(),
+            **_survey_paths(),
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
             **_support_faq_paths(),
         }),
@@ -572,4 +574,48 @@ def _review_paths() -> dict[str, dict]:
             "security": [{}], "parameters": [_path("token"), _path("upload_id")],
             "responses": {"201": _answer("review_id, photo (url, width, height), photos, status"),
                           "200": _answer("Already processed"), **_errors(400, 404, 409, 422)}}},
+# --- post-purchase surveys (postpurchase/surveys) ------------------------------------------------
+
+
+def _survey_schemas(schemas: dict) -> None:
+    from .surveys.model import SurveyIn
+
+    schema = SurveyIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    schemas["SurveyIn"] = schema
+
+
+def _survey_paths() -> dict:
+    survey_id = {"name": "survey_id", "in": "path", "required": True,
+                 "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"}}
+    return {
+        "/v1/surveys": {"get": {
+            "summary": "The merchant's surveys (definitions, newest version each)",
+            "security": _BEARER,
+            "responses": {"200": _answer("items: survey documents"), **_errors(401)}}},
+        "/v1/surveys/{survey_id}": {"put": {
+            "summary": "Create or replace a survey: NPS 0-10, CSAT 1-5 and single-choice questions (options "
+                       "shuffled per respondent, optional 'other' with text), text per language (the shop's "
+                       "default language required; a language left out falls back to it, listed in "
+                       "fallback_languages), audience (first_order | repeat_customer | after_return), timing "
+                       "(order_page, or email days_after delivery), community_url. A question id keeps its kind.",
+            "security": _BEARER,
+            "parameters": [survey_id],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("SurveyIn")}}},
+            "responses": {"201": _answer("The new survey (with version, default_language, fallback_languages)"),
+                          "200": _answer("The replaced survey (version + 1)"), **_errors(400, 401, 409)}}},
+        "/v1/surveys/{survey_id}/results": {"get": {
+            "summary": "Results per question from counters kept as answers arrive (one Query): counts per "
+                       "score or option; NPS = % promoters (9-10) - % detractors (0-6); CSAT average and "
+                       "satisfied_percent (4-5)",
+            "security": _BEARER,
+            "parameters": [survey_id, {"name": "lang", "in": "query", "required": False,
+                                       "schema": {"type": "string", "enum": ["en", "id", "th", "tr", "ar", "ru"]}}],
+            "responses": {"200": _answer("survey_id, version, questions[] (responses, counts, nps, average, "
+                                         "satisfied_percent, options)"), **_errors(400, 401, 404)}}},
+        "/pages/{merchant_id}/surveys/{token}": {
+            "get": _page("The survey page (HTML). A one-click score token from the email records that answer "
+                         "(idempotent) and shows the remaining questions"),
+            "post": _page("The survey page's form (form-encoded; token, csrf_token, q_<question>, "
+                          "q_<question>_other, or message for a detractor's 'what went wrong')")},
     }

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .security.merchant_secrets import MerchantSecrets
     from .security.tokens import Keyring
     from .storage.stats import DynamoStats
+    from .storage.surveys import DynamoSurveyStore
 
 
 @lru_cache(maxsize=1)
@@ -375,13 +376,21 @@ def faq_store() -> "DynamoFaqStore":
     return DynamoFaqStore()
 
 
+@lru_cache(maxsize=1)
+def survey_store() -> "DynamoSurveyStore":
+    """Surveys: definitions (cached per container), answers and counters."""
+    from .storage.surveys import DynamoSurveyStore
+
+    return DynamoSurveyStore()
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, merchant_secrets, send_ledger, order_events_queue, outbound_email_queue, mailer,
                     tracking_store, tracking_queue, policy_store, return_store, return_queue, return_events_queue, event_publisher,
                     webhook_sender, webhook_deliveries, attempt_limiter, merchant_rate_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
-                    purchase_store, recommendations, message_schedule):
+                    purchase_store, recommendations, message_schedule, survey_store):
         factory.cache_clear()
     faq_store.cache_clear()
     import sys

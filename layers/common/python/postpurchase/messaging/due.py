@@ -16,7 +16,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from ..orders.models import Customer, Order
 from . import schedule as rules
-from .requests import TRANSACTIONAL_KINDS, CampaignNotice, EmailRequest, OfferNotice, PointsNotice, ReviewItem
+from .requests import (TRANSACTIONAL_KINDS, CampaignNotice, EmailRequest, OfferNotice, PointsNotice, ReviewItem,
+                       SurveyNotice)
 from .scheduled import ScheduledMessage
 from .settings import MessagingSettings, OfferSpec
 
@@ -172,10 +173,14 @@ class Links:
     unsubscribe_url: Callable[[str, str, str, datetime], str]
     preferences_url: Callable[[str, str, datetime], str]
     order_page_url: Callable[[str, str, datetime], str] | None = None
+    # A survey email's first question and signed score links; None when the survey is closed,
+    # switched off or already answered (postpurchase.surveys.email).
+    survey_notice: Callable[[ScheduledMessage, MessageContext, datetime], SurveyNotice | None] | None = None
 
 
 def compose(message: ScheduledMessage, context: MessageContext, reviewable: list[str], *,
-            offer: OfferNotice | None, links: Links, now: datetime) -> EmailRequest:
+            offer: OfferNotice | None, links: Links, now: datetime,
+            survey: SurveyNotice | None = None) -> EmailRequest:
     """The email for a due message: order-level kinds carry the order, customer-level ones the customer."""
     customer = context.customer
     fields: dict = dict(kind=message.kind, merchant_id=message.merchant_id, ref=message.ref, recipient=customer.email,
@@ -196,6 +201,8 @@ def compose(message: ScheduledMessage, context: MessageContext, reviewable: list
         fields["campaign"] = CampaignNotice(campaign_id=message.data["campaign_id"],
                                             occasion=message.data["occasion"],  # type: ignore[arg-type]
                                             shop_url=message.data.get("shop_url") or None)
+    if message.kind == "survey":
+        fields["survey"] = survey
     if message.kind == "points_expiring":
         fields["points"] = PointsNotice(expiring_points=int(message.data["expiring_points"]),
                                         expires_at=datetime.fromisoformat(message.data["expires_at"]),
@@ -264,6 +271,12 @@ def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str |
     if reason is not None:
         store.settle(stored.pk, stored.sk, "cancelled", reason, now)
         return "cancelled", reason
+    survey = None
+    if message.kind == "survey":
+        survey = sender.links.survey_notice(message, context, now) if sender.links.survey_notice else None
+        if survey is None:
+            store.settle(stored.pk, stored.sk, "cancelled", "survey_closed_or_answered", now)
+            return "cancelled", "survey_closed_or_answered"
 
     settings = sender.settings_for(message.merchant_id)
     seen = store.marketing_sends(message.merchant_id, message.customer_id) if message.priority == "marketing" else None
@@ -282,7 +295,8 @@ def send_due(due: MessageDue, sender: Sender, now: datetime) -> tuple[str, str |
         store.defer(stored.pk, stored.sk, until, why, now)
         return "deferred", why
 
-    request, blocked = sender.gate(compose(message, context, reviewable, offer=None, links=sender.links, now=now))
+    request, blocked = sender.gate(compose(message, context, reviewable, offer=None, links=sender.links, now=now,
+                                           survey=survey))
     if request is None:
         store.settle(stored.pk, stored.sk, "skipped", blocked, now)
         return blocked or "skipped", None

@@ -34,7 +34,7 @@ class Preferences(BaseModel):
     def allows(self, kind: str) -> bool:
         if kind in TRANSACTIONAL_KINDS:
             return True
-        if kind == "review_reminder":
+        if kind in ("review_reminder", "survey"):  # a survey asks for an opinion, like a review request
             kind = "review_request"
         return not self.all_marketing_off and kind not in self.unsubscribed
 

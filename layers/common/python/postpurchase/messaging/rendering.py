@@ -68,6 +68,8 @@ _TEMPLATES = {
     "win_back": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
     "campaign": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
     "points_expiring": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
+    # A post-purchase survey: its first question as one-click scores, then the survey page.
+    "survey": ("survey_subject.txt", "survey.html", "survey.txt"),
 }
 
 # The five one-tap answers of a review request, worst to best (the labels are in the templates).
@@ -487,7 +489,17 @@ def _marketing_context(request: EmailRequest, fmt_locale: Locale, currency: str 
     campaign = None
     if request.campaign is not None:
         campaign = {"occasion": request.campaign.occasion, "shop_url": _web_url(request.campaign.shop_url)}
+    survey = None
+    if request.survey is not None:
+        notice, language = request.survey, str(fmt_locale.language)
+        # The links open the survey page in the email's language.
+        page_url, in_language = _web_url(notice.page_url), (lambda url: _with_query(url, lang=language) if url else None)
+        survey = {"kind": notice.kind, "page_url": in_language(page_url),
+                  "question": notice.text.get(language) or notice.text.get(notice.default_language) or "",
+                  "scores": [{"value": s.value, "value_text": format_decimal(s.value, locale=fmt_locale),
+                              "url": in_language(_web_url(s.url))} for s in notice.scores]}
     return {
+        "survey": survey,
         "offer": _offer_context(request.offer, fmt_locale, zone, currency) if request.offer else None,
         "referral": referral,
         "products": products,
@@ -605,6 +617,8 @@ def render_email(request: EmailRequest, merchant: MerchantBranding) -> RenderedE
         raise ValueError("a points_expiring request needs its points")
     if request.kind == "campaign" and request.campaign is None:
         raise ValueError("a campaign request needs its campaign")
+    if request.kind == "survey" and request.survey is None:
+        raise ValueError("a survey request needs its survey")
     language = resolve_language(request.locale, merchant.default_locale)
     env = _environment(language)
     context = _context(request, merchant, language)

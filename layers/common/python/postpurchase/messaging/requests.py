@@ -12,7 +12,9 @@ from ..orders.models import Customer, Email, Identifier, Order
 MessageKind = Literal["order_confirmation", "shipment_notice", "return_update",
                       # Scheduled (the communication calendar, postpurchase.messaging.schedule):
                       "review_request", "review_reminder", "birthday_offer", "anniversary", "win_back",
-                      "campaign", "points_expiring"]
+                      "campaign", "points_expiring",
+                      # A post-purchase survey email (postpurchase.surveys.calendar).
+                      "survey"]
 # Transactional mail is the service the customer paid for: never capped, never deferred.
 TRANSACTIONAL_KINDS: frozenset[str] = frozenset({"order_confirmation", "shipment_notice", "return_update"})
 # One template family; the merchant's rules pick one (postpurchase.messaging.confirmation).
@@ -180,6 +182,29 @@ class CampaignNotice(BaseModel):
     shop_url: str | None = None
 
 
+class SurveyScore(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    value: int
+    url: str  # signed: recording this score is one click
+
+
+class SurveyNotice(BaseModel):
+    """A survey email's first question, with one signed link per score (postpurchase.surveys).
+
+    The text comes per language as the merchant gave it; the rendering picks the email's
+    language, else the survey's default language."""
+
+    model_config = ConfigDict(frozen=True)
+
+    survey_id: str
+    kind: Literal["nps", "csat", "single_choice"]
+    text: dict[str, str]
+    default_language: str
+    scores: list[SurveyScore] = []  # nps 0-10, csat 1-5; none for a single choice question
+    page_url: str  # the survey page (every question)
+
+
 class EmailRequest(BaseModel):
     """A request to send one message; (ledger partition, kind, ref) is its identity."""
 
@@ -206,6 +231,7 @@ class EmailRequest(BaseModel):
     review_items: list[ReviewItem] = []
     points: PointsNotice | None = None
     campaign: CampaignNotice | None = None
+    survey: SurveyNotice | None = None
     # Marketing mail only: RFC 8058 one-click unsubscribe (POST) and the preferences page.
     unsubscribe_url: str | None = None
     preferences_url: str | None = None

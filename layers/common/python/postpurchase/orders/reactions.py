@@ -32,14 +32,19 @@ def _on_cancelled() -> list[Callable[[str, str, datetime], None]]:
     from ..messaging import lifecycle as calendar
     from ..rewards import service as rewards
 
-    return [rewards.on_order_cancelled, services.loyalty().on_order_cancelled, calendar.on_order_cancelled]
+    from ..surveys import calendar as surveys
+
+    return [rewards.on_order_cancelled, services.loyalty().on_order_cancelled, calendar.on_order_cancelled,
+            surveys.on_order_cancelled]
 
 
 def _on_delivered() -> list[Callable[[str, str, datetime, datetime], None]]:
     from .. import services
     from ..messaging import lifecycle as calendar
 
-    return [services.loyalty().on_order_delivered, calendar.on_order_delivered]
+    from ..surveys import calendar as surveys
+
+    return [services.loyalty().on_order_delivered, calendar.on_order_delivered, surveys.on_order_delivered]
 
 
 def _on_shipment_recorded() -> list[Callable[[str, str, str, datetime], None]]:
@@ -54,8 +59,10 @@ def _on_return_resolved() -> list[Callable[[str, str, "ReturnRequest", datetime]
     from ..recommendations import service as recommendations
     from ..rewards import service as rewards
 
+    from ..surveys import calendar as surveys
+
     return [rewards.on_return_resolved, services.loyalty().on_return_resolved, recommendations.on_return_resolved,
-            analytics.on_return_resolved]
+            analytics.on_return_resolved, surveys.on_return_resolved]
 
 
 def after_order_recorded(recorded: "RecordedOrder", now: datetime) -> None:

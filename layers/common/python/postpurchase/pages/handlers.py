@@ -218,6 +218,11 @@ def order_page(merchant_id: str, order_id: str, query: Mapping[str, str], now: d
                             form_id=secrets.token_urlsafe(12),
                             preferences_url=preferences_link(merchant_id, customer.customer_id(), now, lang),
                             faq_entries=_faq_entries(merchant_id))
+    from ..surveys.invitation import order_page_survey_path
+
+    survey_url = order_page_survey_path(merchant_id, view, now, shopper.language)
+    if survey_url:
+        page = page.model_copy(update={"survey_url": survey_url})
     return _html(status, render_order_page, page)
 
 
@@ -482,7 +487,7 @@ def unsubscribe(merchant_id: str, token: str, query: Mapping[str, str], raw_body
         return _error(merchant_id, "not_found", 404, lang, now)
     customer_id, kind, profile = target
     current = profile.preferences
-    kind = "review_request" if kind == "review_reminder" else kind
+    kind = "review_request" if kind in ("review_reminder", "survey") else kind
     subscribed = {k for k in MARKETING_KINDS if k not in current.unsubscribed and k != kind}
     choice = updated(current, subscribed=subscribed, all_off=current.all_marketing_off or kind not in MARKETING_KINDS,
                      language=current.language, source="list_unsubscribe", now=now)

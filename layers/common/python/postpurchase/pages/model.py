@@ -189,6 +189,7 @@ class OrderPage(_Page):
     # twice makes one return.
     form_id: str | None = None
     preferences_url: str | None = None  # the customer's email preferences page
+    survey_url: str | None = None  # a post-purchase survey to answer (postpurchase.surveys.invitation)
 
 
 class LookupPage(_Page):

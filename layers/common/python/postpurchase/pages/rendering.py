@@ -433,6 +433,7 @@ def render_order_page(page: model.OrderPage, *, nonce: str) -> str:
     data = {
         **frame,
         "order_number": page.order_number,
+        "survey_url": _local_url(page.survey_url),
         "placed": fmt.moment(page.placed_at),
         "status": page.status,
         "cancelled": page.status == "cancelled",

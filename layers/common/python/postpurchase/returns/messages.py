@@ -7,6 +7,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ..feedback.messages import DeliverFeedbackWebhook
+from ..surveys.messages import DeliverSurveyWebhook
 from ..orders.models import Identifier
 
 Origin = Literal["api", "shopify"]
@@ -57,6 +58,8 @@ class ReturnParcelMoved(BaseModel):
 
 
 # The feedback webhook shares this queue (and its retries, DLQ and alarm) with the returns webhook.
-ReturnMessage = Annotated[Union[ReturnChanged, DeliverReturnWebhook, ReturnParcelMoved, DeliverFeedbackWebhook],
+# ...and so does the survey's `survey.detractor` webhook.
+ReturnMessage = Annotated[Union[ReturnChanged, DeliverReturnWebhook, ReturnParcelMoved, DeliverFeedbackWebhook,
+                                DeliverSurveyWebhook],
                           Field(discriminator="type")]
 return_message_adapter: TypeAdapter[ReturnMessage] = TypeAdapter(ReturnMessage)

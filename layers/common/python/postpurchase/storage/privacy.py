@@ -18,6 +18,8 @@ Erasure keeps what the merchant must keep for its books and deletes or strips th
   order leaves the customer's gsi1 partition, and `erased_at` is set;
 - the send ledger: kept (it is what stops a second send) without the recipient's hash;
 - returns: kept without the customer's free text; feedback (ratings and comments): deleted;
+- survey answers and detractor messages: deleted (not in ERASE_POLICY: they are not PynamoDB
+  types; `action_for` deletes what it does not name); survey counters: kept (they name nobody);
 - scheduled messages, the order-number lookup, the referral code, the customer's referrals (as
   referrer) and the listings naming them: deleted; a referral in which the customer was the
   referred friend is the referrer's and is kept (it holds customer ids, no contact data); shipments and timelines (carrier, tracking number, scans): kept;
@@ -167,6 +169,15 @@ def find(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str] = (
     found.order_ids = list(orders)
     for order_id in found.order_ids:
         found.items.extend(_query(found, keys.order_pk(merchant_id, order_id)))
+
+    # Survey answers and detractor messages (storage/surveys.py; deleted, as unknown types are):
+    # one Query of the merchant's surveys, then one per survey and customer. The counters stay
+    # (they name nobody).
+    from .surveys import list_pk, respondent_pk
+
+    for survey in _query(found, list_pk(merchant_id), sk_prefix="SURVEY#"):
+        for customer_id in customer_ids:
+            found.items.extend(_query(found, respondent_pk(merchant_id, survey["survey_id"], customer_id)))
 
     side: set[tuple[str, str]] = set()
     emails = set()
