@@ -574,6 +574,9 @@ def _review_paths() -> dict[str, dict]:
             "security": [{}], "parameters": [_path("token"), _path("upload_id")],
             "responses": {"201": _answer("review_id, photo (url, width, height), photos, status"),
                           "200": _answer("Already processed"), **_errors(400, 404, 409, 422)}}},
+    }
+
+
 # --- post-purchase surveys (postpurchase/surveys) ------------------------------------------------
 
 

@@ -390,7 +390,7 @@ def reset() -> None:
                     tracking_store, tracking_queue, policy_store, return_store, return_queue, return_events_queue, event_publisher,
                     webhook_sender, webhook_deliveries, attempt_limiter, merchant_rate_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
-                    purchase_store, recommendations, message_schedule, survey_store):
+                    purchase_store, recommendations, message_schedule, survey_store, review_store, review_media):
         factory.cache_clear()
     faq_store.cache_clear()
     import sys
