@@ -173,6 +173,11 @@ class ShipmentRecord(Record, discriminator="shipment"):
     # gsi4: (merchant, carrier, tracking number) -> shipments, newest last (codes get recycled).
     gsi4pk = UnicodeAttribute(null=True)
     gsi4sk = UnicodeAttribute(null=True)
+    # gsi1 (sparse): the merchant's shipments needing attention (tracking/attention.py), set and
+    # removed by the tracking worker's saves.
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    attention_index = Gsi1()
 
 
 class TrackingEventRecord(Record, discriminator="tracking_event"):
