@@ -2,7 +2,7 @@
 from chalice import Chalice, Response
 
 from postpurchase import clock
-from postpurchase.observability import logger, metrics
+from postpurchase.observability import logger, metrics, tracer
 from postpurchase.orders import intake
 from postpurchase.orders.models import Order
 from postpurchase.orders.shipments import ShipmentIn
@@ -29,6 +29,7 @@ WEBHOOK = ["application/json", "application/x-www-form-urlencoded"]
 
 @app.middleware("http")
 def request_context(event, get_response):
+    tracer.activate()  # X-Ray and its botocore patch at the first request, not at import
     logger.append_keys(path=event.path, method=event.method)
     intake.bind_lambda_context(app.lambda_context)
     try:

@@ -1,9 +1,8 @@
 """campaign_fanout: one page of a merchant campaign's customers per message -> scheduled messages."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import Json
 
 from postpurchase import clock, services
-from postpurchase.batch import SqsRecord, process_batch
+from postpurchase.batch import SqsBatch, SqsRecord, process_batch
 from postpurchase.messaging.campaign_fanout import fan_out_page
 from postpurchase.messaging.campaigns import CampaignFanOut
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
@@ -13,7 +12,7 @@ class CampaignFanOutRecord(SqsRecord):
     body: Json[CampaignFanOut]  # type: ignore[valid-type]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=CampaignFanOutRecord)
+processor = SqsBatch(model=CampaignFanOutRecord)
 
 
 PORTS = services.campaign_fanout_ports()  # store, schedule (MessageSchedule), enqueue (next page)

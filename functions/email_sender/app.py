@@ -5,16 +5,14 @@ MessageDue from message_scheduler (a scheduled message's time has come: decide, 
 """
 from typing import Annotated, Any, Union
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import Discriminator, Json, Tag
 
 from postpurchase import clock, services
 from postpurchase.analytics.recording import count_sent
-from postpurchase.batch import SqsRecord, process_batch
+from postpurchase.batch import SqsBatch, SqsRecord, process_batch
 from postpurchase.errors import RetryLater
 from postpurchase.messaging.due import Links, MessageDue, Sender, send_due
 from postpurchase.messaging.preferences import with_preferences
-from postpurchase.messaging.rendering import render_email
 from postpurchase.messaging.requests import EmailRequest
 from postpurchase.messaging.sending import deliver
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
@@ -34,7 +32,15 @@ class EmailRequestRecord(SqsRecord):
     body: Json[OutboundBody]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=EmailRequestRecord)
+processor = SqsBatch(model=EmailRequestRecord)
+
+
+def render_email(request: EmailRequest, merchant):
+    """messaging.rendering's: Jinja2, Babel and css-inline load at the first email, not at cold start."""
+    from postpurchase.messaging.rendering import render_email as render
+
+    return render(request, merchant)
+
 
 _METRIC = {"sent": "EmailsSent", "duplicate": "EmailDuplicatesSuppressed", "abandoned": "EmailOutcomeUnknown",
            "failed": "EmailsRefused"}

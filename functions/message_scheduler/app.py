@@ -7,13 +7,14 @@ enqueued, so a re-run or an overlapping run does not enqueue it twice.
 from postpurchase import clock, services
 from postpurchase.messaging.due import sweep
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
-from postpurchase.storage.schedule import due_shards
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
+    from postpurchase.storage.schedule import due_shards  # PynamoDB at the first sweep, not at cold start
+
     result = sweep(services.message_schedule(), services.outbound_email_queue(), clock.now(), shards=due_shards())
     metrics.add_metric(name="ScheduledMessagesEnqueued", unit=MetricUnit.Count, value=result["enqueued"])
     logger.info("message sweep", extra=result)

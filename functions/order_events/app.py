@@ -1,10 +1,9 @@
 """order_events: stores orders, customers and shipments; asks for the confirmation email; carries out
 storefronts' privacy requests (erasure, data requests)."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import Json
 
 from postpurchase import clock, services
-from postpurchase.batch import SqsRecord, process_batch
+from postpurchase.batch import SqsBatch, SqsRecord, process_batch
 from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.orders.events import OrderEvent
@@ -19,7 +18,7 @@ class OrderEventRecord(SqsRecord):
 
 
 PRIVACY_EVENTS = frozenset({"CustomerRedactRequested", "CustomerDataRequested", "ShopRedactRequested"})
-processor = BatchProcessor(event_type=EventType.SQS, model=OrderEventRecord)
+processor = SqsBatch(model=OrderEventRecord)
 
 
 def _order_page(merchant_id: str, order_id: str) -> str:

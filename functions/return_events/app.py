@@ -1,11 +1,10 @@
 """return_events: acts on RMA changes - customer notices, ReturnResolved, the merchant's webhook -
 and delivers the merchant's feedback webhook."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import Json
 
 from postpurchase import clock, services
 from postpurchase.config import settings
-from postpurchase.batch import SqsRecord, process_batch
+from postpurchase.batch import SqsBatch, SqsRecord, process_batch
 from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.feedback.delivery import deliver_webhook as deliver_feedback_webhook
@@ -21,7 +20,7 @@ class ReturnMessageRecord(SqsRecord):
     body: Json[ReturnMessage]  # type: ignore[valid-type]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=ReturnMessageRecord)
+processor = SqsBatch(model=ReturnMessageRecord)
 
 
 class AwsPorts:

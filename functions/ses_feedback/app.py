@@ -1,14 +1,18 @@
 """ses_feedback: SES bounce and complaint notifications (SNS -> SQS) suppress the address."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from postpurchase import services
 from postpurchase.analytics.recording import count_feedback
-from postpurchase.batch import process_batch
+from postpurchase.batch import SqsBatch, process_batch
 from postpurchase.messaging.feedback import suppressions
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+if TYPE_CHECKING:  # Powertools' data classes load with the batch processor, at the first batch
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+processor = SqsBatch()
 
 
 @tracer.capture_method

@@ -1,11 +1,10 @@
 """tracking_worker: registers, polls and updates shipments; sends the notice a change deserves."""
 import time
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import Json
 
 from postpurchase import clock, services
-from postpurchase.batch import SqsRecord, process_batch
+from postpurchase.batch import SqsBatch, SqsRecord, process_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.tracking import service
 from postpurchase.tracking.effects import QueueEffects
@@ -16,7 +15,7 @@ class TrackingRecord(SqsRecord):
     body: Json[TrackingMessage]  # type: ignore[valid-type]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=TrackingRecord)
+processor = SqsBatch(model=TrackingRecord)
 effects = QueueEffects()
 # Carrier calls end this long before the invocation would be killed, so the polls of a batch that
 # ran out of time are saved as failed polls (rescheduled) instead of the whole batch dying.

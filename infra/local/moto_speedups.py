@@ -8,7 +8,10 @@ demo's and the suite's time (docs/performance.md, "Test suite"). `install()` cha
 - a Query on the base table walks only its partition, a Query on an index only the items whose
   index hash key matches (moto's own loop then applies every condition exactly as before);
 - the table walk sorts on the keys' plain values (what DynamoType's comparisons compare);
-- a transaction backs up only the items it writes and puts them back if it is cancelled.
+- a transaction backs up only the items it writes and puts them back if it is cancelled;
+- a new item's 400 KB check adds its attributes' sizes once, not once per attribute (moto sums the
+  whole item again at each of its attributes: quadratic in the attribute count; the final sum is
+  the last of moto's checks, and sizes only grow, so the same items are refused).
 
 tests/integration/test_moto_speedups.py runs the same queries and transactions with and without
 them and compares every answer.
@@ -22,11 +25,13 @@ from typing import Any
 
 from moto.dynamodb import models as backend_module
 from moto.dynamodb.models import DynamoDBBackend
-from moto.dynamodb.models.dynamo_type import DynamoType
+from moto.dynamodb.exceptions import ItemSizeTooLarge
+from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+from moto.dynamodb.models.utilities import bytesize
 from moto.dynamodb.models.table import Table
 
 _ORIGINAL = {"all_items": Table.all_items, "query": Table.query,
-             "transact_write_items": DynamoDBBackend.transact_write_items}
+             "transact_write_items": DynamoDBBackend.transact_write_items, "item_init": Item.__init__}
 _QUERY_INDEX_NAME_POSITION = 7  # Table.query(hash_key, range_comparison, ..., projection_expressions, index_name, ...)
 _scope = threading.local()  # moto's server answers each request on its own thread
 
@@ -133,11 +138,22 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         _scope.in_transaction = False
 
 
+def item_init(self: Item, hash_key: DynamoType, range_key: DynamoType | None, attrs: dict[str, Any]) -> None:
+    self.hash_key = hash_key
+    self.range_key = range_key
+    typed = {key: DynamoType(value) for key, value in attrs.items()}
+    if sum(bytesize(key) + value.size() for key, value in typed.items()) > 405000:  # moto's limit
+        raise ItemSizeTooLarge
+    self.attrs = LimitedSizeDict()
+    dict.update(self.attrs, typed)  # later SETs still go through LimitedSizeDict's own check
+
+
 def install() -> None:
     """Idempotent: patch moto's classes (every backend, in-process mock or threaded server)."""
     Table.all_items = all_items
     Table.query = query
     DynamoDBBackend.transact_write_items = transact_write_items
+    Item.__init__ = item_init
     if not isinstance(backend_module.copy, _BackupByItems):
         backend_module.copy = _BackupByItems()
 
@@ -146,5 +162,6 @@ def uninstall() -> None:
     Table.all_items = _ORIGINAL["all_items"]
     Table.query = _ORIGINAL["query"]
     DynamoDBBackend.transact_write_items = _ORIGINAL["transact_write_items"]
+    Item.__init__ = _ORIGINAL["item_init"]
     if isinstance(backend_module.copy, _BackupByItems):
         backend_module.copy = copy

@@ -7,6 +7,7 @@ garbage end with the fault-free timelines, and no poll comes before the Retry-Af
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -22,7 +23,22 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory) -> dict[str, dict]:
-    out = tmp_path_factory.mktemp("chaos") / "table.json"
+    """One chaos run per test session: under xdist the tests here land on both workers, and the
+    first to come runs it while the other waits for its table (the run is the cost, not the checks)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _run_chaos(tmp_path_factory.mktemp("chaos") / "table.json")
+    shared = tmp_path_factory.getbasetemp().parent  # this run's, common to its workers
+    out = shared / "chaos-table.json"
+    with (shared / "chaos.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _run_chaos(out) if not out.exists() else \
+                {row["scenario"]: row for row in json.loads(out.read_text())}
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _run_chaos(out: Path) -> dict[str, dict]:
     env = dict(os.environ, CHAOS_ORDERS="2", CHAOS_DAYS="1", CHAOS_JSON=str(out),
                PYTHONPATH=f"{REPO / 'layers' / 'common' / 'python'}{os.pathsep}{REPO}")
     run = subprocess.run([sys.executable, "-m", "infra.chaos"], cwd=REPO, env=env, capture_output=True, text=True,

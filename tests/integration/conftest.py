@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import email
+import functools
 import email.policy
 import hashlib
 import hmac
@@ -229,16 +230,12 @@ class Aws:
         return pump.pump_once()
 
     def _sqs(self):
-        import boto3
-
-        return boto3.client("sqs", region_name=REGION)
+        return _client("sqs")
 
     # --- DynamoDB and SES ----------------------------------------------------------------
 
     def table_items(self, table_id: str = "Table") -> list[dict[str, Any]]:
-        import boto3
-
-        table = boto3.resource("dynamodb", region_name=REGION).Table(self.refs[table_id])
+        table = _table(self.refs[table_id])
         items: list[dict[str, Any]] = []
         response = table.scan()
         items.extend(response["Items"])
@@ -248,9 +245,7 @@ class Aws:
         return items
 
     def item(self, pk: str, sk: str) -> dict[str, Any] | None:
-        import boto3
-
-        table = boto3.resource("dynamodb", region_name=REGION).Table(self.refs["Table"])
+        table = _table(self.refs["Table"])
         return table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
 
     def items_of_type(self, kind: str) -> list[dict[str, Any]]:
@@ -268,6 +263,28 @@ class Aws:
             raw = raw.encode() if isinstance(raw, str) else raw
             parsed.append(email.message_from_bytes(raw, policy=email.policy.default))
         return parsed
+
+
+def _client(service: str):
+    """The functions' own cached client (postpurchase.adapters.aws: one session per test, since
+    every `aws` fixture resets it): a test's helpers no longer build a client per call."""
+    from postpurchase.adapters import aws as adapters
+
+    return adapters.client(service)
+
+
+def _table(name: str):
+    from postpurchase.adapters import aws as adapters
+
+    return _dynamodb_resource(adapters.session()).Table(name)
+
+
+@functools.lru_cache(maxsize=2)
+def _dynamodb_resource(session):
+    from postpurchase.adapters import aws as adapters
+
+    with adapters.creating:
+        return session.resource("dynamodb", region_name=REGION)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -138,3 +138,30 @@ def test_a_cancelled_transaction_leaves_the_table_as_it_was():
                 {"ConditionCheck": {"TableName": "t", "Key": {"pk": {"S": "none"}, "sk": {"S": "none"}},
                                     "ConditionExpression": "attribute_exists(pk)"}}])
         assert client.scan(TableName="t")["Items"] == before
+
+
+def _size_limit_outcomes() -> list:
+    """Items around moto's 400 KB limit, many attributes or one big one: which are refused."""
+    outcomes = []
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        _table(client)
+        for n, (attributes, each) in enumerate([(400, 1000), (400, 1020), (1, 404_900), (1, 405_000), (2000, 10)]):
+            item = {"pk": {"S": "big"}, "sk": {"S": f"{n}"},
+                    **{f"a{i:04d}": {"S": "x" * each} for i in range(attributes)}}
+            try:
+                client.put_item(TableName="t", Item=item)
+                outcomes.append(("ok", client.get_item(TableName="t", Key={"pk": item["pk"], "sk": item["sk"]})["Item"]
+                                 == item))
+            except ClientError as error:
+                outcomes.append((error.response["Error"]["Code"], error.response["Error"]["Message"]))
+    return outcomes
+
+
+def test_the_item_size_limit_refuses_the_same_items(without_speedups):
+    plain = _size_limit_outcomes()
+    moto_speedups.install()
+    fast = _size_limit_outcomes()
+    assert [outcome[0] for outcome in plain] == ["ok", "ValidationException", "ok", "ValidationException", "ok"]
+    assert plain[0][1] is True
+    assert fast == plain

@@ -10,16 +10,18 @@ import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..config import settings
 from ..errors import Conflict, InvalidInput, InvalidSignature, NotFound, Unauthorized
 from ..observability import MetricUnit, logger, metrics
 from ..security.signatures import header, verify_hmac_base64
 from ..services import merchant_store, order_events_queue
-from ..storage.merchants import Merchant
 from .events import OrderCancelled, OrderPlaced, PrivacyEvent, ShipmentCreated
 from .models import Order, Shipment
+
+if TYPE_CHECKING:  # the storage layer (PynamoDB, botocore) loads at the first request, not at import
+    from ..storage.merchants import Merchant
 
 Event = OrderPlaced | ShipmentCreated | OrderCancelled | PrivacyEvent
 

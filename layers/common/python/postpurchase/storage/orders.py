@@ -69,10 +69,25 @@ class OrderView:
     delivered_at: datetime | None = None
 
 
+class _SharedSessionConnection(Connection):
+    """PynamoDB's Connection on the container's botocore session (adapters.aws), not a new one."""
+
+    @property
+    def session(self):
+        from ..adapters import aws
+
+        return aws.botocore_session()
+
+
 @lru_cache(maxsize=1)
 def _connection() -> Connection:
-    # One per container: each Connection builds a botocore session and client (~100 ms).
-    return Connection(region=settings().aws_region)
+    # One per container: each Connection builds a botocore client (~100 ms with its own session).
+    from ..adapters import aws
+
+    connection = _SharedSessionConnection(region=settings().aws_region)
+    with aws.creating:
+        connection.client  # built now, under the lock (botocore is not thread-safe); later reads reuse it
+    return connection
 
 
 def _reasons(error: TransactWriteError) -> list[str | None]:

@@ -5,7 +5,6 @@ from datetime import datetime
 from typing import Protocol
 
 from ..config import settings
-from ..storage.tracking import poll_shards
 from .messages import PollShipment
 
 
@@ -18,6 +17,8 @@ class BatchPublisher(Protocol):
 
 
 def sweep(store: DueSource, queue: BatchPublisher, now: datetime) -> dict[str, int]:
+    from ..storage.tracking import poll_shards  # PynamoDB at the first sweep, not at cold start
+
     limit = settings().poll_sweep_limit
     enqueued, full_shards = 0, 0
     shards = poll_shards()
