@@ -16,12 +16,16 @@ from postpurchase.web import (
     order_access,
     public_base_url,
     respond,
+    respond_pdf,
     respond_public,
     storefront_merchant,
     with_our_error_shape,
 )
 
 app = Chalice(app_name="postpurchase-api")
+# The packing insert is a PDF: Chalice base64-encodes bytes of a binary type (API Gateway decodes
+# them for a request with `Accept: application/pdf`; template.yaml lists it in BinaryMediaTypes).
+app.api.binary_types.append("application/pdf")
 # Storefront payloads are JSON; WooCommerce's creation ping is form-encoded.
 JSON = ["application/json"]
 WEBHOOK = ["application/json", "application/x-www-form-urlencoded"]
@@ -72,6 +76,17 @@ def get_tracking(order_id):
 
     merchant_id = authenticated_merchant(app.current_request.headers)
     return respond(tracking_document(merchant_id, order_id, clock.now()))
+
+
+@app.route("/v1/orders/{order_id}/insert.pdf", methods=["GET"])
+@json_errors
+def get_order_insert(order_id):
+    from postpurchase.insert.service import insert_pdf
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    size = (request.query_params or {}).get("size")
+    return respond_pdf(insert_pdf(merchant_id, order_id, size, clock.now()), f"insert-{order_id}-{size or 'a6'}.pdf")
 
 
 @app.route("/v1/returns/policy", methods=["GET"])

@@ -50,6 +50,7 @@ EXPECTED_ROUTES = {
     ("POST", "/webhooks/shopify/{merchant_id}"),
     ("POST", "/webhooks/woocommerce/{merchant_id}"),
     ("GET", "/v1/orders/{order_id}/tracking"),
+    ("GET", "/v1/orders/{order_id}/insert.pdf"),
     ("POST", "/webhooks/easypost/{merchant_id}"),
     ("POST", "/webhooks/aftership/{merchant_id}"),
     ("GET", "/openapi.json"),
