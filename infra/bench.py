@@ -252,6 +252,7 @@ def load_prices(path: Path = PRICES_PATH) -> dict[str, Any]:
 _IMPORT_CODE = r"""
 import json, sys, time
 layer, function_dir, no_pyc = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+module = sys.argv[4] if len(sys.argv) > 4 else "app"
 sys.path[:0] = [layer, function_dir]
 if no_pyc:
     # As the layer ships: no .pyc and a read-only /opt, so every cold start compiles the
@@ -266,8 +267,9 @@ if no_pyc:
         return original(path, debug_override, optimization=optimization)
     bootstrap.cache_from_source = cache_from_source
     sys.dont_write_bytecode = True
+import importlib
 started = time.perf_counter()
-import app
+importlib.import_module(module)
 elapsed = time.perf_counter() - started
 print(json.dumps({"ms": elapsed * 1000, "modules": len(sys.modules)}))
 """
@@ -331,10 +333,20 @@ class ImportResult:
     modules: int
     heaviest: list[tuple[str, int, int]]  # (package, cumulative us, self us)
     handler_imports: list[tuple[str, int, int]]  # app.py's own imports: (module, cumulative us, self us)
+    boto3_runs_ms: list[float] = field(default_factory=list)  # `import boto3` alone, same env, interleaved
 
     @property
     def median_ms(self) -> float:
         return statistics.median(self.runs_ms)
+
+    @property
+    def boto3_median_ms(self) -> float:
+        return statistics.median(self.boto3_runs_ms)
+
+    @property
+    def boto3_ratio(self) -> float:
+        """Issue 17's yardstick: the handler's import over `import boto3` alone (target <= 1.2, at most 1.6)."""
+        return self.median_ms / self.boto3_median_ms
 
     @property
     def no_pyc_median_ms(self) -> float:
@@ -342,11 +354,11 @@ class ImportResult:
 
 
 def _run_import(spec: FunctionSpec, pycache: Path, *, no_pyc: bool = False,
-                importtime: bool = False) -> tuple[dict[str, Any], str]:
+                importtime: bool = False, module: str = "app") -> tuple[dict[str, Any], str]:
     command = [sys.executable, "-E", "-s", "-X", f"pycache_prefix={pycache}"]
     if importtime:
         command += ["-X", "importtime"]
-    command += ["-c", _IMPORT_CODE, str(LAYER_PATH), str(spec.directory), "1" if no_pyc else "0"]
+    command += ["-c", _IMPORT_CODE, str(LAYER_PATH), str(spec.directory), "1" if no_pyc else "0", module]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **spec.environment}
     done = subprocess.run(command, env=env, cwd=spec.directory, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
@@ -429,17 +441,19 @@ def measure_imports(runs: int, no_pyc_runs: int) -> list[ImportResult]:
         pycache = Path(pycache_dir)
         for spec in function_specs():
             _run_import(spec, pycache)  # fills the bytecode cache (in a temporary directory)
-            timings, modules = [], 0
-            for _ in range(runs):
+            _run_import(spec, pycache, module="boto3")
+            timings, boto3_timings, modules = [], [], 0
+            for _ in range(runs):  # interleaved, so a busy moment slows both sides of the ratio alike
                 result, _ = _run_import(spec, pycache)
                 timings.append(result["ms"])
                 modules = result["modules"]
+                boto3_timings.append(_run_import(spec, pycache, module="boto3")[0]["ms"])
             no_pyc = [_run_import(spec, pycache, no_pyc=True)[0]["ms"] for _ in range(no_pyc_runs)]
             profiles = [_run_import(spec, pycache, importtime=True)[1] for _ in range(IMPORTTIME_RUNS)]
             results.append(ImportResult(
                 spec.function_id, timings, no_pyc, modules,
                 median_profile([heaviest_packages(p, top=None) for p in profiles]),
-                median_profile([handler_imports(p, top=None) for p in profiles])))
+                median_profile([handler_imports(p, top=None) for p in profiles]), boto3_timings))
     return results
 
 
@@ -1051,11 +1065,14 @@ def render_report(imports: list[ImportResult], requests: RequestsResult, usage: 
       f"compiling the sources again, median of {no_pyc_runs}. Lambda's "
       "environment is emulated: LAMBDA_TASK_ROOT is set, so the Tracer is active and patches botocore.")
     w("")
-    w("| function | with .pyc (ms) | range (ms) | without .pyc (ms) | modules loaded |")
-    w("|---|---:|---:|---:|---:|")
+    w("Ratio: the handler's median over the median of `import boto3` alone in the same environment, "
+      "measured interleaved with it (issue 17: at most 1.6, target 1.2).")
+    w("")
+    w("| function | with .pyc (ms) | range (ms) | `import boto3` (ms) | ratio | without .pyc (ms) | modules loaded |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
     for r in imports:
         w(f"| {r.function_id} | {r.median_ms:.0f} | {min(r.runs_ms):.0f}-{max(r.runs_ms):.0f} | "
-          f"{r.no_pyc_median_ms:.0f} | {r.modules} |")
+          f"{r.boto3_median_ms:.0f} | {r.boto3_ratio:.2f} | {r.no_pyc_median_ms:.0f} | {r.modules} |")
     w("")
     w(f"Heaviest dependencies (`python -X importtime`, with .pyc, median of {IMPORTTIME_RUNS} runs). Cumulative "
       "= time of the imports of the package made from outside it, including what it imports in turn: what "

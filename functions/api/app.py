@@ -557,6 +557,11 @@ def console_returns(merchant_id):
     return _console(merchant_id, "returns_page")
 
 
+@app.route("/console/{merchant_id}/shipments", methods=["GET"])
+def console_shipments(merchant_id):
+    return _console(merchant_id, "shipments_page")
+
+
 @app.route("/console/{merchant_id}/returns/{order_id}/{rma_id}", methods=["GET"])
 def console_return(merchant_id, order_id, rma_id):
     return _console(merchant_id, "return_page", order_id, rma_id)

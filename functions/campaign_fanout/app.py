@@ -1,16 +1,15 @@
 """campaign_fanout: one page of a merchant campaign's customers per message -> scheduled messages."""
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
-from postpurchase.batch import process_batch
+from postpurchase.batch import SqsRecord, process_batch
 from postpurchase.messaging.campaign_fanout import fan_out_page
 from postpurchase.messaging.campaigns import CampaignFanOut
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
 
-class CampaignFanOutRecord(SqsRecordModel):
+class CampaignFanOutRecord(SqsRecord):
     body: Json[CampaignFanOut]  # type: ignore[valid-type]
 
 

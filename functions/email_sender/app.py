@@ -6,11 +6,10 @@ MessageDue from message_scheduler (a scheduled message's time has come: decide, 
 from typing import Annotated, Any, Union
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Discriminator, Json, Tag
 
 from postpurchase import clock, services
-from postpurchase.batch import process_batch
+from postpurchase.batch import SqsRecord, process_batch
 from postpurchase.errors import RetryLater
 from postpurchase.messaging.due import Links, MessageDue, Sender, send_due
 from postpurchase.messaging.preferences import with_preferences
@@ -30,7 +29,7 @@ OutboundBody = Annotated[Union[Annotated[MessageDue, Tag("due")], Annotated[Emai
                          Discriminator(_body_type)]
 
 
-class EmailRequestRecord(SqsRecordModel):
+class EmailRequestRecord(SqsRecord):
     body: Json[OutboundBody]
 
 

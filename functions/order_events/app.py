@@ -1,11 +1,10 @@
 """order_events: stores orders, customers and shipments; asks for the confirmation email; carries out
 storefronts' privacy requests (erasure, data requests)."""
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
-from postpurchase.batch import process_batch
+from postpurchase.batch import SqsRecord, process_batch
 from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.orders.events import OrderEvent
@@ -15,7 +14,7 @@ from postpurchase.tracking.messages import CarrierUpdate, TrackShipment
 from postpurchase.tracking.storefront_status import storefront_update
 
 
-class OrderEventRecord(SqsRecordModel):
+class OrderEventRecord(SqsRecord):
     body: Json[OrderEvent]  # type: ignore[valid-type]
 
 

@@ -1,12 +1,11 @@
 """return_events: acts on RMA changes - customer notices, ReturnResolved, the merchant's webhook -
 and delivers the merchant's feedback webhook."""
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
 from postpurchase.config import settings
-from postpurchase.batch import process_batch
+from postpurchase.batch import SqsRecord, process_batch
 from postpurchase.messaging.links import customer_order_link
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.feedback.delivery import deliver_webhook as deliver_feedback_webhook
@@ -16,7 +15,7 @@ from postpurchase.returns.effects import deliver_webhook, handle_parcel_moved, h
 from postpurchase.returns.messages import DeliverReturnWebhook, ReturnMessage, ReturnParcelMoved
 
 
-class ReturnMessageRecord(SqsRecordModel):
+class ReturnMessageRecord(SqsRecord):
     body: Json[ReturnMessage]  # type: ignore[valid-type]
 
 

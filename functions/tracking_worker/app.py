@@ -2,18 +2,17 @@
 import time
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from pydantic import Json
 
 from postpurchase import clock, services
-from postpurchase.batch import process_batch
+from postpurchase.batch import SqsRecord, process_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 from postpurchase.tracking import service
 from postpurchase.tracking.effects import QueueEffects
 from postpurchase.tracking.messages import CarrierUpdate, NoticeCheck, PollShipment, TrackingMessage, TrackShipment
 
 
-class TrackingRecord(SqsRecordModel):
+class TrackingRecord(SqsRecord):
     body: Json[TrackingMessage]  # type: ignore[valid-type]
 
 

@@ -274,10 +274,11 @@ def main(orders: int | None = None, days: int | None = None, scenarios: list[Sce
 
     from moto.server import ThreadedMotoServer
 
-    from infra.local import moto_speedups
+    from infra.local import botocore_data, moto_speedups
     from infra.local.runtime import free_port
 
     moto_speedups.install()
+    botocore_data.install()  # each scenario's runtime builds its clients anew (infra/local/botocore_data.py)
 
     orders = orders or int(os.environ.get("CHAOS_ORDERS", "9"))
     days = days or int(os.environ.get("CHAOS_DAYS", "4"))

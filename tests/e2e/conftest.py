@@ -109,8 +109,9 @@ def local_api(tmp_path_factory) -> LocalApi:
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
+    """One Chromium per worker for every browser test (each module opens its own contexts)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -406,3 +406,95 @@ def test_stack_outputs_from_cloudformation(aws, cli, monkeypatch):
     err = io.StringIO()
     assert main(["--stack", "missing", "--region", "us-east-1", "dlq", "list"], stderr=err) == 2
     assert "cannot read stack missing" in json.loads(err.getvalue())["error"]["message"]
+
+
+# ----------------------------------------------------------------------------- webhook secrets
+
+
+def _shopify_status(aws, secret: str, number: int) -> int:
+    _clear_api_caches()  # the minute the API's merchant cache lasts
+    body = aws.encode(aws.shopify_order(id=9000 + number))
+    return aws.shopify("orders/create", body, f"wh-rot-{number}", secret=secret).status_code
+
+
+def _easypost_status(aws, secret: str) -> int:
+    from postpurchase.tracking.carriers.easypost import sign
+
+    _clear_api_caches()
+    body = json.dumps({"object": "Event", "description": "batch.created", "result": {}}).encode()
+    return aws.client.post(f"/webhooks/easypost/{aws.credentials.merchant_id}", body=body,
+                           headers={"Content-Type": "application/json", "X-Hmac-Signature": sign(body, secret)}
+                           ).status_code
+
+
+def _stored_secret(merchant_id: str) -> dict:
+    import boto3
+
+    name = f"{os.environ['MERCHANT_SECRETS_PREFIX']}{merchant_id}"
+    return json.loads(boto3.client("secretsmanager", region_name="us-east-1")
+                      .get_secret_value(SecretId=name)["SecretString"])
+
+
+def test_a_rotation_with_an_overlap_accepts_both_secrets_until_it_ends(aws, cli, monkeypatch):
+    from datetime import timedelta
+
+    old = aws.credentials.shopify_secret
+    merchant = aws.credentials.merchant_id
+    assert _shopify_status(aws, old, 1) == 200
+    monkeypatch.setenv("NEW_SHOPIFY_SECRET", "shpss_rotated-value")
+    status, rotated = cli("secrets", "rotate", "--merchant", merchant, "shopify",
+                          "--value-env", "NEW_SHOPIFY_SECRET", "--overlap-hours", "24")
+    assert status == 0, rotated
+    assert old not in json.dumps(rotated) and "shpss_rotated-value" not in json.dumps(rotated)
+    assert rotated["secrets"]["shopify"]["previous"]["accepted_now"] is True
+    stored = _stored_secret(merchant)
+    assert stored["shopify_secret"] == "shpss_rotated-value" and stored["previous"]["shopify_secret"]["value"] == old
+    assert not any(old in repr(item) or "shpss_rotated" in repr(item) for item in aws.table_items())
+
+    assert _shopify_status(aws, "shpss_rotated-value", 2) == 200
+    assert _shopify_status(aws, old, 3) == 200  # the storefront has not switched yet
+    assert _shopify_status(aws, "never-the-secret", 4) == 401
+
+    aws.clock.advance(timedelta(hours=24, seconds=1))
+    assert _shopify_status(aws, old, 5) == 401
+    assert _shopify_status(aws, "shpss_rotated-value", 6) == 200
+    status, shown = cli("secrets", "show", "--merchant", merchant)
+    assert status == 0 and shown["secrets"]["shopify"]["previous"]["accepted_now"] is False
+    assert shown["secrets"]["woocommerce"]["set"] is True and old not in json.dumps(shown)
+
+
+def test_a_carrier_secret_rotated_without_expiry_is_accepted_until_retired(aws, cli):
+    from datetime import timedelta
+
+    old = aws.credentials.easypost_secret
+    merchant = aws.credentials.merchant_id
+    assert _easypost_status(aws, old) == 200
+    status, rotated = cli("secrets", "rotate", "--merchant", merchant, "easypost", "--generate")
+    assert status == 0, rotated
+    new = rotated["value"]  # generated, shown this once
+    assert new.startswith("whsec_") and rotated["secrets"]["easypost"]["previous"]["until"] == "retired by hand"
+
+    aws.clock.advance(timedelta(days=30))
+    assert _easypost_status(aws, old) == 200 and _easypost_status(aws, new) == 200
+    status, retired = cli("secrets", "retire", "--merchant", merchant, "easypost")
+    assert status == 0 and retired["retired"] == "easypost" and retired["secrets"]["easypost"]["previous"] is None
+    assert _easypost_status(aws, old) == 401 and _easypost_status(aws, new) == 200
+    assert "previous" not in _stored_secret(merchant)
+    status, again = cli("secrets", "retire", "--merchant", merchant, "easypost")
+    assert status == 0 and again["retired"] == "already"
+
+
+def test_set_replaces_at_once_and_bad_input_is_refused(aws, cli, monkeypatch):
+    old = aws.credentials.shopify_secret
+    merchant = aws.credentials.merchant_id
+    monkeypatch.setenv("NEW_SECRET", "replaced-outright")
+    status, answer = cli("secrets", "set", "--merchant", merchant, "shopify", "--value-env", "NEW_SECRET")
+    assert status == 0 and "value" not in answer and answer["secrets"]["shopify"]["previous"] is None
+    assert _shopify_status(aws, old, 11) == 401 and _shopify_status(aws, "replaced-outright", 12) == 200
+
+    monkeypatch.setenv("EMPTY", "  ")
+    assert cli("secrets", "set", "--merchant", merchant, "shopify", "--value-env", "EMPTY")[0] == 1
+    status, error = cli("secrets", "rotate", "--merchant", merchant, "shopify", "--generate", "--overlap-hours", "0")
+    assert status == 1 and error["error"]["field"] == "--overlap-hours"
+    status, error = cli("secrets", "show", "--merchant", "no-such-shop")
+    assert status == 1 and error["error"]["field"] == "--merchant"

@@ -386,3 +386,95 @@ def test_a_step_whose_notice_cannot_be_queued_says_so_and_the_same_step_finishes
     before = aws.queue_depth("ReturnEventsQueue")
     assert post(aws, detail_path(rma_id), {"csrf_token": csrf(page), "action": "approve"}, cookie).status_code == 303
     assert aws.queue_depth("ReturnEventsQueue") == before + 1 and len(stored(aws, rma_id)["history"]) == 2
+
+
+# --- shipments needing attention --------------------------------------------------------------
+
+
+def _tracked(aws, order_id: str, tracking_number: str):
+    from postpurchase.storage.tracking import DynamoTrackingStore
+
+    order = aws.api_order(order_id, placed_at=aws.clock.now())
+    assert aws.post_order(order).status_code == 202
+    assert aws.pump_queue("OrderEventsQueue") == 1
+    assert aws.post_shipment(order_id, {"carrier": "ups", "tracking_number": tracking_number}).status_code == 201
+    assert aws.pump_queue("OrderEventsQueue") == 1
+    (tracked,) = DynamoTrackingStore().order_shipments("demo-store", order_id)
+    return tracked
+
+
+def _save(aws, order_id: str, shipment_id: str, **state):
+    """What the tracking worker's save does after applying a carrier answer."""
+    from postpurchase.storage.tracking import DynamoTrackingStore
+
+    store = DynamoTrackingStore()
+    current = store.load("demo-store", order_id, shipment_id)
+    store.save(current, current.tracking.model_copy(update=state), [], aws.clock.now())
+
+
+def test_shipments_needing_attention_are_one_query_and_leave_the_list_when_they_recover(aws):
+    from postpurchase.tracking.model import TrackingStatus
+    from postpurchase.tracking.state import NoticeKind
+
+    now = aws.clock.now()
+    fine = _tracked(aws, "2001", "SBX-OK-2001")
+    broken = _tracked(aws, "2002", "SBX-OK-2002")
+    failed = _tracked(aws, "2003", "SBX-OK-2003")
+    back = _tracked(aws, "2004", "SBX-OK-2004")
+    stalled = _tracked(aws, "2005", "SBX-OK-2005")
+    _save(aws, "2001", fine.shipment.shipment_id, status=TrackingStatus.IN_TRANSIT, last_event_at=now,
+          status_changed_at=now)
+    _save(aws, "2002", broken.shipment.shipment_id, status=TrackingStatus.EXCEPTION, status_changed_at=now,
+          notices_sent=frozenset({NoticeKind.SHIPPED, NoticeKind.EXCEPTION}))
+    _save(aws, "2003", failed.shipment.shipment_id, status=TrackingStatus.ATTEMPT_FAILED, status_changed_at=now)
+    _save(aws, "2004", back.shipment.shipment_id, status=TrackingStatus.RETURNED, status_changed_at=now)
+    _save(aws, "2005", stalled.shipment.shipment_id, status=TrackingStatus.IN_TRANSIT,
+          last_event_at=now - timedelta(days=10), status_changed_at=now - timedelta(days=10))
+
+    cookie = sign_in(aws)
+    with count_aws_requests() as requests:
+        page = get(aws, f"{BASE}/shipments", cookie)
+    assert page.status_code == 200, html(page)[:500]
+    assert dict(requests) == {("DynamoDB", "Query"): 1}
+    text = html(page)
+    assert 'aria-current="page">Shipments' in text and "<script" not in text
+    for number in ("SBX-OK-2002", "SBX-OK-2003", "SBX-OK-2004", "SBX-OK-2005"):
+        assert number in text
+    assert "SBX-OK-2001" not in text
+    for label in ("Delivery problem", "Delivery attempt failed", "Returned to the sender", "No scan for a while",
+                  "None sent"):
+        assert label in text
+    row = text[text.index("SBX-OK-2002"):].split("</tr>", 1)[0]
+    assert "<li>Shipped</li>" in row and "<li>Delivery problem</li>" in row
+
+    # the exception recovers, the stalled parcel is delivered: both leave the list
+    _save(aws, "2002", broken.shipment.shipment_id, status=TrackingStatus.IN_TRANSIT, last_event_at=now,
+          status_changed_at=now)
+    _save(aws, "2005", stalled.shipment.shipment_id, status=TrackingStatus.DELIVERED, delivered_at=now,
+          last_event_at=now, status_changed_at=now)
+    text = html(get(aws, f"{BASE}/shipments", cookie))
+    assert "SBX-OK-2002" not in text and "SBX-OK-2005" not in text and "SBX-OK-2003" in text
+
+    for language, words in (("ar", 'dir="rtl"'), ("tr", "İlgi gerektiren gönderiler"), ("th", "การจัดส่ง"),
+                            ("ru", "Отправления"), ("id", "Pengiriman"), ("en", "Shipments needing attention")):
+        shown = get(aws, f"{BASE}/shipments", cookie, lang=language)
+        assert shown.status_code == 200 and words in html(shown), language
+
+
+def test_the_shipments_view_needs_a_session_and_pages_through_a_cursor_of_its_own(aws):
+    from postpurchase.storage import tracking as storage
+    from postpurchase.tracking.model import TrackingStatus
+
+    assert get(aws, f"{BASE}/shipments").status_code == 401
+    cookie = sign_in(aws)
+    assert "No shipment needs attention right now." in html(get(aws, f"{BASE}/shipments", cookie))
+    for number in range(3):
+        tracked = _tracked(aws, f"30{number}", f"SBX-OK-30{number}")
+        _save(aws, f"30{number}", tracked.shipment.shipment_id, status=TrackingStatus.EXCEPTION,
+              status_changed_at=aws.clock.now())
+        aws.clock.advance(timedelta(minutes=1))
+    first = storage.attention_page("demo-store", limit=2)
+    assert [t.order_id for t in first.shipments] == ["302", "301"] and first.next_cursor
+    second = storage.attention_page("demo-store", first.next_cursor, limit=2)
+    assert [t.order_id for t in second.shipments] == ["300"]
+    assert get(aws, f"{BASE}/shipments", cookie, next="bm90LWEtY3Vyc29y").status_code == 400

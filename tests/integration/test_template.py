@@ -99,6 +99,7 @@ EXPECTED_ROUTES = {
     ("POST", "/console/{merchant_id}/signin"),
     ("POST", "/console/{merchant_id}/signout"),
     ("GET", "/console/{merchant_id}/returns"),
+    ("GET", "/console/{merchant_id}/shipments"),
     ("GET", "/console/{merchant_id}/returns/{order_id}/{rma_id}"),
     ("POST", "/console/{merchant_id}/returns/{order_id}/{rma_id}"),
 }

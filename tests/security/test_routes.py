@@ -77,6 +77,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/console/{merchant_id}/signin"): Route("page", {"api_key": "not-a-key"}),
     ("POST", "/console/{merchant_id}/signout"): Route("page", {}),
     ("GET", "/console/{merchant_id}/returns"): Route("page"),
+    ("GET", "/console/{merchant_id}/shipments"): Route("page"),
     ("GET", "/console/{merchant_id}/returns/{order_id}/{rma_id}"): Route("page"),
     ("POST", "/console/{merchant_id}/returns/{order_id}/{rma_id}"): Route("page", {"action": "approve"}),
     ("POST", "/webhooks/shopify/{merchant_id}"): Route("webhook", {}),
@@ -134,6 +135,22 @@ def test_every_route_is_attacked(world):
 
 
 CREDENTIALED = [key for key, route in ROUTES.items() if route.kind in ("merchant", "customer")]
+
+
+def test_every_route_a_merchant_key_opens_documents_the_rate_limit():
+    from postpurchase.openapi import openapi_document
+
+    paths = openapi_document()["paths"]
+    for method, template in CREDENTIALED:
+        operation = paths[template][method.lower()]
+        assert {"merchantKey": []} in operation["security"], (method, template)
+        answer = operation["responses"]["429"]
+        assert "rate_limited" in answer["description"], (method, template)
+        assert "Retry-After" in answer["headers"], (method, template)
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            if {"merchantKey": []} not in operation.get("security", []):
+                assert "rate_limited" not in operation["responses"].get("429", {}).get("description", ""), path
 
 
 @pytest.mark.parametrize("method,template", CREDENTIALED, ids=[f"{m} {p}" for m, p in CREDENTIALED])

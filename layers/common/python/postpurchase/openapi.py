@@ -32,6 +32,31 @@ def _errors(*codes: int) -> dict:
     return {str(code): _answer(names[code], _ERROR) for code in codes}
 
 
+_RATE_LIMITED = {
+    "description": "rate_limited: over this merchant's request limit (error.limit, error.rate_per_second, "
+                   "error.burst, error.retry_after_seconds); every call with the merchant key spends one token",
+    "headers": {"Retry-After": {"description": "Seconds until a request would be accepted",
+                                "schema": {"type": "integer", "minimum": 1}}},
+    "content": {"application/json": {"schema": _ERROR}}}
+
+
+def _with_merchant_rate_limit(paths: dict[str, dict]) -> dict[str, dict]:
+    """Every operation a merchant key can call may answer 429 (web._spend_merchant_token); one
+    place says so, so a new route cannot forget it. A route that already had its own 429 (e.g.
+    lookup attempts) keeps both meanings in one description."""
+    for operations in paths.values():
+        for operation in operations.values():
+            if {"merchantKey": []} not in operation.get("security", []):
+                continue
+            responses = operation.setdefault("responses", {})
+            own = responses.get("429")
+            answer = dict(_RATE_LIMITED)
+            if own and own["description"] != _RATE_LIMITED["description"]:
+                answer["description"] = f"{own['description']}; or {_RATE_LIMITED['description']}"
+            responses["429"] = answer
+    return paths
+
+
 def _webhook(name: str, header: str) -> dict:
     return {"post": {
         "summary": f"{name} webhook (signed with {header})",
@@ -108,7 +133,7 @@ def openapi_document() -> dict[str, Any]:
                                            "orderToken": {"type": "apiKey", "in": "header",
                                                           "name": "X-Order-Token"},
                                            "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "pp_console"}}},
-        "paths": {
+        "paths": _with_merchant_rate_limit({
             "/v1/orders": {"post": {
                 "summary": "Accept an order from a custom storefront (idempotent on order_id)",
                 "security": _BEARER,
@@ -426,6 +451,9 @@ def openapi_document() -> dict[str, Any]:
             "/console/{merchant_id}/returns": {"get": _console(
                 "The returns queue (HTML): ?tab=requested|approved|in_transit|received|resolved|expired, ?q= "
                 "search by order, email, RMA or tracking number, ?cursor=")},
+            "/console/{merchant_id}/shipments": {"get": _console(
+                "Shipments needing attention (HTML): stalled, exception, failed attempt, returned to sender, "
+                "with the notices sent; ?next= cursor")},
             "/console/{merchant_id}/returns/{order_id}/{rma_id}": {
                 "get": _console("One return with the steps allowed now"),
                 "post": _console("A step (form: csrf_token, step, and the step's fields), same rules as "
@@ -435,5 +463,5 @@ def openapi_document() -> dict[str, Any]:
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),
             "/webhooks/woocommerce/{merchant_id}": _webhook("WooCommerce", "X-WC-Webhook-Signature"),
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
-        },
+        }),
     }

@@ -223,6 +223,20 @@ def returns_page(request: Request) -> PageResponse:
                  rows=views.rows(found, request.now), next_cursor=next_cursor, cookie=cookie)
 
 
+def shipments_page(request: Request) -> PageResponse:
+    """Shipments needing attention (stalled, exception, failed attempt, back to the sender),
+    newest first, with the notices the customer was sent: one Query of gsi1 a page."""
+    from ..storage.tracking import attention_page
+
+    signed_in = _staff(request)
+    if signed_in is None:
+        return _to_signin(request)
+    staff, cookie = signed_in
+    page = attention_page(request.merchant_id, request.query.get("next") or None)
+    return _html(200, rendering.render_shipments, staff, rows=views.attention_rows(page.shipments, request.now),
+                 next_cursor=page.next_cursor, cookie=cookie)
+
+
 def _return_view(request: Request, staff: Staff, order_id: str, rma_id: str, *, status: int = 200,
                  error: DomainError | None = None, cookie: str | None = None) -> PageResponse:
     from ..returns.service import load

@@ -18,7 +18,7 @@ from ..messaging.requests import MerchantBranding
 from ..pages import build, model
 from ..pages.rendering import _check_nonce, _Format, _hex_color, _language_name
 from ..returns.rma import ReturnRequest
-from .views import Detail, Row
+from .views import AttentionRow, Detail, Row
 
 
 @dataclass(frozen=True)
@@ -105,6 +105,21 @@ def render_returns(staff: Staff, *, nonce: str, tab: str | None, tabs: tuple[str
         "next_url": _url(listing, [("tab", tab), ("next", next_cursor)]) if next_cursor and tab else None,
     }
     return _render("console/returns.html", staff, data)
+
+
+def render_shipments(staff: Staff, *, nonce: str, rows: list[AttentionRow], next_cursor: str | None) -> str:
+    fmt = _format(staff)
+    listing = f"{staff.base}/shipments"
+    data = {
+        **_frame(staff, nonce),
+        "page": "shipments",
+        "rows": [{"order_id": row.order_id, "shipment_id": row.shipment_id, "carrier": row.carrier,
+                  "tracking_number": row.tracking_number, "status": row.status, "reason": row.reason,
+                  "since": fmt.moment(row.since), "last_scan": fmt.moment(row.last_scan), "notices": row.notices}
+                 for row in rows],
+        "next_url": _url(listing, [("next", next_cursor)]) if next_cursor else None,
+    }
+    return _render("console/shipments.html", staff, data)
 
 
 def _money(fmt: _Format, amount: Decimal | None, currency: str) -> str | None:

@@ -100,3 +100,35 @@ def command_from_form(action: str, form: Mapping[str, str], rma: ReturnRequest) 
                                                           "exchange_order_id")}
         body["resolution"] = {name: value for name, value in resolution.items() if value is not None}
     return validate(ReturnCommandIn, {name: value for name, value in body.items() if value is not None})
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    merchant_id: str
+    order_id: str
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    status: str  # the tracking status (TrackingStatus value)
+    reason: str  # tracking.attention.REASONS
+    since: datetime
+    last_scan: datetime | None
+    notices: list[str]  # NoticeKind values the customer was sent, in the lifecycle's order
+
+
+def attention_rows(shipments: list, now: datetime) -> list[AttentionRow]:
+    """The listed shipments as of now. One listed under a reason it no longer has (a stall the
+    next poll has not yet cleared) keeps the reason it was listed with: stalled."""
+    from ..tracking import attention
+    from ..tracking.state import NoticeKind
+
+    order = list(NoticeKind)
+    rows = []
+    for tracked in shipments:
+        state = tracked.tracking
+        rows.append(AttentionRow(
+            tracked.merchant_id, tracked.order_id, tracked.shipment.shipment_id, tracked.shipment.carrier,
+            tracked.shipment.tracking_number, state.status.value, attention.reason(state, now) or "stalled",
+            attention.since(state, now), state.last_event_at,
+            [kind.value for kind in sorted(state.notices_sent, key=order.index)]))
+    return rows

@@ -122,11 +122,14 @@ def _merchant(merchant_id: str) -> Merchant:
     return merchant
 
 
-def _verified(raw_body: bytes, signature: str | None, secret: str | None, header_name: str) -> None:
-    if not secret:
+def _verified(raw_body: bytes, signature: str | None, secrets: list[str], header_name: str) -> None:
+    """`secrets`: the current one, then the one a rotation replaced while its overlap lasts."""
+    from ..security.merchant_secrets import verify_any
+
+    if not secrets:
         raise InvalidSignature(f"no webhook secret is configured for this storefront ({header_name})",
                                field=header_name)
-    if not verify_hmac_base64(raw_body, signature, secret):
+    if not verify_any(lambda secret: verify_hmac_base64(raw_body, signature, secret), secrets):
         raise InvalidSignature(f"{header_name} does not match the body", field=header_name)
 
 
@@ -155,7 +158,7 @@ def receive_shopify_webhook(merchant_id: str, headers: Mapping[str, str], raw_bo
     from ..storefronts import shopify
 
     merchant = _merchant(merchant_id)
-    _verified(raw_body, header(headers, "X-Shopify-Hmac-Sha256"), secrets_of(merchant, now).shopify_secret,
+    _verified(raw_body, header(headers, "X-Shopify-Hmac-Sha256"), secrets_of(merchant, now).accepted("shopify_secret", now),
               "X-Shopify-Hmac-Sha256")
     _shop_domain_checked(merchant, headers)
     topic = _required_header(headers, "X-Shopify-Topic")
@@ -210,7 +213,7 @@ def receive_woocommerce_webhook(merchant_id: str, headers: Mapping[str, str], ra
         return {"received": True, "ping": True}
     from ..storage.merchants import secrets_of
 
-    _verified(raw_body, header(headers, "X-WC-Webhook-Signature"), secrets_of(merchant, now).woocommerce_secret,
+    _verified(raw_body, header(headers, "X-WC-Webhook-Signature"), secrets_of(merchant, now).accepted("woocommerce_secret", now),
               "X-WC-Webhook-Signature")
     topic = _required_header(headers, "X-WC-Webhook-Topic")
     delivery_id = _required_header(headers, "X-WC-Webhook-Delivery-ID")

@@ -14,8 +14,32 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import asdict, dataclass, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
+
+# The inbound webhook secrets a rotation may overlap: storefront and carrier-provider ones.
+ROTATABLE = ("shopify_secret", "woocommerce_secret", "easypost_webhook_secret", "aftership_webhook_secret")
+
+
+@dataclass(frozen=True)
+class PreviousSecret:
+    """The value a rotation replaced, still accepted until `until` (ISO 8601 UTC) or, when
+    `until` is None, until an operator retires it."""
+
+    value: str = field(repr=False)
+    until: str | None = None
+
+    def accepted_at(self, now: datetime) -> bool:
+        if not self.value:
+            return False
+        if self.until is None:
+            return True
+        try:
+            return now < datetime.fromisoformat(self.until)
+        except ValueError:  # a hand-edited secret with a bad date: not accepted
+            return False
 
 
 @dataclass(frozen=True)
@@ -27,32 +51,86 @@ class MerchantSecretValues:
     aftership_webhook_secret: str | None = None
     webhook_secret: str | None = None  # signs our webhooks to the merchant (returns, feedback)
     revision: str | None = None
+    # What a rotation of a ROTATABLE secret replaced, by field name, kept in the same secret:
+    # {"previous": {"shopify_secret": {"value": "...", "until": "2026-12-08T08:00:00+00:00"}}}.
+    previous: Mapping[str, PreviousSecret] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # never print a secret into a log line or a test failure
-        held = [f.name for f in fields(self) if f.name != "revision" and getattr(self, f.name)]
-        return f"MerchantSecretValues(revision={self.revision!r}, held={held})"
+        held = [name for name in SECRET_FIELDS if getattr(self, name)]
+        return f"MerchantSecretValues(revision={self.revision!r}, held={held}, previous={sorted(self.previous)})"
 
     def to_json(self) -> str:
-        return json.dumps({name: value for name, value in asdict(self).items() if value is not None},
-                          sort_keys=True)
+        body: dict[str, Any] = {name: value for name, value in asdict(self).items()
+                                if value is not None and name != "previous"}
+        if self.previous:
+            body["previous"] = {name: {"value": old.value, "until": old.until}
+                                for name, old in sorted(self.previous.items())}
+        return json.dumps(body, sort_keys=True)
 
     @classmethod
     def from_mapping(cls, data: Any) -> "MerchantSecretValues":
         if not isinstance(data, dict):
             return cls()
-        known = {f.name for f in fields(cls)}
-        return cls(**{name: value for name, value in data.items()
-                      if name in known and (value is None or isinstance(value, str))})
+        values = {name: value for name, value in data.items()
+                  if name in SECRET_FIELDS + ("revision",) and (value is None or isinstance(value, str))}
+        previous = {}
+        for name, old in (data.get("previous") or {}).items() if isinstance(data.get("previous"), dict) else ():
+            if name in ROTATABLE and isinstance(old, dict) and isinstance(old.get("value"), str) and old["value"]:
+                until = old.get("until")
+                previous[name] = PreviousSecret(value=old["value"], until=until if isinstance(until, str) else None)
+        return cls(**values, previous=previous)
 
     def merged(self, **changes: str | None) -> "MerchantSecretValues":
-        """These values with `changes` applied and a new revision."""
-        return replace(self, **changes, revision=new_revision())
+        """These values with `changes` applied and a new revision. Setting a rotatable secret
+        this way replaces it outright: its previous value (if any) is no longer accepted."""
+        previous = {name: old for name, old in self.previous.items() if name not in changes}
+        return replace(self, **changes, previous=previous, revision=new_revision())
+
+    def rotated(self, name: str, value: str, now: datetime, overlap: timedelta | None) -> "MerchantSecretValues":
+        """`value` becomes the secret `name`; the one it replaces stays accepted for `overlap`
+        (None: until retired). Rotating again drops the older previous value."""
+        check_rotatable(name)
+        current = getattr(self, name)
+        previous = {k: v for k, v in self.previous.items() if k != name}
+        if current and current != value:
+            until = (now + overlap).isoformat() if overlap is not None else None
+            previous[name] = PreviousSecret(value=current, until=until)
+        return replace(self, **{name: value}, previous=previous, revision=new_revision())
+
+    def retired(self, name: str) -> "MerchantSecretValues":
+        """The previous value of `name` is no longer accepted."""
+        check_rotatable(name)
+        return replace(self, previous={k: v for k, v in self.previous.items() if k != name},
+                       revision=new_revision())
+
+    def accepted(self, name: str, now: datetime) -> list[str]:
+        """The values a signature for `name` may be made with at `now`: the current one, then the
+        previous one while its overlap lasts."""
+        values = [getattr(self, name)] if getattr(self, name) else []
+        old = self.previous.get(name)
+        if old is not None and old.accepted_at(now):
+            values.append(old.value)
+        return values
 
     def holds_any(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self) if f.name != "revision")
+        return any(getattr(self, name) for name in SECRET_FIELDS) or bool(self.previous)
 
 
-SECRET_FIELDS = tuple(f.name for f in fields(MerchantSecretValues) if f.name != "revision")
+SECRET_FIELDS = tuple(f.name for f in fields(MerchantSecretValues) if f.name not in ("revision", "previous"))
+
+
+def check_rotatable(name: str) -> None:
+    if name not in ROTATABLE:
+        raise ValueError(f"{name} is not a rotatable webhook secret")
+
+
+def verify_any(check: Callable[[str], bool], secrets: list[str]) -> bool:
+    """True if `check(secret)` (a constant-time comparison) holds for one of `secrets`. Every
+    secret is tried, so the time taken does not tell which one (or whether the first) matched."""
+    matched = False
+    for secret in secrets:
+        matched = check(secret) | matched
+    return matched
 
 
 def new_revision() -> str:

@@ -38,7 +38,9 @@ class StoredCampaign:
 
 @lru_cache(maxsize=1)
 def _connection() -> Connection:
-    return Connection(region=settings().aws_region)
+    from .orders import _connection as shared
+
+    return shared()  # one per container, not one botocore client per transaction
 
 
 def _stored(record: CampaignRecord) -> StoredCampaign:

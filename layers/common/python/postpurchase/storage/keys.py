@@ -95,6 +95,11 @@ def returns_queue_pk(merchant_id: str, partition: str) -> str:
     return f"M#{merchant_id}#RETQ#{partition}"
 
 
+def attention_pk(merchant_id: str) -> str:
+    """gsi1 partition of the merchant's shipments needing attention (tracking/attention.py)."""
+    return f"M#{merchant_id}#ATTN"
+
+
 def return_email_pk(merchant_id: str, email_digest: str) -> str:
     return f"M#{merchant_id}#RETEMAIL#{email_digest}"
 

@@ -10,7 +10,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -313,6 +313,30 @@ def update_secrets(merchant: Merchant, now: datetime, **changes: str | None) -> 
         migrate_secrets(merchant, now)
     port = merchant_secrets()
     values = port.get(merchant.merchant_id, fresh=True).merged(**changes)
+    port.put(merchant.merchant_id, values)
+    merchant_store().set_secrets_revision(merchant.merchant_id, values.revision, now, strip_legacy=False)
+    return values
+
+
+def rotate_secret(merchant: Merchant, now: datetime, name: str, value: str,
+                  overlap: timedelta | None) -> MerchantSecretValues:
+    """Make `value` the inbound webhook secret `name` (security.merchant_secrets.ROTATABLE); the
+    value it replaces is still accepted for `overlap` (None: until `retire_secret`)."""
+    return _write_secrets(merchant, now, lambda values: values.rotated(name, value, now, overlap))
+
+
+def retire_secret(merchant: Merchant, now: datetime, name: str) -> MerchantSecretValues:
+    """Stop accepting the value the last rotation of `name` replaced."""
+    return _write_secrets(merchant, now, lambda values: values.retired(name))
+
+
+def _write_secrets(merchant: Merchant, now: datetime, change) -> MerchantSecretValues:
+    from ..services import merchant_secrets, merchant_store
+
+    if merchant.legacy_secrets is not None:
+        migrate_secrets(merchant, now)
+    port = merchant_secrets()
+    values = change(port.get(merchant.merchant_id, fresh=True))
     port.put(merchant.merchant_id, values)
     merchant_store().set_secrets_revision(merchant.merchant_id, values.revision, now, strip_legacy=False)
     return values

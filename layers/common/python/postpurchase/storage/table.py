@@ -31,6 +31,24 @@ class Record(Model):
     sk = UnicodeAttribute(range_key=True)
     type = DiscriminatorAttribute()
 
+    @classmethod
+    def _get_connection(cls):
+        """PynamoDB's per-class connection, on the one botocore client of storage.orders._connection.
+
+        PynamoDB builds a botocore session and client for every model class it meets (~40 here,
+        20-100 ms each on a cold start); the client is thread-safe and every class talks to the
+        same table, region and endpoint, so they share it. Each class keeps its own schema (its
+        indexes) in its own TableConnection."""
+        fresh = cls._connection is None or cls._connection.table_name != cls.Meta.table_name
+        table_connection = super()._get_connection()
+        if fresh and getattr(cls.Meta, "host", None) is None:
+            from .orders import _connection as shared
+
+            shared_connection = shared()
+            if shared_connection.region == table_connection.connection.region:
+                table_connection.connection._client = shared_connection.client
+        return table_connection
+
 
 class Gsi1(GlobalSecondaryIndex):
     """gsi1 (projection ALL): customer -> orders, a merchant's customer list, its returns queue."""
@@ -155,6 +173,11 @@ class ShipmentRecord(Record, discriminator="shipment"):
     # gsi4: (merchant, carrier, tracking number) -> shipments, newest last (codes get recycled).
     gsi4pk = UnicodeAttribute(null=True)
     gsi4sk = UnicodeAttribute(null=True)
+    # gsi1 (sparse): the merchant's shipments needing attention (tracking/attention.py), set and
+    # removed by the tracking worker's saves.
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    attention_index = Gsi1()
 
 
 class TrackingEventRecord(Record, discriminator="tracking_event"):

@@ -17,6 +17,7 @@ from ..adapters.aws import client
 from ..config import settings
 from ..errors import RetryLater
 from ..orders.models import Shipment
+from ..tracking import attention
 from ..tracking.model import TrackingEvent
 from ..tracking.state import ShipmentTracking
 from . import keys
@@ -105,6 +106,12 @@ class DynamoTrackingStore:
                 ShipmentRecord.gsi2sk.set(_poll_sort_key(tracking.next_poll_at, current.merchant_id,
                                                          current.order_id, shipment_id)),
             ]
+        needs = attention.reason(tracking, now) if current.shipment.rma_id is None else None
+        if needs is None:
+            actions += [ShipmentRecord.gsi1pk.remove(), ShipmentRecord.gsi1sk.remove()]
+        else:
+            actions += [ShipmentRecord.gsi1pk.set(keys.attention_pk(current.merchant_id)),
+                        ShipmentRecord.gsi1sk.set(attention.sort_key(tracking, now, current.order_id, shipment_id))]
         revision_matches = (ShipmentRecord.tracking_revision == current.revision) if current.revision else (
             ShipmentRecord.tracking_revision.does_not_exist() | (ShipmentRecord.tracking_revision == 0))
         try:
@@ -178,3 +185,31 @@ def _event_order(event: TrackingEvent) -> tuple[datetime, str]:
 
 
 __all__ = ["DynamoTrackingStore", "TrackedShipment", "DuePoll", "poll_shard", "poll_shards"]
+
+
+@dataclass(frozen=True)
+class AttentionPage:
+    shipments: list[TrackedShipment]  # without timelines (the list shows the state only)
+    next_cursor: str | None
+
+
+ATTENTION_PAGE_SIZE = 25
+
+
+def attention_page(merchant_id: str, cursor: str | None = None, limit: int = ATTENTION_PAGE_SIZE) -> AttentionPage:
+    """One page of the merchant's shipments needing attention, newest first: one Query of gsi1."""
+    from .return_queue import _decode_cursor, _encode_cursor
+
+    pk = keys.attention_pk(merchant_id)
+    results = ShipmentRecord.attention_index.query(
+        pk, scan_index_forward=False, limit=limit, page_size=limit,
+        last_evaluated_key=_decode_cursor(cursor, pk) if cursor else None)
+    shipments = []
+    for record in results:
+        shipment = Shipment.model_validate_json(record.document)
+        tracking = (ShipmentTracking.model_validate_json(record.tracking) if record.tracking else
+                    ShipmentTracking(carrier=shipment.carrier, tracking_number=shipment.tracking_number))
+        shipments.append(TrackedShipment(record.merchant_id, record.order_id, shipment, tracking, [],
+                                         int(record.tracking_revision or 0), record.provider,
+                                         record.provider_tracker_id))
+    return AttentionPage(shipments, _encode_cursor(results.last_evaluated_key) if len(shipments) == limit else None)

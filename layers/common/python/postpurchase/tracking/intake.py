@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .. import clock
 from ..errors import InvalidSignature, NotFound
 from ..observability import logger
 from ..services import merchant_store, tracking_queue
@@ -21,18 +22,20 @@ def receive_provider_webhook(provider: str, merchant_id: str, headers: Mapping[s
         raise NotFound(f"unknown merchant {merchant_id}", field="merchant_id")
     from ..storage.merchants import secrets_of
 
-    secrets = secrets_of(merchant)
+    now = clock.now()
+    secrets = secrets_of(merchant, now)
     if provider == "easypost":
         from .carriers import easypost as module
 
-        secret, header_name = secrets.easypost_webhook_secret, "X-Hmac-Signature"
+        accepted, header_name = secrets.accepted("easypost_webhook_secret", now), "X-Hmac-Signature"
     else:
         from .carriers import aftership as module
 
-        secret, header_name = secrets.aftership_webhook_secret, "aftership-hmac-sha256"
-    if not secret:
+        accepted, header_name = secrets.accepted("aftership_webhook_secret", now), "aftership-hmac-sha256"
+    if not accepted:
         raise InvalidSignature(f"no {provider} webhook secret is configured", field=header_name)
-    update = module.parse_webhook(headers, raw_body, secret)
+    # The current secret, then the one a rotation replaced while its overlap lasts.
+    update = module.parse_webhook(headers, raw_body, accepted)
     if update is None:
         return {"received": True, "tracking_number": None}  # an event type we do not act on
     message = CarrierUpdate(merchant_id=merchant_id, update=update.model_copy(update={"source": "webhook"}))

@@ -11,7 +11,7 @@ Webhooks POST {"event": "tracking_update", "event_id", "is_tracking_first_tag", 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import quote
@@ -94,7 +94,7 @@ class AfterShipClient:
         return parse_tracking(max(found, key=lambda t: str(t.get("created_at") or "")))
 
     @staticmethod
-    def parse_webhook(headers: Mapping[str, str] | None, raw_body: bytes, secret: str) -> TrackingUpdate | None:
+    def parse_webhook(headers: Mapping[str, str] | None, raw_body: bytes, secret: "str | Sequence[str]") -> TrackingUpdate | None:
         return parse_webhook(headers, raw_body, secret)
 
 
@@ -193,12 +193,17 @@ def _event(checkpoint: Any) -> TrackingEvent | None:
 
 # --- webhooks ---------------------------------------------------------------------------------
 
-def parse_webhook(headers: Mapping[str, str] | None, raw_body: bytes, secret: str) -> TrackingUpdate | None:
-    """A verified AfterShip webhook -> TrackingUpdate; None when `msg` is not a tracking."""
+def parse_webhook(headers: Mapping[str, str] | None, raw_body: bytes,
+                  secret: str | Sequence[str]) -> TrackingUpdate | None:
+    """A verified AfterShip webhook -> TrackingUpdate; None when `msg` is not a tracking.
+    Several secrets (current, then previous during a rotation's overlap): any one may sign."""
+    from postpurchase.security.merchant_secrets import verify_any
+
     signature = header(headers, SIGNATURE_HEADER)
     if signature is None:
         raise InvalidSignature("missing aftership-hmac-sha256 header")
-    if not verify_hmac_base64(raw_body, signature, secret):
+    secrets = [secret] if isinstance(secret, str) else list(secret or ())
+    if not verify_any(lambda s: verify_hmac_base64(raw_body, signature, s), secrets):
         raise InvalidSignature("aftership-hmac-sha256 does not match")
     try:
         payload = json.loads(raw_body)

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import json
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -97,7 +97,8 @@ class EasyPostClient:
         return parse_tracker(max(trackers, key=lambda t: str(t.get("created_at") or "")))
 
     @staticmethod
-    def parse_webhook(headers: Mapping[str, str] | None, raw_body: bytes, secret: str) -> TrackingUpdate | None:
+    def parse_webhook(headers: Mapping[str, str] | None, raw_body: bytes,
+                      secret: str | Sequence[str]) -> TrackingUpdate | None:
         return parse_webhook(headers, raw_body, secret)
 
 
@@ -163,19 +164,25 @@ def sign(raw_body: bytes, secret: str) -> str:
     return SIGNATURE_PREFIX + hmac.new(key, bytes(raw_body), hashlib.sha256).hexdigest()
 
 
-def verify_signature(headers: Mapping[str, str] | None, raw_body: bytes, secret: str) -> None:
-    """Raise InvalidSignature unless X-Hmac-Signature signs `raw_body` under `secret`."""
-    if not secret or not isinstance(secret, str):
+def verify_signature(headers: Mapping[str, str] | None, raw_body: bytes, secret: str | Sequence[str]) -> None:
+    """Raise InvalidSignature unless X-Hmac-Signature signs `raw_body` under `secret` (or, given
+    several, under one of them: current, then previous during a rotation's overlap)."""
+    from postpurchase.security.merchant_secrets import verify_any
+
+    secrets = [secret] if isinstance(secret, str) else list(secret or ())
+    secrets = [s for s in secrets if s and isinstance(s, str)]
+    if not secrets:
         raise InvalidSignature("webhook secret is not configured")  # never accept unsigned
     given = header(headers, SIGNATURE_HEADER)
     if not isinstance(given, str) or not given.strip():
         raise InvalidSignature("missing X-Hmac-Signature header")
-    expected = sign(raw_body, secret)
-    if not hmac.compare_digest(expected.encode(), given.strip().lower().encode("utf-8", "replace")):
+    given_bytes = given.strip().lower().encode("utf-8", "replace")
+    if not verify_any(lambda s: hmac.compare_digest(sign(raw_body, s).encode(), given_bytes), secrets):
         raise InvalidSignature("X-Hmac-Signature does not match")
 
 
-def parse_webhook(headers: Mapping[str, str] | None, raw_body: bytes, secret: str) -> TrackingUpdate | None:
+def parse_webhook(headers: Mapping[str, str] | None, raw_body: bytes,
+                  secret: str | Sequence[str]) -> TrackingUpdate | None:
     """A verified EasyPost Event -> TrackingUpdate; None for events that are not about trackers."""
     verify_signature(headers, raw_body, secret)
     try:
