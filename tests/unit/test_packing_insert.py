@@ -81,10 +81,42 @@ def render(language: str, size: str = "a6", **changes) -> bytes:
 
 
 def _comparable(text: str) -> str:
-    """pdftotext splits Thai and Arabic around combining marks and adds bidi controls: compare
-    the base letters only, without spaces."""
-    text = unicodedata.normalize("NFC", text)
+    """pdftotext splits Thai and Arabic around combining marks (it sets a mark shaped onto its
+    letter apart, even on its own line) and wraps runs in bidi controls: compare the base letters
+    only, without spaces. NFKC on both sides folds Arabic presentation forms (U+FB50-U+FEFF) into
+    the letters, should a font's ToUnicode map a shaped glyph to one; ours map to the letters."""
+    text = unicodedata.normalize("NFKC", text)
     return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Mn", "Cf"))
+
+
+def _letters(text: str) -> str:
+    """The letters and digits only, in order. For right-to-left text: pdftotext rebuilds the
+    logical order from the glyphs' positions, so a neutral character between a left-to-right run
+    and Arabic comes out on the wrong side ("من .Demo Store" for "من Demo Store." which the page
+    shows correctly, the full stop left of the name). Where each run sits on the page is tested
+    separately, from the words' boxes (test_arabic_runs_right_to_left)."""
+    return "".join(ch for ch in _comparable(text) if unicodedata.category(ch)[0] in "LN")
+
+
+def _runs(text: str) -> list[str]:
+    """The letters of ``text`` in runs of one direction ("+ 52 منتجًا آخر": "52", "منتجاآخر").
+    On a line that mixes directions pdftotext may put the runs in either order."""
+    runs: list[str] = []
+    for ch in _letters(text):
+        arabic = unicodedata.bidirectional(ch) in ("AL", "R")
+        if runs and (unicodedata.bidirectional(runs[-1][-1]) in ("AL", "R")) == arabic:
+            runs[-1] += ch
+        else:
+            runs.append(ch)
+    return runs
+
+
+def has(text: str, expected: str, language: str) -> bool:
+    """``expected`` is in pdftotext's ``text``: whole for left-to-right text, run by run for Arabic."""
+    if language == "ar":
+        letters = _letters(text)
+        return all(run in letters for run in _runs(expected))
+    return _comparable(expected) in _comparable(text)
 
 
 def pdf_text(pdf: bytes, tmp_path: Path) -> str:
@@ -152,12 +184,12 @@ def test_the_pdf_libraries_load_only_with_the_insert():
 def test_every_language_reads_back_from_the_pdf(language, tmp_path):
     pdf = render(language)
     assert pdf.startswith(b"%PDF-")
-    text = _comparable(pdf_text(pdf, tmp_path))
+    text = pdf_text(pdf, tmp_path)
     for expected in (NOTES[language], POINTS[language], "RF-7QM3XPD9", "#1042", "help@demo.example",
                      "Linen shirt", "กระเป๋าผ้า", "حقيبة جلدية", "Шерстяной шарф"):
-        assert _comparable(expected) in text, (language, expected)
+        assert has(text, expected, language), (language, expected)
     if language in NAMES:
-        assert _comparable(NAMES[language]) in text
+        assert has(text, NAMES[language], language)
     # Both QR codes are links too, so a PDF viewer opens them with a click.
     assert ORDER_URL.encode() in pdf and REVIEW_URL.encode() in pdf
     # A6 in the customer's language, and no glyph fell back to a box: every character we wrote
@@ -178,23 +210,85 @@ def test_each_paper_size(size, points, tmp_path):
     width, height = map(float, re.search(r"Page size:\s+([\d.]+) x ([\d.]+) pts", info).groups())
     assert (round(width, 1), round(height, 1)) == pytest.approx(points, abs=0.2)
     assert re.search(r"Pages:\s+1\b", info)
+    assert _pages(render("ar", size), tmp_path) == 1
     if size != "a6":
         ARTIFACTS.mkdir(exist_ok=True)
         for language in ("ar", "th"):
             _png(render(language, size), f"insert-{language}-{size}", tmp_path)
 
 
-@poppler
-def test_a_long_order_flows_onto_a_second_page(tmp_path):
-    items = [InsertItem(title=f"Product number {n} with a rather long name", sku=f"S-{n}", quantity=1)
-             for n in range(30)]
-    pdf = render("en", "a6", items=items)
-    path = tmp_path / "insert.pdf"
+def _pages(pdf: bytes, tmp_path: Path) -> int:
+    path = tmp_path / "count.pdf"
     path.write_bytes(pdf)
     info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True, text=True).stdout
-    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 2
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1))
+
+
+@poppler
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("size", ["a6", "a4"])
+def test_a_long_order_stays_on_one_page_with_the_rest_counted(language, size, tmp_path):
+    from postpurchase.insert.render import _text
+
+    items = [InsertItem(title=f"Product number {n} with a rather long name", sku=f"S-{n}", quantity=1)
+             for n in range(60)]
+    pdf = render(language, size, items=items)
+    assert _pages(pdf, tmp_path) == 1
     text = pdf_text(pdf, tmp_path)
-    assert "Product number 29" in text and "Scan to track your order" in text
+    shown = [n for n in range(60) if re.search(rf"Product number {n} with\b", text)]
+    # The first items, in order, as many as the page holds; the rest on a "+ N more items" line.
+    assert shown == list(range(len(shown))) and len(shown) >= (3 if size == "a6" else 10), shown
+    more = _text(language).more_items(60 - len(shown))
+    assert has(text, more, language) and str(60 - len(shown)) in more
+    if language == "en":
+        assert f"+ {60 - len(shown)} more items" in text
+    # The bottom of the page is still there: both codes, their captions, the contact line.
+    assert ORDER_URL.encode() in pdf and REVIEW_URL.encode() in pdf
+    assert has(text, _text(language).order_qr(), language)
+    assert "help@demo.example" in _comparable(text)
+    if size == "a6":
+        ARTIFACTS.mkdir(exist_ok=True)
+        _png(pdf, f"insert-{language}-a6-long", tmp_path)
+
+
+@poppler
+def test_a_very_long_title_is_cut_not_spread(tmp_path):
+    long = "Handmade " + " ".join(["ceramic"] * 40) + " mug"
+    pdf = render("en", "a6", items=[InsertItem(title=long, sku="M-1", quantity=2),
+                                    InsertItem(title="Tote bag", sku="BG-2", quantity=1)])
+    assert _pages(pdf, tmp_path) == 1
+    text = pdf_text(pdf, tmp_path)
+    assert "…" in text and "Tote bag" in text and "more item" not in text
+    assert text.count("ceramic") < 40
+
+
+@poppler
+def test_arabic_runs_right_to_left(tmp_path):
+    """In the Arabic note the sentence starts at the right edge and runs left, the shop's Latin
+    name inside it reads left to right, and the full stop after the name sits left of it."""
+    pdf = render("ar")
+    path = tmp_path / "insert.pdf"
+    path.write_bytes(pdf)
+    html = subprocess.run(["pdftotext", "-bbox", "-enc", "UTF-8", str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+    # pdftotext -bbox lists each word's glyphs left to right as they sit on the page.
+    boxes = [(float(x0), float(y0), float(x1), word) for x0, y0, x1, word in
+             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', html)]
+
+    def box(logical: str, line: float | None = None) -> tuple[float, float, float]:
+        visual = logical[::-1] if unicodedata.bidirectional(logical[0]) == "AL" else logical
+        found = [(x0, y0, x1) for x0, y0, x1, word in boxes if _comparable(word) == _comparable(visual)
+                 and (line is None or abs(y0 - line) < 1)]
+        assert found, (logical, [w for *_, w in boxes][:40])
+        return found[0]
+
+    thanks = box("لتسوقك")
+    shop_from, demo, store = box("من", thanks[1]), box(".Demo", thanks[1]), box("Store", thanks[1])
+    assert thanks[0] > shop_from[0] > store[0] > demo[0]  # Arabic right to left, before the name
+    assert demo[2] < store[0]  # "Demo Store" left to right
+    page_width = float(re.search(r'<page width="([\d.]+)"', html).group(1))
+    title = box("ليلى!")  # the title's last word is its leftmost
+    assert max(x1 for x0, y0, x1, w in boxes if abs(y0 - title[1]) < 1) > page_width - 25  # flush right
 
 
 @poppler

@@ -8,6 +8,7 @@ sentence comes from ``messaging/templates/insert/_text.txt`` through the email c
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,15 +43,21 @@ class _Scale:
     title: float
     body: float
     small: float
-    qr: float  # QR side (mm), quiet zone included
+    qr: float  # QR side (mm), quiet zone included; larger when the code has many modules
     band: float
+    title_lines: int  # an item's title is cut to this many lines (with "…")
 
 
+# Every insert is ONE page: a packer slips one sheet into the parcel, and page n of a day's batch
+# is order n. A6 is small, so its QR codes and type are tighter; items that do not fit are
+# counted on a "+ N more items" line.
 _SCALES = {
-    "a6": _Scale(margin=7, shop=13, title=15, body=9, small=7.5, qr=27, band=3),
-    "a4": _Scale(margin=16, shop=22, title=26, body=12, small=10, qr=42, band=6),
-    "letter": _Scale(margin=16, shop=22, title=26, body=12, small=10, qr=42, band=6),
+    "a6": _Scale(margin=6, shop=12, title=14, body=8.5, small=7, qr=22, band=3, title_lines=2),
+    "a4": _Scale(margin=16, shop=22, title=26, body=12, small=10, qr=40, band=6, title_lines=3),
+    "letter": _Scale(margin=16, shop=22, title=26, body=12, small=10, qr=40, band=6, title_lines=3),
 }
+LEADING = 0.5  # line height in mm per point of type (1.4 x the type size: room for Thai marks)
+MIN_MODULE_MM = 0.33  # the smallest QR module a phone camera reads reliably from a printed sheet
 
 _macros_lock = threading.Lock()
 _macros: dict[str, object] = {}
@@ -88,25 +95,33 @@ class _Insert(FPDF):
         super().set_font(family, style, size)
 
 
-def _document(content: InsertContent, size: str) -> FPDF:
-    pdf = _Insert(orientation="portrait", unit="mm", format=PAPER_MM[size])
+def _document(title: str, language: str | None) -> FPDF:
+    pdf = _Insert(orientation="portrait", unit="mm", format="a4")
     pdf.set_creator("postpurchase")
-    pdf.set_title(f"{content.shop_name} {content.order_number}")
-    pdf.set_lang(content.language)
+    pdf.set_title(title)
+    if language:
+        pdf.set_lang(language)
     for family, (regular, bold) in FAMILIES.items():
         pdf.add_font(family, "", str(FONTS_DIR / regular))
         pdf.add_font(family, "B", str(FONTS_DIR / bold))
-    primary = PRIMARY_FAMILY.get(content.language, "sans")
-    pdf.set_fallback_fonts([family for family in FAMILIES if family != primary], exact_match=False)
     # Direction per paragraph from its first strong character (Unicode bidi): an Arabic sentence
     # runs right to left, an English product title inside the Arabic insert left to right.
     pdf.set_text_shaping(use_shaping_engine=True)
+    # One page per insert, laid out to fit: never an automatic page break.
+    pdf.set_auto_page_break(False)
     return pdf
 
 
-def _qr(pdf: FPDF, url: str, x: float, y: float, side: float) -> None:
+def _qr_code(url: str):
+    return segno.make(url, error="m", micro=False)
+
+
+def _qr_side(code, minimum: float) -> float:
+    return max(minimum, (len(code.matrix) + 8) * MIN_MODULE_MM)
+
+
+def _qr(pdf: FPDF, code, url: str, x: float, y: float, side: float) -> None:
     """The QR code as filled squares (one rectangle per run of dark modules), clickable too."""
-    code = segno.make(url, error="m", micro=False)
     matrix = code.matrix
     modules = len(matrix) + 8  # 4 modules of quiet zone on each side
     unit = side / modules
@@ -123,29 +138,55 @@ def _qr(pdf: FPDF, url: str, x: float, y: float, side: float) -> None:
 
 
 def render_insert(content: InsertContent, size: str) -> bytes:
+    """One insert, one page."""
+    return render_inserts([content], size)
+
+
+def render_inserts(contents: Iterable[InsertContent], size: str, *, title: str | None = None) -> bytes:
+    """Inserts, one page each, in one PDF (a day's batch prints in one go)."""
     if size not in PAPER_SIZES:
         raise ValueError(f"size must be one of {PAPER_SIZES}")
+    contents = list(contents)
+    if not contents:
+        raise ValueError("no insert to render")
+    first = contents[0]
+    languages = {content.language for content in contents}
+    pdf = _document(title or f"{first.shop_name} {first.order_number}",
+                    first.language if len(languages) == 1 else None)
+    for content in contents:
+        _page(pdf, content, size)
+    return bytes(pdf.output())
+
+
+def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
     scale = _SCALES[size]
     words = _text(content.language)
     rtl = mail.text_direction(content.language) == "rtl"
     start, end = ("R", "L") if rtl else ("L", "R")
     primary = PRIMARY_FAMILY.get(content.language, "sans")
+    pdf.set_fallback_fonts([family for family in FAMILIES if family != primary], exact_match=False)
     zone = mail.zone(content.timezone)
     fmt_locale = mail.formatting_locale(content.language, content.locale)
     brand = content.brand_color
 
-    pdf = _document(content, size)
+    pdf.add_page(format=PAPER_MM[size])
     pdf.set_margins(scale.margin, scale.margin, scale.margin)
-    pdf.set_auto_page_break(True, margin=scale.margin)
-    pdf.add_page()
     width = pdf.w - 2 * scale.margin
+    bottom_limit = pdf.h - scale.margin
+
+    def lines_of(text: str, points: float, cell_width: float, *, bold: bool = False) -> list[str]:
+        pdf.set_font(primary, "B" if bold else "", points)
+        return pdf.multi_cell(cell_width, points * LEADING, text, dry_run=True, output="LINES")
+
+    def height_of(text: str, points: float, *, bold: bool = False, gap: float = 0.0) -> float:
+        return len(lines_of(text.strip(), points, width, bold=bold)) * points * LEADING + gap
 
     def say(text: str, points: float, *, bold: bool = False, color: str = TEXT, align: str = start,
             gap: float = 0.0) -> None:
         pdf.set_font(primary, "B" if bold else "", points)
         pdf.set_text_color(*_rgb(color))
         pdf.set_x(scale.margin)
-        pdf.multi_cell(width, points * 0.5, text.strip(), align=align, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width, points * LEADING, text.strip(), align=align, new_x="LMARGIN", new_y="NEXT")
         if gap:
             pdf.ln(gap)
 
@@ -153,75 +194,113 @@ def render_insert(content: InsertContent, size: str) -> bytes:
     pdf.set_fill_color(*_rgb(brand))
     pdf.rect(0, 0, pdf.w, scale.band, style="F")
     pdf.set_y(scale.margin)
-    say(content.shop_name, scale.shop, bold=True, color=_ink(brand), gap=scale.body * 0.4)
-    say(words.title(content.first_name), scale.title, bold=True, gap=scale.body * 0.2)
-    say(words.note(content.shop_name), scale.body, gap=scale.body * 0.3)
+    say(content.shop_name, scale.shop, bold=True, color=_ink(brand), gap=scale.body * 0.3)
+    say(words.title(content.first_name), scale.title, bold=True, gap=scale.body * 0.15)
+    say(words.note(content.shop_name), scale.body, gap=scale.body * 0.25)
     day = format_date(content.placed_at.astimezone(zone).date(), format="long", locale=fmt_locale)
-    say(words.order_line(content.order_number, day), scale.small, color=MUTED, gap=scale.body * 0.5)
-
-    # The items: title (and variant) at the start, the quantity at the end of each row.
+    say(words.order_line(content.order_number, day), scale.small, color=MUTED, gap=scale.body * 0.4)
     say(words.items_heading(), scale.body, bold=True, gap=scale.body * 0.1)
     pdf.set_draw_color(*_rgb("#d0d7de"))
     pdf.line(scale.margin, pdf.get_y(), pdf.w - scale.margin, pdf.get_y())
     pdf.ln(scale.body * 0.15)
-    quantity_width = width * 0.22
-    for item in content.items:
-        title = f"{item.title} · {item.variant_title}" if item.variant_title else item.title
-        top = pdf.get_y()
-        pdf.set_font(primary, "", scale.body)
-        pdf.set_text_color(*_rgb(TEXT))
-        lines = pdf.multi_cell(width - quantity_width, scale.body * 0.5, title, dry_run=True, output="LINES")
-        if top + len(lines) * scale.body * 0.5 > pdf.h - scale.margin:
-            pdf.add_page()
-            top = pdf.get_y()
-        title_x = scale.margin + (quantity_width if rtl else 0)
-        quantity_x = scale.margin if rtl else scale.margin + width - quantity_width
-        pdf.set_xy(title_x, top)
-        pdf.multi_cell(width - quantity_width, scale.body * 0.5, title, align=start, new_x="LMARGIN", new_y="NEXT")
-        bottom = pdf.get_y()
-        pdf.set_xy(quantity_x, top)
-        pdf.set_font(primary, "", scale.body)
-        pdf.cell(quantity_width, scale.body * 0.5, words.quantity(item.quantity).strip(), align=end)
-        pdf.set_y(bottom + scale.body * 0.12)
-    pdf.ln(scale.body * 0.3)
 
-    # The customer's programmes, when the merchant runs them.
+    # What the bottom of the page holds, measured first: the QR codes with their captions, the
+    # contact line, and above them the customer's programmes. The items get the room left.
+    codes = [(content.order_url, words.order_qr().strip())]
+    if content.review_url:
+        codes.append((content.review_url, words.review_qr().strip()))
+    column = width / len(codes)
+    caption_width = column - 2 if len(codes) > 1 else min(width, scale.qr * 2.2)
+    qr_codes = [_qr_code(url) for url, _ in codes]
+    side = max(_qr_side(code, scale.qr) for code in qr_codes)
+    caption_height = max(len(lines_of(caption, scale.small, caption_width)) for _, caption in codes) * scale.small * 0.45
+    contact = words.contact(content.support_email).strip() if content.support_email else None
+    contact_height = scale.small * 0.85 if contact else 0.0
+    qr_top = bottom_limit - contact_height - caption_height - side
+    programmes = []
     if content.referral_code:
-        say(words.referral(content.referral_code), scale.body, gap=scale.body * 0.15)
+        programmes.append((words.referral(content.referral_code), False))
     if content.points_balance is not None:
         from babel.numbers import format_decimal
 
-        say(words.points(format_decimal(content.points_balance, locale=fmt_locale)), scale.body, bold=True,
-            gap=scale.body * 0.15)
+        programmes.append((words.points(format_decimal(content.points_balance, locale=fmt_locale)), True))
+    programmes_height = sum(height_of(text, scale.body, bold=bold, gap=scale.body * 0.15) for text, bold in programmes)
+    items_bottom = qr_top - programmes_height - scale.body * 0.3
+
+    # The items: title (and variant) at the start, the quantity at the end of each row; as many
+    # as fit, then "+ N more items" (a packer sees the count is not the whole order).
+    quantity_width = width * 0.22
+    title_width = width - quantity_width
+    line_height = scale.body * LEADING
+    row_gap = scale.body * 0.12
+    rows = []
+    for item in content.items:
+        title = f"{item.title} · {item.variant_title}" if item.variant_title else item.title
+        lines = lines_of(title, scale.body, title_width)
+        if len(lines) > scale.title_lines:
+            title = _cut(pdf, title, lines[:scale.title_lines], title_width * 0.97)
+            lines = lines_of(title, scale.body, title_width)[:scale.title_lines]
+        rows.append((title, item.quantity, len(lines) * line_height + row_gap))
+    shown, used = 0, 0.0
+    for index, (_, _, row_height) in enumerate(rows):
+        rest = len(rows) - index - 1
+        need = used + row_height + (line_height + row_gap if rest else 0.0)
+        if pdf.get_y() + need > items_bottom:
+            break
+        shown, used = index + 1, used + row_height
+    title_x = scale.margin + (quantity_width if rtl else 0)
+    quantity_x = scale.margin if rtl else scale.margin + width - quantity_width
+    for title, quantity, row_height in rows[:shown]:
+        top = pdf.get_y()
+        pdf.set_font(primary, "", scale.body)
+        pdf.set_text_color(*_rgb(TEXT))
+        pdf.set_xy(title_x, top)
+        pdf.multi_cell(title_width, line_height, title, align=start, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_xy(quantity_x, top)
+        pdf.set_font(primary, "", scale.body)
+        pdf.cell(quantity_width, line_height, words.quantity(quantity).strip(), align=end)
+        pdf.set_y(top + row_height)
+    if shown < len(rows):
+        say(words.more_items(len(rows) - shown), scale.body, color=MUTED, gap=row_gap)
+    pdf.ln(scale.body * 0.3)
+
+    # The customer's programmes, when the merchant runs them.
+    for text, bold in programmes:
+        say(text, scale.body, bold=bold, gap=scale.body * 0.15)
 
     # The QR codes side by side (the order page at the start), each with its caption below.
-    codes = [(content.order_url, words.order_qr())]
-    if content.review_url:
-        codes.append((content.review_url, words.review_qr()))
-    caption_lines = 3
-    block = scale.qr + caption_lines * scale.small * 0.45 + scale.small
-    if content.support_email:
-        block += scale.small * 0.6
-    if pdf.get_y() + block > pdf.h - scale.margin:
-        pdf.add_page()
-    top = max(pdf.get_y() + scale.body * 0.3, pdf.h - scale.margin - block)
-    column = width / len(codes) if len(codes) > 1 else width
-    for index, (url, caption) in enumerate(codes):
+    for index, ((url, caption), code) in enumerate(zip(codes, qr_codes)):
         slot = (len(codes) - 1 - index) if rtl else index
         left = scale.margin + slot * column
-        qr_x = left + (column - scale.qr) / 2 if len(codes) > 1 else (
-            pdf.w - scale.margin - scale.qr if rtl else scale.margin)
-        _qr(pdf, url, qr_x, top, scale.qr)
+        if len(codes) > 1:
+            qr_x, caption_x = left + (column - side) / 2, left + 1
+        else:
+            qr_x = pdf.w - scale.margin - side if rtl else scale.margin
+            caption_x = pdf.w - scale.margin - caption_width if rtl else scale.margin
+        _qr(pdf, code, url, qr_x, qr_top, side)
         pdf.set_font(primary, "", scale.small)
         pdf.set_text_color(*_rgb(MUTED))
-        caption_width = column - 2 if len(codes) > 1 else scale.qr * 1.6
-        caption_x = left + 1 if len(codes) > 1 else (pdf.w - scale.margin - caption_width if rtl else scale.margin)
-        pdf.set_xy(caption_x, top + scale.qr)
-        pdf.multi_cell(caption_width, scale.small * 0.45, caption.strip(), align="C" if len(codes) > 1 else start)
-    if content.support_email:
-        pdf.set_y(pdf.h - scale.margin - scale.small * 0.5)
+        pdf.set_xy(caption_x, qr_top + side)
+        pdf.multi_cell(caption_width, scale.small * 0.45, caption, align="C" if len(codes) > 1 else start)
+    if contact:
+        pdf.set_y(bottom_limit - scale.small * 0.45)
         pdf.set_font(primary, "", scale.small)
         pdf.set_text_color(*_rgb(MUTED))
         pdf.set_x(scale.margin)
-        pdf.cell(width, scale.small * 0.45, words.contact(content.support_email).strip(), align="C")
-    return bytes(pdf.output())
+        pdf.cell(width, scale.small * 0.45, contact, align="C")
+
+
+def _cut(pdf: FPDF, text: str, lines: list[str], room: float) -> str:
+    """``text`` cut to its first ``lines`` (as wrapped), the last one shortened to leave room for
+    "…" within ``room`` mm (at a character: Thai has no spaces to cut at)."""
+    start = 0
+    last_start = 0
+    for line in lines:
+        found = text.find(line.strip(), start)
+        if found < 0:
+            break
+        last_start, start = found, found + len(line.strip())
+    last = text[last_start:start].rstrip()
+    while last and pdf.get_string_width(last + "…") > room:
+        last = last[:-1].rstrip()
+    return text[:last_start] + last + "…"
