@@ -81,12 +81,12 @@ def get_tracking(order_id):
 @app.route("/v1/orders/{order_id}/insert.pdf", methods=["GET"])
 @json_errors
 def get_order_insert(order_id):
-    from postpurchase.insert.service import insert_pdf
+    from postpurchase.insert.service import insert_pdf, paper_size
 
     request = app.current_request
     merchant_id = authenticated_merchant(request.headers)
-    size = (request.query_params or {}).get("size")
-    return respond_pdf(insert_pdf(merchant_id, order_id, size, clock.now()), f"insert-{order_id}-{size or 'a6'}.pdf")
+    size = paper_size((request.query_params or {}).get("size"))
+    return respond_pdf(insert_pdf(merchant_id, order_id, size, clock.now()), f"insert-{order_id}-{size}.pdf")
 
 
 @app.route("/v1/returns/policy", methods=["GET"])

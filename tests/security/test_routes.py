@@ -84,6 +84,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/webhooks/woocommerce/{merchant_id}"): Route("webhook", {}),
     ("POST", "/webhooks/easypost/{merchant_id}"): Route("webhook", {}),
     ("POST", "/webhooks/aftership/{merchant_id}"): Route("webhook", {}),
+    ("GET", "/v1/orders/{order_id}/insert.pdf"): Route("merchant"),
     ("GET", "/openapi.json"): Route("public"),
 }
 

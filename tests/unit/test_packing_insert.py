@@ -153,9 +153,10 @@ def test_sizes_are_checked_before_any_read():
     from postpurchase.insert.service import paper_size
 
     assert [paper_size(s) for s in (None, "A4", "letter", " a6 ")] == ["a6", "a4", "letter", "a6"]
-    with pytest.raises(InvalidInput) as refused:
-        paper_size("a5")
-    assert refused.value.field == "size"
+    for bad in ("a5", "", " ", "a4;"):
+        with pytest.raises(InvalidInput) as refused:
+            paper_size(bad)
+        assert refused.value.field == "size"
 
 
 def test_the_pdf_libraries_load_only_with_the_insert():

@@ -462,6 +462,19 @@ def openapi_document() -> dict[str, Any]:
             "/webhooks/easypost/{merchant_id}": _webhook("EasyPost tracker.updated", "X-Hmac-Signature"),
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),
             "/webhooks/woocommerce/{merchant_id}": _webhook("WooCommerce", "X-WC-Webhook-Signature"),
+            # The packing insert (postpurchase/insert).
+            "/v1/orders/{order_id}/insert.pdf": {"get": {
+                "summary": "The order's packing insert, one printable page in the customer's language: thank-you "
+                           "note, items (the first that fit, then '+ N more items'), QR codes to the order page and "
+                           "the review page, referral code and points balance when those programmes run. Send "
+                           "'Accept: application/pdf'",
+                "security": _BEARER, "parameters": [order_id, {
+                    "name": "size", "in": "query", "required": False,
+                    "schema": {"type": "string", "enum": ["a6", "a4", "letter"], "default": "a6"}}],
+                "responses": {"200": {"description": "The PDF", "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                    **_errors(400, 401, 404)},
+            }},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
         }),
     }

@@ -16,7 +16,8 @@ from .content import PAPER_SIZES, InsertContent, build_insert
 
 
 def paper_size(value: str | None) -> str:
-    size = (value or "a6").strip().lower()
+    """A6 when the query has no size; an empty or unknown one is refused, naming ``size``."""
+    size = "a6" if value is None else value.strip().lower()
     if size not in PAPER_SIZES:
         raise InvalidInput(f"size must be one of {', '.join(PAPER_SIZES)}", field="size")
     return size
