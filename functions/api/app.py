@@ -612,3 +612,27 @@ def openapi():
     from postpurchase.openapi import openapi_document
 
     return openapi_document()
+
+
+# --- packing-insert batches: a day's inserts as one PDF (postpurchase/insert/batches.py) ----------
+
+
+@app.route("/v1/inserts/batches", methods=["POST"], content_types=JSON)
+@json_errors
+def create_insert_batch():
+    from postpurchase.insert.batches import BatchIn
+    from postpurchase.insert.service import create_day_batch
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(BatchIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(create_day_batch(merchant_id, body, clock.now()), 202)
+
+
+@app.route("/v1/inserts/batches/{batch_id}", methods=["GET"])
+@json_errors
+def get_insert_batch(batch_id):
+    from postpurchase.insert.service import day_batch_document
+
+    merchant_id = authenticated_merchant(app.current_request.headers)
+    return respond(day_batch_document(merchant_id, batch_id))

@@ -1,5 +1,5 @@
-"""Create the template's table, queues (with redrive), event bus, SES configuration set and
-secrets (the link-signing keyring) on an endpoint.
+"""Create the template's table, queues (with redrive), event bus, SES configuration set, S3
+buckets and secrets (the link-signing keyring) on an endpoint.
 
 The local runtime and the integration tests build AWS from template.yaml itself, so there is
 no second hand-written list of resources to drift from what `sam deploy` creates.
@@ -59,6 +59,16 @@ def create_resources(template: Mapping[str, Any], region: str,
     for logical_id in resources(template, "AWS::SES::ConfigurationSet"):
         sesv2.create_configuration_set(ConfigurationSetName=logical_id)
         refs[logical_id] = logical_id
+
+    s3 = boto3.client("s3", region_name=region)
+    for logical_id in resources(template, "AWS::S3::Bucket"):
+        name = logical_id.lower()  # bucket names are lower case
+        arguments: dict[str, Any] = {"Bucket": name}
+        if region != "us-east-1":
+            arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**arguments)
+        refs[logical_id] = name
+        refs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
 
     secretsmanager = boto3.client("secretsmanager", region_name=region)
     for logical_id, properties in resources(template, "AWS::SecretsManager::Secret").items():

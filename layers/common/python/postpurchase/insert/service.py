@@ -75,3 +75,31 @@ def insert_pdf(merchant_id: str, order_id: str, size: str | None, now: datetime)
     from .render import render_insert  # fpdf2, uharfbuzz and segno load here, on the first insert
 
     return render_insert(content, chosen)
+
+
+# --- a day's batch (insert/batches.py): the API records and enqueues, functions/insert_batches renders
+
+
+def create_day_batch(merchant_id: str, body, now: datetime) -> dict:
+    from ..services import enqueue_insert_batch, insert_batch_store
+    from .batches import create_batch
+
+    return create_batch(merchant_id, body, insert_batch_store(), enqueue_insert_batch, now)
+
+
+def day_batch_document(merchant_id: str, batch_id: str) -> dict:
+    from ..services import insert_batch_store, insert_files
+    from .batches import batch_document
+
+    return batch_document(merchant_id, batch_id, insert_batch_store(), insert_files())
+
+
+def render_day_batch(message, now: datetime) -> str:
+    """Requests: one GetItem (the batch), one gsi4 Query per UTC day of the window (per 1 MB of
+    keys), per order what one insert costs (the order's Query, the extras), one PutObject, one
+    UpdateItem."""
+    from ..services import insert_batch_store, insert_files
+    from .batches import render_batch
+    from .render import render_inserts
+
+    return render_batch(message, insert_batch_store(), insert_files(), insert_content, render_inserts, now)
