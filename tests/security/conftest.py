@@ -168,9 +168,13 @@ def _seed(aws) -> World:
                                  body=aws.encode({"merchant": merchant, "order_number": order_id, "email": email}))
         assert access.status_code == 200, access.body
         tokens[merchant] = access.json_body["token"]
+        batch = aws.client.post("/v1/inserts/batches", headers=aws.auth(key), body=aws.encode({"date": "2026-11-20"}))
+        assert batch.status_code == 202, batch.body
+        aws.pump.drain()
         ids[merchant] = {"order_id": order_id, "rma_id": returned.json_body["rma_id"],
                          "campaign_id": f"camp-{merchant}", "customer_id": customer,
-                         "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown"}
+                         "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown",
+                         "batch_id": batch.json_body["batch_id"]}
     assert aws.post_order(aws.api_order("1002"), api_key=a_key).status_code == 202
     aws.pump.drain()
     other = aws.client.post("/v1/order-access", headers={"Content-Type": "application/json"},

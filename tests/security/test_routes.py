@@ -85,6 +85,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/webhooks/easypost/{merchant_id}"): Route("webhook", {}),
     ("POST", "/webhooks/aftership/{merchant_id}"): Route("webhook", {}),
     ("GET", "/v1/orders/{order_id}/insert.pdf"): Route("merchant"),
+    ("POST", "/v1/inserts/batches"): Route("merchant", {"date": "2026-11-20"}, b_key_ok=True),
+    ("GET", "/v1/inserts/batches/{batch_id}"): Route("merchant"),
     ("GET", "/openapi.json"): Route("public"),
 }
 

@@ -125,6 +125,14 @@ def openapi_document() -> dict[str, Any]:
         "type": "object", "required": ["code", "message"],
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}
     order_id = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    schemas["InsertBatch"] = {"type": "object", "properties": {
+        "batch_id": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "ready", "empty"]},
+        "date": {"type": "string", "format": "date"}, "size": {"type": "string"}, "timezone": {"type": "string"},
+        "order_count": {"type": "integer"}, "skipped": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "completed_at": {"type": ["string", "null"], "format": "date-time"},
+        "url": {"type": "string", "description": "Presigned GET of the PDF (status ready)"},
+        "url_expires_in": {"type": "integer", "description": "Seconds the url stays valid"}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Post-purchase storefront API", "version": "1.0.0"},
@@ -474,6 +482,23 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "The PDF", "content": {
                     "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
                     **_errors(400, 401, 404)},
+            }},
+            "/v1/inserts/batches": {"post": {
+                "summary": "Ask for the packing inserts of every order placed on a day (in the zone given, UTC by "
+                           "default) as one PDF, one page per order; rendered in the background",
+                "security": _BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["date"], "additionalProperties": False, "properties": {
+                        "date": {"type": "string", "format": "date"},
+                        "size": {"type": "string", "enum": ["a6", "a4", "letter"], "default": "a6"},
+                        "timezone": {"type": "string", "default": "UTC", "description": "IANA zone of the day"}}}}}},
+                "responses": {"202": _answer("Queued: poll GET /v1/inserts/batches/{batch_id}", _ref("InsertBatch")),
+                              **_errors(400, 401, 413, 415)},
+            }},
+            "/v1/inserts/batches/{batch_id}": {"get": {
+                "summary": "A batch's status (queued, ready, empty) and, when ready, a presigned URL of its PDF",
+                "security": _BEARER, "parameters": [_path("batch_id")],
+                "responses": {"200": _answer("The batch", _ref("InsertBatch")), **_errors(401, 404)},
             }},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
         }),

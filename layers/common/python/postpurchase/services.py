@@ -412,5 +412,7 @@ def reset() -> None:
 
     if "postpurchase.adapters.link_keys" in sys.modules:
         sys.modules["postpurchase.adapters.link_keys"].reset()
+    if "postpurchase.adapters.insert_files" in sys.modules:
+        sys.modules["postpurchase.adapters.insert_files"]._signer.cache_clear()
     if "postpurchase.storage.loyalty" in sys.modules:
         sys.modules["postpurchase.storage.loyalty"].clear_cache()

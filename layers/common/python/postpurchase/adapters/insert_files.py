@@ -3,11 +3,23 @@
 AWS requests: put_pdf one PutObject; download_url none (a presigned GET is signed locally)."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ..config import ConfigurationError, settings
 from ..errors import RetryLater
 from .aws import client
+
+
+@lru_cache(maxsize=1)
+def _signer():
+    """An S3 client that presigns with Signature V4 (boto3's default V2 is refused by newer regions)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client("s3", region_name=settings().aws_region,
+                                          config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
 
 
 class S3InsertFiles:
@@ -26,7 +38,7 @@ class S3InsertFiles:
 
     def download_url(self, key: str, filename: str) -> tuple[str, int]:
         """A presigned GET of the PDF, and its lifetime in seconds."""
-        url = client("s3").generate_presigned_url("get_object", ExpiresIn=self.url_ttl_seconds, Params={
+        url = _signer().generate_presigned_url("get_object", ExpiresIn=self.url_ttl_seconds, Params={
             "Bucket": self.bucket, "Key": key, "ResponseContentType": "application/pdf",
             "ResponseContentDisposition": f'attachment; filename="{filename}"'})
         return url, self.url_ttl_seconds
