@@ -19,7 +19,7 @@ def _signer():
     from botocore.config import Config
 
     return boto3.session.Session().client("s3", region_name=settings().aws_region,
-                                          config=Config(signature_version="s3v4", s3={"addressing_style": "virtual"}))
+                                          config=Config(signature_version="s3v4"))
 
 
 class S3InsertFiles:
