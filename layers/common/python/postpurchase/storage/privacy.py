@@ -60,6 +60,9 @@ ERASE_POLICY: dict[str, Action] = {
     "campaign": "keep", "campaign_page": "keep", "referral_settings": "keep", "loyalty_settings": "keep",
     "product": "keep", "product_sku": "keep", "recommendation_rules": "keep", "copurchase": "keep",
     "privacy_request": "keep", "privacy_erasure": "keep", "scheduler_cursor": "keep",
+    # A day's packing-insert batch: date and counts, no customer data (its PDF, which prints first
+    # names, is deleted by the bucket's 7-day lifecycle rule, not by an erasure).
+    "insert_batch": "keep",
 }
 
 
