@@ -1162,8 +1162,9 @@ def render_report(imports: list[ImportResult], requests: RequestsResult, usage: 
     out.extend(_units_table(requests.get_order))
     w("")
     if requests.insert is not None and requests.insert_batch is not None:
-        w("**(d) The packing insert**: GET /v1/orders/{id}/insert.pdf (warm, fpdf2 loaded; no referral or "
-          "loyalty programme on the bench store, so no extras are read):")
+        w("**(d) The packing insert**: GET /v1/orders/{id}/insert.pdf (warm, fpdf2 loaded; the order's "
+          "partition, and the referral and loyalty programmes looked up for the extras, which the bench store "
+          "does not run; the merchant is cached):")
         w("")
         out.extend(_request_table(requests.insert, ["ApiFunction"]))
         w("")
