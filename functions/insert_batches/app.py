@@ -4,7 +4,7 @@ from pydantic import Json
 
 from postpurchase import clock
 from postpurchase.batch import SqsRecord, process_batch
-from postpurchase.insert.batches import InsertBatchMessage
+from postpurchase.insert.batches import LAST_RECEIVE, InsertBatchMessage
 from postpurchase.insert.service import render_day_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
@@ -20,7 +20,8 @@ processor = BatchProcessor(event_type=EventType.SQS, model=InsertBatchRecord)
 def record_handler(record: InsertBatchRecord) -> None:
     message = record.body
     logger.append_keys(merchant_id=message.merchant_id, batch_id=message.batch_id)
-    outcome = render_day_batch(message, clock.now())
+    last_attempt = int(record.attributes.get("ApproximateReceiveCount", "1")) >= LAST_RECEIVE
+    outcome = render_day_batch(message, clock.now(), last_attempt=last_attempt)
     metrics.add_metric(name="InsertBatchesRendered", unit=MetricUnit.Count, value=1 if outcome == "ready" else 0)
     logger.info("insert batch handled", extra={"outcome": outcome})
 

@@ -174,3 +174,32 @@ def _module(aws):
     from infra.local.runtime import load_function_module
 
     return load_function_module("functions/insert_batches", "fn_insert_batches")
+
+
+def test_a_batch_that_keeps_failing_is_marked_failed_when_it_goes_to_the_dlq(aws, day, monkeypatch):
+    from infra.template import queues
+    from postpurchase import services
+    from postpurchase.errors import RetryLater
+    from postpurchase.insert.batches import LAST_RECEIVE
+
+    [queue] = [q for q in queues(aws.template) if q.logical_id == QUEUE]
+    assert queue.max_receive_count == LAST_RECEIVE  # the last receive is known to the consumer
+    files = services.insert_files()
+    real_put, s3_down = files.put_pdf, [True]
+
+    def broken(key, pdf):
+        if s3_down[0]:
+            raise RetryLater("S3 is down")
+        real_put(key, pdf)
+
+    monkeypatch.setattr(files, "put_pdf", broken)
+    batch_id = post_batch(aws, {"date": "2026-11-20"}).json_body["batch_id"]
+    aws.pump.drain()
+    assert get_batch(aws, batch_id).json_body["status"] == "failed"
+    assert aws.queue_depth("InsertBatchDLQ") == 1 and aws.queue_depth(QUEUE) == 0
+    # Redriven from the DLQ once S3 is back: rendered.
+    s3_down[0] = False
+    for body in aws.take("InsertBatchDLQ"):
+        aws.send(QUEUE, body)
+    aws.pump.drain()
+    assert get_batch(aws, batch_id).json_body["status"] == "ready"

@@ -129,3 +129,19 @@ def test_an_empty_day_and_an_unknown_batch():
     with pytest.raises(NotFound) as missing:
         batch_document("m-2", message.batch_id, store, files)  # another merchant's id
     assert missing.value.field == "batch_id"
+
+
+def test_the_last_failing_attempt_marks_the_batch_failed_and_a_redrive_renders_it():
+    store, files = FakeStore({"2026-11-21": [("A", utc(2026, 11, 21, 8))]}), FakeFiles()
+    message = queued(store, {"date": "2026-11-21"})
+
+    def broken(contents, size):
+        raise RuntimeError("out of memory")
+
+    with pytest.raises(RuntimeError):
+        render_batch(message, store, files, content_of, broken, NOW)
+    assert store.get("m-1", message.batch_id).status == "queued"  # retried: not failed yet
+    with pytest.raises(RuntimeError):
+        render_batch(message, store, files, content_of, broken, NOW, last_attempt=True)
+    assert store.get("m-1", message.batch_id).status == "failed"
+    assert render_batch(message, store, files, content_of, lambda c, s: b"%PDF-", NOW) == "ready"

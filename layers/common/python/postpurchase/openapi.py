@@ -126,7 +126,7 @@ def openapi_document() -> dict[str, Any]:
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}
     order_id = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}
     schemas["InsertBatch"] = {"type": "object", "properties": {
-        "batch_id": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "ready", "empty"]},
+        "batch_id": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "ready", "empty", "failed"]},
         "date": {"type": "string", "format": "date"}, "size": {"type": "string"}, "timezone": {"type": "string"},
         "order_count": {"type": "integer"}, "skipped": {"type": "integer"},
         "created_at": {"type": "string", "format": "date-time"},
@@ -496,7 +496,7 @@ def openapi_document() -> dict[str, Any]:
                               **_errors(400, 401, 413, 415)},
             }},
             "/v1/inserts/batches/{batch_id}": {"get": {
-                "summary": "A batch's status (queued, ready, empty) and, when ready, a presigned URL of its PDF",
+                "summary": "A batch's status (queued, ready, empty, failed) and, when ready, a presigned URL of its PDF",
                 "security": _BEARER, "parameters": [_path("batch_id")],
                 "responses": {"200": _answer("The batch", _ref("InsertBatch")), **_errors(401, 404)},
             }},

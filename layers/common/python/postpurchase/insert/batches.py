@@ -27,6 +27,9 @@ from .content import InsertContent, PaperSize
 # 102 mixed-script A6 pages in 21.7 s), so 1000 pages stay well inside the function's 900 s
 # Timeout. The rest of a bigger day is left out and logged; ask again per zone-half of the day.
 MAX_BATCH_ORDERS = 1000
+# The insert-batch queue's maxReceiveCount (template.yaml): the receive that fails for the last
+# time marks the batch failed before the message goes to the DLQ.
+LAST_RECEIVE = 5
 BATCH_TTL = timedelta(days=7)  # the batch record and its PDF (the bucket's lifecycle rule) then go
 
 
@@ -70,7 +73,7 @@ class StoredBatch(BaseModel):
     merchant_id: str
     batch_id: str
     request: BatchIn
-    status: str  # queued | ready | empty
+    status: str  # queued | ready | empty | failed
     order_count: int = 0
     skipped: int = 0
     object_key: str | None = None
@@ -145,14 +148,29 @@ def _document(batch: StoredBatch, download: tuple[str, int] | None) -> dict[str,
 
 def render_batch(message: InsertBatchMessage, store: BatchStore, files: BatchFiles,
                  content_of: Callable[[str, str, datetime], InsertContent],
-                 render: Callable[[Iterable[InsertContent], str], bytes], now: datetime) -> str:
+                 render: Callable[[Iterable[InsertContent], str], bytes], now: datetime, *,
+                 last_attempt: bool = False) -> str:
     """Render the batch's orders, one page each, in the order they were placed; "duplicate" when
-    the batch is already done, "unknown" for no such batch (expired: nothing to do)."""
+    the batch is already done, "unknown" for no such batch (expired: nothing to do). An error
+    is raised again (the message is retried); on the ``last_attempt`` the batch is marked failed
+    first, so the merchant is not left polling a batch that sits in the DLQ."""
     batch = store.get(message.merchant_id, message.batch_id)
     if batch is None:
         return "unknown"
-    if batch.status in ("ready", "empty"):
+    if batch.status in ("ready", "empty"):  # failed: a message redriven from the DLQ tries again
         return "duplicate"
+    try:
+        return _render(message, batch, store, files, content_of, render, now)
+    except Exception:
+        if last_attempt:
+            store.complete(message.merchant_id, message.batch_id, status="failed", order_count=0, skipped=0,
+                           object_key=None, now=now)
+        raise
+
+
+def _render(message: InsertBatchMessage, batch: StoredBatch, store: BatchStore, files: BatchFiles,
+            content_of: Callable[[str, str, datetime], InsertContent],
+            render: Callable[[Iterable[InsertContent], str], bytes], now: datetime) -> str:
     request = batch.request
     start, end = day_window(request.date, request.timezone)
     order_ids: list[str] = []

@@ -94,7 +94,7 @@ def day_batch_document(merchant_id: str, batch_id: str) -> dict:
     return batch_document(merchant_id, batch_id, insert_batch_store(), insert_files())
 
 
-def render_day_batch(message, now: datetime) -> str:
+def render_day_batch(message, now: datetime, *, last_attempt: bool = False) -> str:
     """Requests: one GetItem (the batch), one gsi4 Query per UTC day of the window (per 1 MB of
     keys), per order what one insert costs (the order's Query, the extras), one PutObject, one
     UpdateItem."""
@@ -102,4 +102,5 @@ def render_day_batch(message, now: datetime) -> str:
     from .batches import render_batch
     from .render import render_inserts
 
-    return render_batch(message, insert_batch_store(), insert_files(), insert_content, render_inserts, now)
+    return render_batch(message, insert_batch_store(), insert_files(), insert_content, render_inserts, now,
+                        last_attempt=last_attempt)

@@ -537,7 +537,7 @@ class InsertBatchRecord(Record, discriminator="insert_batch"):
     merchant_id = UnicodeAttribute()
     batch_id = UnicodeAttribute()
     document = UnicodeAttribute()  # postpurchase.insert.batches.BatchIn as JSON
-    status = UnicodeAttribute()  # queued | ready | empty
+    status = UnicodeAttribute()  # queued | ready | empty | failed
     order_count = NumberAttribute(default=0)
     skipped = NumberAttribute(default=0)
     object_key = UnicodeAttribute(null=True)  # the PDF in the inserts bucket, once ready
