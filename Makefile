@@ -24,10 +24,12 @@ catalogs: $(VENV)/.installed
 # Mono the forced wide font of tests/e2e/test_layout_fonts_browser.py). Quick when the files are
 # there; waits for apt's lock if another install (a CI run) holds it.
 CHROMIUM ?= /usr/bin/chromium
-BROWSER_PACKAGES := chromium fonts-noto-core fonts-dejavu-core
+# poppler-utils: the packing insert's tests read its PDF back (pdftotext, pdftoppm, pdfinfo, pdffonts).
+BROWSER_PACKAGES := chromium fonts-noto-core fonts-dejavu-core poppler-utils
 BROWSER_FILES := $(CHROMIUM) /usr/share/fonts/truetype/noto/NotoSans-Regular.ttf \
   /usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf \
-  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf
+  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf \
+  /usr/bin/pdftotext /usr/bin/pdftoppm
 browser:
 	@for f in $(BROWSER_FILES); do test -e $$f || missing=1; done; [ -z "$$missing" ] || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

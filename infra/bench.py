@@ -299,6 +299,8 @@ def function_specs() -> list[FunctionSpec]:
         "TrackingQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/TrackingQueue",
         "ReturnEventsQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/ReturnEventsQueue",
         "CampaignQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/CampaignQueue",
+        "InsertBatchQueue": f"https://sqs.{REGION}.amazonaws.com/{account}/InsertBatchQueue",
+        "InsertsBucket": "postpurchase-bench-inserts",
         "EventBus": "postpurchase-bench",
         "EmailConfigurationSet": "EmailConfigurationSet",
         "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef",
@@ -768,6 +770,9 @@ class RequestsResult:
     function_ids: list[str]
     sqs_max_message_bytes: int = 0
     analytics: Operation | None = None  # GET /console/{m}/analytics?days=30, signed in, warm
+    insert: Operation | None = None  # GET /v1/orders/{id}/insert.pdf
+    insert_batch: Operation | None = None  # POST /v1/inserts/batches, rendered, then GET
+    insert_batch_pages: int = 0
 
 
 def instrument_runtime(runtime, sink: "_LogSink", port: int) -> tuple[list[float], "_PollerClient"]:
@@ -826,12 +831,16 @@ def measure_requests(warm_orders: int) -> RequestsResult:
 
             def http(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
                 data = json.dumps(body).encode() if body is not None else None
+                pdf = path.endswith(".pdf")  # the packing insert: binary, asked for by Accept
                 request = urllib.request.Request(base_url + path, data=data, method=method, headers={
-                    "Content-Type": "application/json",
+                    "Content-Type": "application/json", **({"Accept": "application/pdf"} if pdf else {}),
                     "Authorization": f"Bearer {runtime.credentials.api_key}"})
                 try:
-                    with urllib.request.urlopen(request, timeout=30) as response:
-                        return response.status, json.loads(response.read() or b"{}")
+                    with urllib.request.urlopen(request, timeout=60) as response:
+                        raw = response.read()
+                        if pdf:
+                            return (response.status if raw.startswith(b"%PDF-") else 599), {}
+                        return response.status, json.loads(raw or b"{}")
                 except urllib.error.HTTPError as error:
                     return error.code, json.loads(error.read() or b"{}")
 
@@ -908,12 +917,35 @@ def measure_requests(warm_orders: int) -> RequestsResult:
                 if get_order.status != 200:
                     raise RuntimeError(f"GET /v1/orders/BENCH-1 answered {get_order.status}")
                 analytics = _console_analytics(runtime, base_url, port, recorder, sink, api_ms)
+
+                # The packing insert: one order's PDF (after a warm-up that loads fpdf2 and the
+                # fonts), and a batch of the day's orders rendered by functions/insert_batches.
+                api_call(Operation("insert warm-up"), "GET", "/v1/orders/BENCH-1/insert.pdf")
+                insert = Operation("GET /v1/orders/{id}/insert.pdf")
+                api_call(insert, "GET", "/v1/orders/BENCH-1/insert.pdf")
+                if insert.status != 200:
+                    raise RuntimeError(f"GET /v1/orders/BENCH-1/insert.pdf answered {insert.status}")
+                insert_batch = Operation("a day's insert batch")
+                recorder.current_invocations = insert_batch.invocations
+                recorder.operation = insert_batch
+                with recorder.in_phase("ApiFunction"), _window() as counts:
+                    status, created = http("POST", "/v1/inserts/batches", {"date": now.date().isoformat()})
+                insert_batch.requests["ApiFunction"].update(counts)
+                if status != 202:
+                    raise RuntimeError(f"POST /v1/inserts/batches answered {status}")
+                settle(insert_batch)
+                with recorder.in_phase("ApiFunction"), _window() as counts:
+                    status, batch = http("GET", f"/v1/inserts/batches/{created['batch_id']}")
+                insert_batch.requests["ApiFunction"].update(counts)
+                if status != 200 or batch.get("status") != "ready":
+                    raise RuntimeError(f"the insert batch did not render: {status} {batch}")
+                insert_batch_pages = int(batch["order_count"])
             if recorder.unexpected:
                 raise RuntimeError(f"requests the bench cannot price: {sorted(set(recorder.unexpected))}")
         finally:
             runtime.stop()
     return RequestsResult(first, orders, duplicate, get_order, memory_mb, function_ids, recorder.max_sqs_payload,
-                          analytics)
+                          analytics, insert, insert_batch, insert_batch_pages)
 
 
 def _console_analytics(runtime, base_url: str, port: int, recorder: "_Recorder", sink: "_LogSink",
@@ -1184,6 +1216,21 @@ def render_report(imports: list[ImportResult], requests: RequestsResult, usage: 
         out.extend(_request_table(requests.analytics, ["ApiFunction"]))
         w("")
         out.extend(_units_table(requests.analytics))
+    if requests.insert is not None and requests.insert_batch is not None:
+        w("**(e) The packing insert**: GET /v1/orders/{id}/insert.pdf (warm, fpdf2 loaded; the order's "
+          "partition, and the referral and loyalty programmes looked up for the extras, which the bench store "
+          "does not run; the merchant is cached):")
+        w("")
+        out.extend(_request_table(requests.insert, ["ApiFunction"]))
+        w("")
+        pages = requests.insert_batch_pages
+        batch_phases = [phase for phase in ("ApiFunction", "InsertBatchesFunction", "polling")
+                        if requests.insert_batch.requests.get(phase)]
+        total = sum(sum(c.values()) for c in requests.insert_batch.requests.values())
+        w(f"A day's batch (POST /v1/inserts/batches, the consumer rendering {pages} orders into one PDF in S3, "
+          f"then GET with the presigned URL): {total} requests, **{total / max(pages, 1):.2f} per insert**.")
+        w("")
+        out.extend(_request_table(requests.insert_batch, batch_phases))
         w("")
     w("Handler wall time per invocation on this machine (median over the warm orders; API: the Chalice "
       "view inside its middleware; consumers: the whole handler). AWS is moto in this process, so AWS "

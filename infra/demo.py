@@ -462,11 +462,40 @@ def analytics(demo: Demo) -> None:
     demo.check("the analytics page draws the orders per day, the carriers, returns and emails (200, SVG)",
                page.status == 200 and any(h > 0 for h in bars) and "<tbody>" in carriers
                and "Changed my mind" in body and "Order confirmation" in body)
+def packing_inserts(demo: Demo) -> None:
+    """The packing insert of one order (GET .../insert.pdf) and the day's batch (queued, rendered
+    by functions/insert_batches, downloaded by its presigned URL), written next to the outbox."""
+    folder = demo.runtime.outbox_dir / "inserts"
+    folder.mkdir(parents=True, exist_ok=True)
+    demo.step("The warehouse prints Ayşe's packing insert (A6) and the whole day's inserts")
+    request = urllib.request.Request(demo.base_url + "/v1/orders/A-1001/insert.pdf?size=a6", headers={
+        "Accept": "application/pdf", "Authorization": f"Bearer {demo.runtime.credentials.api_key}"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        pdf = response.read()
+    path = folder / "insert-A-1001-a6.pdf"
+    path.write_bytes(pdf)
+    demo.check("GET /v1/orders/A-1001/insert.pdf answers a PDF", pdf.startswith(b"%PDF-"))
+    print(f"    packing insert -> {path}")
+    status, batch = demo.merchant("POST", "/v1/inserts/batches", {"date": f"{START:%Y-%m-%d}", "size": "a6"})
+    demo.check("POST /v1/inserts/batches answers 202 (rendered outside the request)",
+               status == 202 and batch.get("status") == "queued")
+    demo.settle()
+    status, batch = demo.merchant("GET", f"/v1/inserts/batches/{batch.get('batch_id')}")
+    ready = status == 200 and batch.get("status") == "ready" and bool(batch.get("url"))
+    demo.check(f"the day's batch is ready: {batch.get('order_count')} inserts, one page each", ready)
+    if ready:
+        with urllib.request.urlopen(batch["url"], timeout=60) as response:  # the presigned S3 URL
+            day = response.read()
+        path = folder / f"inserts-{START:%Y-%m-%d}-a6.pdf"
+        path.write_bytes(day)
+        demo.check("the presigned URL downloads the day's PDF", day.startswith(b"%PDF-"))
+        print(f"    day's inserts -> {path}")
 
 
 def play(demo: Demo) -> None:
     """The whole story, against a runtime whose API is served at demo.base_url."""
     run(demo)
+    packing_inserts(demo)
     ship_and_track(demo)
     returns(demo)
     pages(demo)

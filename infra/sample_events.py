@@ -66,6 +66,7 @@ def build() -> dict[str, dict]:
     import sys
 
     sys.path.insert(0, str(EVENTS.parent / "layers" / "common" / "python"))
+    from postpurchase.insert.batches import InsertBatchMessage
     from postpurchase.messaging.campaigns import CampaignFanOut
     from postpurchase.messaging.requests import EmailRequest
     from postpurchase.orders.events import OrderPlaced
@@ -154,6 +155,9 @@ def build() -> dict[str, dict]:
                                  revision=7).model_dump_json()]),
         "campaign_fanout_page.json": sqs_event("CampaignQueue", [CampaignFanOut(
             merchant_id=merchant, campaign_id="vday-2027").model_dump_json()]),
+        # A batch of a day's packing inserts (POST /v1/inserts/batches records it first).
+        "insert_batches_day.json": sqs_event("InsertBatchQueue", [InsertBatchMessage(
+            merchant_id=merchant, batch_id="0123456789abcdef0123456789abcdef").model_dump_json()]),
         # SES -> SNS -> SQS: the SNS envelope carries the notification as a string.
         "ses_feedback_bounce.json": sqs_event("SesFeedbackQueue", [json.dumps({
             "Type": "Notification", "MessageId": "5f0b1a2c-sample-0000-0000-000000000001",

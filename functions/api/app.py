@@ -16,12 +16,16 @@ from postpurchase.web import (
     order_access,
     public_base_url,
     respond,
+    respond_pdf,
     respond_public,
     storefront_merchant,
     with_our_error_shape,
 )
 
 app = Chalice(app_name="postpurchase-api")
+# The packing insert is a PDF: Chalice base64-encodes bytes of a binary type (API Gateway decodes
+# them for a request with `Accept: application/pdf`; template.yaml lists it in BinaryMediaTypes).
+app.api.binary_types.append("application/pdf")
 # Storefront payloads are JSON; WooCommerce's creation ping is form-encoded.
 JSON = ["application/json"]
 WEBHOOK = ["application/json", "application/x-www-form-urlencoded"]
@@ -73,6 +77,17 @@ def get_tracking(order_id):
 
     merchant_id = authenticated_merchant(app.current_request.headers)
     return respond(tracking_document(merchant_id, order_id, clock.now()))
+
+
+@app.route("/v1/orders/{order_id}/insert.pdf", methods=["GET"])
+@json_errors
+def get_order_insert(order_id):
+    from postpurchase.insert.service import insert_pdf, paper_size
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    size = paper_size((request.query_params or {}).get("size"))
+    return respond_pdf(insert_pdf(merchant_id, order_id, size, clock.now()), f"insert-{order_id}-{size}.pdf")
 
 
 @app.route("/v1/returns/policy", methods=["GET"])
@@ -776,3 +791,25 @@ def review_photo_attach(token, upload_id):
 
     document, created = views.photo_attach(token, upload_id, clock.now())
     return respond(document, 201 if created else 200)
+# --- packing-insert batches: a day's inserts as one PDF (postpurchase/insert/batches.py) ----------
+
+
+@app.route("/v1/inserts/batches", methods=["POST"], content_types=JSON)
+@json_errors
+def create_insert_batch():
+    from postpurchase.insert.batches import BatchIn
+    from postpurchase.insert.service import create_day_batch
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(BatchIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(create_day_batch(merchant_id, body, clock.now()), 202)
+
+
+@app.route("/v1/inserts/batches/{batch_id}", methods=["GET"])
+@json_errors
+def get_insert_batch(batch_id):
+    from postpurchase.insert.service import day_batch_document
+
+    merchant_id = authenticated_merchant(app.current_request.headers)
+    return respond(day_batch_document(merchant_id, batch_id))

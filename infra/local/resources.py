@@ -1,5 +1,5 @@
-"""Create the template's table, queues (with redrive), event bus, SES configuration set and
-secrets (the link-signing keyring) on an endpoint.
+"""Create the template's table, queues (with redrive), event bus, SES configuration set, S3
+buckets and secrets (the link-signing keyring) on an endpoint.
 
 The local runtime and the integration tests build AWS from template.yaml itself, so there is
 no second hand-written list of resources to drift from what `sam deploy` creates.

@@ -83,3 +83,11 @@ def load_function(path: str, name: str):
     from infra.local.runtime import load_function_module
 
     return load_function_module(path, name)
+
+
+def test_insert_batch_sample_is_processed_without_failures(aws):
+    from infra.local.runtime import load_function_module
+
+    module = load_function_module("functions/insert_batches", "fn_insert_batches")
+    # No such batch recorded: acknowledged, nothing rendered.
+    assert aws.invoke(module, load("insert_batches_day.json")) == {"batchItemFailures": []}

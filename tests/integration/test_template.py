@@ -50,6 +50,9 @@ EXPECTED_ROUTES = {
     ("POST", "/webhooks/shopify/{merchant_id}"),
     ("POST", "/webhooks/woocommerce/{merchant_id}"),
     ("GET", "/v1/orders/{order_id}/tracking"),
+    ("GET", "/v1/orders/{order_id}/insert.pdf"),
+    ("POST", "/v1/inserts/batches"),
+    ("GET", "/v1/inserts/batches/{batch_id}"),
     ("POST", "/webhooks/easypost/{merchant_id}"),
     ("POST", "/webhooks/aftership/{merchant_id}"),
     ("GET", "/openapi.json"),
@@ -136,6 +139,8 @@ LOCAL_REFS = {
     "TrackingQueue": "http://localhost:5000/123456789012/TrackingQueue",
     "ReturnEventsQueue": "http://localhost:5000/123456789012/ReturnEventsQueue",
     "CampaignQueue": "http://localhost:5000/123456789012/CampaignQueue",
+    "InsertBatchQueue": "http://localhost:5000/123456789012/InsertBatchQueue",
+    "InsertsBucket": "insertsbucket",
     "EventBus": "EventBus",
     "EmailConfigurationSet": "EmailConfigurationSet",
     "Api": "abc123defg",
@@ -210,7 +215,7 @@ def test_sam_translator_transforms_the_template(transformed: dict[str, Any]) -> 
     assert len(permissions) == len(EXPECTED_ROUTES)
     mappings = [r["Properties"] for r in transformed["Resources"].values()
                 if r["Type"] == "AWS::Lambda::EventSourceMapping"]
-    assert len(mappings) == 6
+    assert len(mappings) == 7
     assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
     paths = transformed["Resources"]["Api"]["Properties"]["Body"]["paths"]
     assert {(method.upper(), path) for path, methods in paths.items() for method in methods} == EXPECTED_ROUTES
@@ -264,7 +269,7 @@ def test_every_sqs_event_source_reports_batch_item_failures(template: dict[str, 
     consumers = sqs_consumers(template)
     assert {c.function_id for c in consumers} == {"OrderEventsFunction", "EmailSenderFunction",
                                                   "TrackingWorkerFunction", "ReturnEventsFunction", "SesFeedbackFunction",
-                                                  "CampaignFanoutFunction"}
+                                                  "CampaignFanoutFunction", "InsertBatchesFunction"}
     for consumer in consumers:
         assert consumer.report_batch_item_failures, f"{consumer.function_id}: FunctionResponseTypes"
 
@@ -637,7 +642,7 @@ def test_the_message_scheduler_reads_only_the_due_index(template: dict[str, Any]
 
 # The functions that sign or verify customers' links (messaging/links.py, pages, order access).
 LINK_SIGNERS = {"ApiFunction", "OrderEventsFunction", "EmailSenderFunction", "TrackingWorkerFunction",
-                "ReturnEventsFunction"}
+                "ReturnEventsFunction", "InsertBatchesFunction"}
 
 
 def _secretsmanager_grants(template: dict[str, Any]) -> dict[str, list[tuple[list[str], Any]]]:

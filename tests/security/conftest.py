@@ -168,10 +168,13 @@ def _seed(aws) -> World:
                                  body=aws.encode({"merchant": merchant, "order_number": order_id, "email": email}))
         assert access.status_code == 200, access.body
         tokens[merchant] = access.json_body["token"]
+        batch = aws.client.post("/v1/inserts/batches", headers=aws.auth(key), body=aws.encode({"date": "2026-11-20"}))
+        assert batch.status_code == 202, batch.body
+        aws.pump.drain()
         ids[merchant] = {"order_id": order_id, "rma_id": returned.json_body["rma_id"],
                          "campaign_id": f"camp-{merchant}", "customer_id": customer,
                          "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown",
-                         "section": "messaging"}
+                         "section": "messaging", "batch_id": batch.json_body["batch_id"]}
     survey = aws.client.put("/v1/surveys/post-purchase", headers=aws.auth(a_key), body=aws.encode({
         "audience": ["first_order"], "timing": {"channel": "order_page"},
         "questions": [{"id": "nps", "kind": "nps", "text": {"en": "Would you recommend us, Ayşe?"}}]}))

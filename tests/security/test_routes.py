@@ -98,6 +98,9 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/surveys/{survey_id}/results"): Route("merchant"),
     ("GET", "/pages/{merchant_id}/surveys/{token}"): Route("page"),
     ("POST", "/pages/{merchant_id}/surveys/{token}"): Route("page", {"q_nps": "9"}),
+    ("GET", "/v1/orders/{order_id}/insert.pdf"): Route("merchant"),
+    ("POST", "/v1/inserts/batches"): Route("merchant", {"date": "2026-11-20"}, b_key_ok=True),
+    ("GET", "/v1/inserts/batches/{batch_id}"): Route("merchant"),
     ("GET", "/openapi.json"): Route("public"),
     # Storefront reviews: public reads (no key), the merchant's moderation, the customer's photos.
     ("GET", "/v1/public/{merchant}/products/{sku}/reviews"): Route("public"),

@@ -83,6 +83,11 @@ class Settings(BaseModel):
     # Must exceed the email_sender Timeout (30 s in template.yaml): an older claim is certainly dead.
     email_claim_timeout_seconds: int = Field(alias="EMAIL_CLAIM_TIMEOUT_SECONDS", default=120, ge=30)
     idempotency_ttl_seconds: int = Field(alias="IDEMPOTENCY_TTL_SECONDS", default=7 * 86400, ge=60)
+    # Packing-insert batches (postpurchase/insert/batches.py): their queue, the bucket of their
+    # PDFs, and how long a download link lasts. Set under Globals; None only outside a deployment.
+    insert_batch_queue_url: str | None = Field(alias="INSERT_BATCH_QUEUE_URL", default=None)
+    inserts_bucket: str | None = Field(alias="INSERTS_BUCKET", default=None)
+    insert_url_ttl_seconds: int = Field(alias="INSERT_URL_TTL_SECONDS", default=900, ge=60, le=86400)
     aws_region: str = Field(alias="AWS_REGION", default="us-east-1")
     # Storefront reviews (reviews/): the bucket of review photos (uploads/ private, public/ served)
     # and the feeds (public/feeds/), the URL public/ is served from, and how long browsers and CDNs

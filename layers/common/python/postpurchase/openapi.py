@@ -126,6 +126,14 @@ def openapi_document() -> dict[str, Any]:
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string"}}}}}
     _survey_schemas(schemas)
     order_id = {"name": "order_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    schemas["InsertBatch"] = {"type": "object", "properties": {
+        "batch_id": {"type": "string"}, "status": {"type": "string", "enum": ["queued", "ready", "empty", "failed"]},
+        "date": {"type": "string", "format": "date"}, "size": {"type": "string"}, "timezone": {"type": "string"},
+        "order_count": {"type": "integer"}, "skipped": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "completed_at": {"type": ["string", "null"], "format": "date-time"},
+        "url": {"type": "string", "description": "Presigned GET of the PDF (status ready)"},
+        "url_expires_in": {"type": "integer", "description": "Seconds the url stays valid"}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Post-purchase storefront API", "version": "1.0.0"},
@@ -475,6 +483,36 @@ def openapi_document() -> dict[str, Any]:
             "/webhooks/woocommerce/{merchant_id}": _webhook("WooCommerce", "X-WC-Webhook-Signature"),
             **_review_paths(),
             **_survey_paths(),
+            # The packing insert (postpurchase/insert).
+            "/v1/orders/{order_id}/insert.pdf": {"get": {
+                "summary": "The order's packing insert, one printable page in the customer's language: thank-you "
+                           "note, items (the first that fit, then '+ N more items'), QR codes to the order page and "
+                           "the review page, referral code and points balance when those programmes run. Send "
+                           "'Accept: application/pdf'",
+                "security": _BEARER, "parameters": [order_id, {
+                    "name": "size", "in": "query", "required": False,
+                    "schema": {"type": "string", "enum": ["a6", "a4", "letter"], "default": "a6"}}],
+                "responses": {"200": {"description": "The PDF", "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}}}},
+                    **_errors(400, 401, 404)},
+            }},
+            "/v1/inserts/batches": {"post": {
+                "summary": "Ask for the packing inserts of every order placed on a day (in the zone given, UTC by "
+                           "default) as one PDF, one page per order; rendered in the background",
+                "security": _BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["date"], "additionalProperties": False, "properties": {
+                        "date": {"type": "string", "format": "date"},
+                        "size": {"type": "string", "enum": ["a6", "a4", "letter"], "default": "a6"},
+                        "timezone": {"type": "string", "default": "UTC", "description": "IANA zone of the day"}}}}}},
+                "responses": {"202": _answer("Queued: poll GET /v1/inserts/batches/{batch_id}", _ref("InsertBatch")),
+                              **_errors(400, 401, 413, 415)},
+            }},
+            "/v1/inserts/batches/{batch_id}": {"get": {
+                "summary": "A batch's status (queued, ready, empty, failed) and, when ready, a presigned URL of its PDF",
+                "security": _BEARER, "parameters": [_path("batch_id")],
+                "responses": {"200": _answer("The batch", _ref("InsertBatch")), **_errors(401, 404)},
+            }},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
             **_support_faq_paths(),
         }),

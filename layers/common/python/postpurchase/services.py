@@ -382,6 +382,37 @@ def survey_store() -> "DynamoSurveyStore":
     from .storage.surveys import DynamoSurveyStore
 
     return DynamoSurveyStore()
+# --- packing-insert batches (postpurchase/insert/batches.py) ---------------------------------------
+
+
+@lru_cache(maxsize=1)
+def insert_batch_store():
+    from .storage.insert_batches import DynamoInsertBatchStore
+
+    return DynamoInsertBatchStore()
+
+
+@lru_cache(maxsize=1)
+def insert_files():
+    from .adapters.insert_files import S3InsertFiles
+
+    config = settings()
+    return S3InsertFiles(config.inserts_bucket, config.insert_url_ttl_seconds)
+
+
+@lru_cache(maxsize=1)
+def insert_batch_queue() -> "SqsPublisher":
+    from .adapters.queues import SqsPublisher
+    from .config import ConfigurationError
+
+    url = settings().insert_batch_queue_url
+    if not url:
+        raise ConfigurationError("INSERT_BATCH_QUEUE_URL is not set (template.yaml, Globals)")
+    return SqsPublisher(url)
+
+
+def enqueue_insert_batch(message) -> None:
+    insert_batch_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=message.merchant_id)
 
 
 def reset() -> None:
@@ -390,13 +421,16 @@ def reset() -> None:
                     tracking_store, tracking_queue, policy_store, return_store, return_queue, return_events_queue, event_publisher,
                     webhook_sender, webhook_deliveries, attempt_limiter, merchant_rate_limiter, order_numbers, customer_store, feedback_store, campaign_store,
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
-                    purchase_store, recommendations, message_schedule, survey_store, review_store, review_media):
+                    purchase_store, recommendations, message_schedule, survey_store, review_store, review_media,
+                    insert_batch_store, insert_files, insert_batch_queue):
         factory.cache_clear()
     faq_store.cache_clear()
     import sys
 
     if "postpurchase.adapters.link_keys" in sys.modules:
         sys.modules["postpurchase.adapters.link_keys"].reset()
+    if "postpurchase.adapters.insert_files" in sys.modules:
+        sys.modules["postpurchase.adapters.insert_files"]._signer.cache_clear()
     if "postpurchase.storage.loyalty" in sys.modules:
         sys.modules["postpurchase.storage.loyalty"].clear_cache()
     if "postpurchase.storage.faq" in sys.modules:

@@ -64,6 +64,13 @@ def respond(body: Any, status: int = 200) -> Response:
     return Response(body=body, status_code=status, headers=_NO_STORE)
 
 
+def respond_pdf(body: bytes, filename: str) -> Response:
+    """A PDF to print (binary: the app lists application/pdf in its binary types)."""
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)[:120]
+    return Response(body=body, status_code=200, headers={
+        **_NO_STORE, "Content-Type": "application/pdf", "Content-Disposition": f'inline; filename="{safe}"'})
+
+
 def respond_public(body: Any, max_age: int) -> Response:
     """A 200 that browsers and CDNs may cache; it differs by merchant key, so Vary on it."""
     return Response(body=body, status_code=200,

@@ -321,3 +321,28 @@ def published_reviews_pk(merchant_id: str) -> str:
 # The merchants with a reviews feed to build (sk M#{m}): a cross-tenant registry holding only merchant
 # ids, like APIKEY#, read by the daily feed builder.
 REVIEW_FEEDS_PK = "SYS#REVIEWFEEDS"
+# --- packing inserts (postpurchase/insert/batches.py) ---------------------------------------------
+
+
+def orders_day_pk(merchant_id: str, day: str) -> str:
+    """gsi4 partition (keys only) of a merchant's orders placed on a UTC day ("yyyy-mm-dd"): the
+    day's packing-insert batch reads it. gsi4 otherwise holds tracking numbers; the prefixes differ."""
+    return f"M#{merchant_id}#ODAY#{day}"
+
+
+def order_day_instant(moment) -> str:
+    """An instant as gsi4's order-day sort keys spell it: UTC, fixed width, so text order is time order."""
+    from datetime import timezone
+
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def order_day_sk(placed_at, order_id: str) -> str:
+    return f"{order_day_instant(placed_at)}|{order_id}"
+
+
+def insert_batch_pk(merchant_id: str, batch_id: str) -> str:
+    return f"M#{merchant_id}#INSERTS#{batch_id}"
+
+
+INSERT_BATCH_SK = "BATCH"

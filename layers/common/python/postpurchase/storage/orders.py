@@ -90,6 +90,12 @@ def _connection() -> Connection:
     return connection
 
 
+def _utc(moment: datetime) -> datetime:
+    from datetime import timezone
+
+    return moment.astimezone(timezone.utc)
+
+
 def _reasons(error: TransactWriteError) -> list[str | None]:
     return [reason.code if reason else None for reason in (error.cancellation_reasons or [])]
 
@@ -115,6 +121,9 @@ class DynamoOrderStore:
             document=order.model_dump_json(), status="placed", is_first_order=is_first,
             placed_at=order.placed_at, recorded_at=now, policy_version=policy_version, returns_revision=0,
             gsi1pk=profile_pk, gsi1sk=f"O#{order.placed_at.isoformat()}#{order.order_id}",
+            # The merchant's orders of the day (packing-insert batches; keys-only gsi4).
+            gsi4pk=keys.orders_day_pk(merchant_id, _utc(order.placed_at).date().isoformat()),
+            gsi4sk=keys.order_day_sk(order.placed_at, order.order_id),
         )
         c = order.customer
         actions = [

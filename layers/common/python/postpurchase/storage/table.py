@@ -149,6 +149,11 @@ class OrderRecord(Record, discriminator="order"):
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     customer_orders_index = Gsi1()
+    # gsi4 (keys only): the merchant's orders of a UTC day (keys.orders_day_pk), sort key
+    # "{placed_at UTC ISO}|{order_id}": the day's packing-insert batch. Orders recorded before
+    # this was added have none.
+    gsi4pk = UnicodeAttribute(null=True)
+    gsi4sk = UnicodeAttribute(null=True)
 
 
 class ShipmentRecord(Record, discriminator="shipment"):
@@ -593,3 +598,18 @@ class ReviewFeedRecord(Record, discriminator="review_feed"):
     """pk SYS#REVIEWFEEDS, sk M#{m}: this merchant has published reviews (the feed builder's list)."""
 
     merchant_id = UnicodeAttribute()
+class InsertBatchRecord(Record, discriminator="insert_batch"):
+    """pk M#{m}#INSERTS#{id}, sk BATCH: a day's packing inserts, rendered to one PDF in S3 by
+    functions/insert_batches (postpurchase/insert/batches.py)."""
+
+    merchant_id = UnicodeAttribute()
+    batch_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.insert.batches.BatchIn as JSON
+    status = UnicodeAttribute()  # queued | ready | empty | failed
+    order_count = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    object_key = UnicodeAttribute(null=True)  # the PDF in the inserts bucket, once ready
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    completed_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()  # with the PDF's lifecycle rule in the bucket

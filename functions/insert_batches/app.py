@@ -1,0 +1,34 @@
+"""insert_batches: one message per batch of a day's packing inserts -> one multi-page PDF in S3."""
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from pydantic import Json
+
+from postpurchase import clock
+from postpurchase.batch import SqsRecord, process_batch
+from postpurchase.insert.batches import LAST_RECEIVE, InsertBatchMessage
+from postpurchase.insert.service import render_day_batch
+from postpurchase.observability import MetricUnit, logger, metrics, tracer
+
+
+class InsertBatchRecord(SqsRecord):
+    body: Json[InsertBatchMessage]  # type: ignore[valid-type]
+
+
+processor = BatchProcessor(event_type=EventType.SQS, model=InsertBatchRecord)
+
+
+@tracer.capture_method
+def record_handler(record: InsertBatchRecord) -> None:
+    message = record.body
+    logger.append_keys(merchant_id=message.merchant_id, batch_id=message.batch_id)
+    last_attempt = int(record.attributes.get("ApproximateReceiveCount", "1")) >= LAST_RECEIVE
+    outcome = render_day_batch(message, clock.now(), last_attempt=last_attempt)
+    metrics.add_metric(name="InsertBatchesRendered", unit=MetricUnit.Count, value=1 if outcome == "ready" else 0)
+    logger.info("insert batch handled", extra={"outcome": outcome})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return process_batch(event, context, processor=processor, record_handler=record_handler,
+                         failure_metric="InsertBatchFailures")
