@@ -1,9 +1,8 @@
 """insert_batches: one message per batch of a day's packing inserts -> one multi-page PDF in S3."""
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from pydantic import Json
 
 from postpurchase import clock
-from postpurchase.batch import SqsRecord, process_batch
+from postpurchase.batch import SqsBatch, SqsRecord, process_batch
 from postpurchase.insert.batches import LAST_RECEIVE, InsertBatchMessage
 from postpurchase.insert.service import render_day_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
@@ -13,7 +12,7 @@ class InsertBatchRecord(SqsRecord):
     body: Json[InsertBatchMessage]  # type: ignore[valid-type]
 
 
-processor = BatchProcessor(event_type=EventType.SQS, model=InsertBatchRecord)
+processor = SqsBatch(model=InsertBatchRecord)  # Powertools' processor, built at the first batch
 
 
 @tracer.capture_method
