@@ -597,3 +597,23 @@ def openapi():
     from postpurchase.openapi import openapi_document
 
     return openapi_document()
+
+
+# --- support: the merchant's FAQ (shown on the order page, used in support replies) ---------
+
+@app.route("/v1/support/faq", methods=["GET"])
+@json_errors
+def get_support_faq():
+    from postpurchase.support.faq_views import faq_document
+
+    return respond(faq_document(authenticated_merchant(app.current_request.headers)))
+
+
+@app.route("/v1/support/faq", methods=["PUT"], content_types=JSON)
+@json_errors
+def put_support_faq():
+    from postpurchase.support.faq_views import publish_faq
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    return respond(publish_faq(merchant_id, parse_json_object(body_bytes(request.raw_body)), clock.now()))

@@ -71,6 +71,8 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/customers/{customer_id}/loyalty/redemptions"),
     ("GET", "/v1/settings/loyalty"),
     ("PUT", "/v1/settings/loyalty"),
+    ("GET", "/v1/support/faq"),
+    ("PUT", "/v1/support/faq"),
     ("PUT", "/v1/catalog"),
     ("GET", "/v1/catalog"),
     ("GET", "/v1/customers/{customer_id}/recommendations"),

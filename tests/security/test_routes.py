@@ -55,6 +55,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/v1/customers/{customer_id}/loyalty/redemptions"): Route("merchant", {"points": 10, "currency": "USD"}),
     ("GET", "/v1/settings/loyalty"): Route("merchant", b_key_ok=True),
     ("PUT", "/v1/settings/loyalty"): Route("merchant", b_key_ok=True),
+    ("GET", "/v1/support/faq"): Route("merchant", b_key_ok=True),
+    ("PUT", "/v1/support/faq"): Route("merchant", {"entries": []}, b_key_ok=True),
     ("PUT", "/v1/catalog"): Route("merchant", b_key_ok=True),
     ("GET", "/v1/catalog"): Route("merchant", b_key_ok=True),
     ("GET", "/v1/customers/{customer_id}/recommendations"): Route("merchant"),

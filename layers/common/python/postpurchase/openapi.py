@@ -463,5 +463,36 @@ def openapi_document() -> dict[str, Any]:
             "/webhooks/aftership/{merchant_id}": _webhook("AfterShip tracking update", "aftership-hmac-sha256"),
             "/webhooks/woocommerce/{merchant_id}": _webhook("WooCommerce", "X-WC-Webhook-Signature"),
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
+            **_support_faq_paths(),
         }),
     }
+
+
+def _support_faq_paths() -> dict[str, dict]:
+    """`/v1/support/faq` (support/faq.py): the merchant's FAQ, localized."""
+    from .support.faq import MAX_ANSWER, MAX_ENTRIES, MAX_KEYWORDS, MAX_QUESTION
+    from .support.intents import LANGUAGES
+
+    texts = lambda limit: {"type": "object", "minProperties": 1,  # noqa: E731
+                           "propertyNames": {"enum": list(LANGUAGES)},
+                           "additionalProperties": {"type": "string", "minLength": 1, "maxLength": limit}}
+    entry = {"type": "object", "required": ["entry_id", "question", "answer"], "additionalProperties": False,
+             "properties": {
+                 "entry_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"},
+                 "question": texts(MAX_QUESTION), "answer": texts(MAX_ANSWER),
+                 "keywords": {"type": "object", "propertyNames": {"enum": list(LANGUAGES)},
+                              "additionalProperties": {"type": "array", "maxItems": MAX_KEYWORDS,
+                                                       "items": {"type": "string", "maxLength": 60}},
+                              "description": "words or phrases per language that point to this entry; "
+                                             "a trailing * matches a prefix"}}}
+    body = {"type": "object", "required": ["entries"], "additionalProperties": False,
+            "properties": {"entries": {"type": "array", "maxItems": MAX_ENTRIES, "items": entry}}}
+    return {"/v1/support/faq": {
+        "get": {"summary": "The merchant's support FAQ (entries [] until set)", "security": _BEARER,
+                "responses": {"200": _answer("entries, updated_at, limits"), **_errors(401)}},
+        "put": {"summary": "Replace the support FAQ: entries [{entry_id, question {lang: text}, answer {lang: text}, "
+                           "keywords {lang: [..]}}]; shown on the order page in the customer's language (else the "
+                           "shop's default) and used to answer 'other' support questions",
+                "security": _BEARER,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+                "responses": {"200": _answer("entries, updated_at, limits"), **_errors(400, 401, 413, 415)}}}}

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from .rewards.service import ReferralCodes
     from .rewards.loyalty_service import LoyaltyService
     from .storage.loyalty import DynamoLoyaltyStore
+    from .storage.faq import DynamoFaqStore
     from .recommendations.service import Recommendations
     from .storage.recommendations import DynamoCatalogStore, DynamoPurchaseStore
     from .messaging.settings import MessagingSettings
@@ -366,6 +367,13 @@ def link_keys() -> "Keyring":
         raise KeyringUnavailable(UNAVAILABLE) from None
 
 
+@lru_cache(maxsize=1)
+def faq_store() -> "DynamoFaqStore":
+    from .storage.faq import DynamoFaqStore
+
+    return DynamoFaqStore()
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, merchant_secrets, send_ledger, order_events_queue, outbound_email_queue, mailer,
@@ -374,9 +382,12 @@ def reset() -> None:
                     campaign_queue, coupon_issuer, referral_store, referral_codes, loyalty_store, loyalty, catalog_store,
                     purchase_store, recommendations, message_schedule):
         factory.cache_clear()
+    faq_store.cache_clear()
     import sys
 
     if "postpurchase.adapters.link_keys" in sys.modules:
         sys.modules["postpurchase.adapters.link_keys"].reset()
     if "postpurchase.storage.loyalty" in sys.modules:
         sys.modules["postpurchase.storage.loyalty"].clear_cache()
+    if "postpurchase.storage.faq" in sys.modules:
+        sys.modules["postpurchase.storage.faq"].clear_cache()

@@ -1,8 +1,10 @@
 """Build the page models from what is stored (pure: no AWS, `now` is an argument)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from ..messaging.requests import MerchantBranding
 from ..orders.models import Order
@@ -102,7 +104,20 @@ def _returnables(order: Order, returns: OrderReturns) -> list[model.Returnable]:
             for item in returns.items]
 
 
-def _faq(returns: OrderReturns, branding: MerchantBranding) -> model.Faq:
+def faq_items(entries: Sequence[Any], language: str, default_locale: str | None) -> list[model.FaqItem]:
+    """The merchant's FAQ entries (support.faq.FaqEntry) in `language`, else the shop's default
+    language; an entry in neither is left out."""
+    fallback = (default_locale or "").replace("_", "-").split("-")[0].lower() or None
+    items = []
+    for entry in entries:
+        localized = entry.localized(language, fallback)
+        if localized is not None:
+            lang, question, answer = localized
+            items.append(model.FaqItem(entry_id=entry.entry_id, language=lang, question=question, answer=answer))
+    return items
+
+
+def _faq(returns: OrderReturns, branding: MerchantBranding, entries: list[model.FaqItem]) -> model.Faq:
     policy = returns.policy
     rule = policy.default_rule
     return model.Faq(window_days=rule.window_days, window_starts=rule.window_starts,
@@ -110,13 +125,14 @@ def _faq(returns: OrderReturns, branding: MerchantBranding) -> model.Faq:
                      drop_off_options=[option.value for option in policy.logistics.drop_off_options],
                      processing_days=policy.logistics.processing_days, refund_days=policy.logistics.refund_days,
                      conditions=sorted(condition.value for condition in policy.conditions),
-                     support_email=branding.support_email or branding.reply_to or branding.from_email)
+                     support_email=branding.support_email or branding.reply_to or branding.from_email,
+                     entries=entries)
 
 
 def order_page(context: model.PageContext, returns: OrderReturns, order_status: str, tracked: list,
                branding: MerchantBranding, *, form: model.ReturnForm | None = None,
                notice: str | None = None, form_id: str | None = None,
-               preferences_url: str | None = None) -> model.OrderPage:
+               preferences_url: str | None = None, faq_entries: Sequence[Any] = ()) -> model.OrderPage:
     order = returns.order
     customer = order.customer
     name = " ".join(part for part in (customer.first_name, customer.last_name) if part) or None
@@ -129,5 +145,5 @@ def order_page(context: model.PageContext, returns: OrderReturns, order_status: 
                             discount=abs(totals.discount) if totals.discount else Decimal("0"), total=totals.total),
         parcels=_parcels(order, tracked, context.now), returnables=_returnables(order, returns),
         returns=_returns(order, returns), reasons=[reason.value for reason in ReturnReason],
-        faq=_faq(returns, branding), form=form or model.ReturnForm(), notice=notice, form_id=form_id,
+        faq=_faq(returns, branding, faq_items(faq_entries, context.language, branding.default_locale)), form=form or model.ReturnForm(), notice=notice, form_id=form_id,
         preferences_url=preferences_url)

@@ -187,6 +187,13 @@ def _load_order(merchant_id: str, order_id: str, now: datetime):
     return view, tracked, order_returns(view, policy_store(), merchant_id, now)
 
 
+def _faq_entries(merchant_id: str) -> tuple:
+    """The merchant's FAQ (one GetItem, cached per container; see storage/faq.py)."""
+    from ..services import faq_store
+
+    return faq_store().entries(merchant_id)
+
+
 def _link_ok(merchant_id: str, order_id: str, token: str | None, now: datetime) -> bool:
     return bool(token) and verify_order_token(_keys(), merchant_id, order_id, token or "", now)
 
@@ -209,7 +216,8 @@ def order_page(merchant_id: str, order_id: str, query: Mapping[str, str], now: d
     notice = query.get("notice") if query.get("notice") in ("return_requested", "return_cancelled") else None
     page = build.order_page(context, returns, view.status, tracked, shopper.branding, form=form, notice=notice,
                             form_id=secrets.token_urlsafe(12),
-                            preferences_url=preferences_link(merchant_id, customer.customer_id(), now, lang))
+                            preferences_url=preferences_link(merchant_id, customer.customer_id(), now, lang),
+                            faq_entries=_faq_entries(merchant_id))
     return _html(status, render_order_page, page)
 
 

@@ -140,6 +140,18 @@ class Faq(_Page):
     refund_days: int
     conditions: list[str]  # Condition values
     support_email: str | None = None
+    # The merchant's own entries (PUT /v1/support/faq), in the page's language or the shop's default
+    entries: list["FaqItem"] = []
+
+
+class FaqItem(_Page):
+    """One of the merchant's FAQ entries as the page shows it; `language` is the text's own
+    (the shop's default when the entry has no translation in the page's language)."""
+
+    entry_id: str
+    language: str
+    question: str
+    answer: str
 
 
 class ReturnForm(_Page):

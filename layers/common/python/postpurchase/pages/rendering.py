@@ -406,6 +406,12 @@ def _address(fmt: _Format, address: model.Address | None) -> list[str] | None:
     return lines or None
 
 
+def _paragraphs(text: str) -> list[list[str]]:
+    """A merchant's plain-text answer as paragraphs of lines (blank lines split paragraphs)."""
+    blocks = [block.strip() for block in text.replace("\r\n", "\n").split("\n\n")]
+    return [[line.strip() for line in block.split("\n") if line.strip()] for block in blocks if block]
+
+
 def render_order_page(page: model.OrderPage, *, nonce: str) -> str:
     context = page.context
     fmt = _Format(context)
@@ -458,6 +464,9 @@ def render_order_page(page: model.OrderPage, *, nonce: str) -> str:
             "refund_days": faq.refund_days,
             "refund_days_text": fmt.number(faq.refund_days),
             "support_email": _squash(faq.support_email) or frame["support_email"],
+            "entries": [{"id": item.entry_id, "lang": item.language,
+                         "dir": "rtl" if item.language in ("ar",) else "ltr",
+                         "question": item.question, "paragraphs": _paragraphs(item.answer)} for item in faq.entries],
         },
     }
     return _render("pages/order.html", fmt.language, data)

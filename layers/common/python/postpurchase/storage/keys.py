@@ -266,3 +266,7 @@ def support_thread_pk(merchant_id: str, message_id_digest: str) -> str:
 
 def support_receipt_pk(merchant_id: str, identity_digest: str) -> str:
     return f"M#{merchant_id}#SUPRCPT#{identity_digest}"
+
+
+# Support FAQ (support/faq.py): one item per merchant in the merchant's partition.
+SUPPORT_FAQ_SK = "SUPPORT#FAQ"

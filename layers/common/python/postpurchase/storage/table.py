@@ -563,3 +563,8 @@ class SupportReceiptRecord(Record, discriminator="support_receipt"):
 
     conversation_id = UnicodeAttribute()
     message_id = UnicodeAttribute()
+class SupportFaqRecord(Record, discriminator="support_faq"):
+    """pk M#{m}, sk SUPPORT#FAQ: the merchant's FAQ entries (support/faq.py) as JSON."""
+
+    document = UnicodeAttribute()
+    updated_at = UTCDateTimeAttribute()
