@@ -35,12 +35,25 @@ def build_mime(request: EmailRequest, merchant: MerchantBranding, *, subject: st
     message = EmailMessage(policy=_POLICY)
     message["From"] = mailbox("From", merchant.name, _addr_spec(merchant.from_email))
     message["To"] = mailbox("To", None, _addr_spec(request.recipient))
-    if merchant.reply_to or merchant.support_email:
+    support = request.support
+    if support is not None and support.reply_to:
+        message["Reply-To"] = mailbox("Reply-To", merchant.name, _addr_spec(support.reply_to))
+    elif merchant.reply_to or merchant.support_email:
         message["Reply-To"] = mailbox("Reply-To", merchant.name,
                                       _addr_spec(merchant.reply_to or merchant.support_email or ""))
     message["Subject"] = unstructured("Subject", subject)
     message["Date"] = format_datetime(now)
-    message["Message-ID"] = make_msgid(domain=merchant.from_email.rpartition("@")[2])
+    message["Message-ID"] = support.message_id if support else make_msgid(domain=merchant.from_email.rpartition("@")[2])
+    if support is not None:
+        # Threaded under the customer's message (RFC 5322 3.6.4); an automated answer says so
+        # (RFC 3834), so the customer's own auto-responder does not answer it back.
+        if support.in_reply_to:
+            message["In-Reply-To"] = support.in_reply_to
+        if support.references:
+            message["References"] = " ".join(support.references[-20:])
+        if support.automated:
+            message["Auto-Submitted"] = "auto-replied"
+            message["X-Auto-Response-Suppress"] = "All"
     # Lets support staff and the outbox trace an email back to its ledger entry.
     scope, scope_id = request.ledger_scope
     trace = f"{request.merchant_id}/{request.message_key}"

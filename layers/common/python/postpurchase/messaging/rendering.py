@@ -32,7 +32,7 @@ from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from . import catalogs
-from .requests import EmailRequest, MerchantBranding, OfferNotice, ReturnNotice, ShipmentNotice
+from .requests import EmailRequest, MerchantBranding, OfferNotice, ReturnNotice, ShipmentNotice, SupportReply
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ _TEMPLATES = {
     "points_expiring": ("customer_message_subject.txt", "customer_message.html", "customer_message.txt"),
     # A post-purchase survey: its first question as one-click scores, then the survey page.
     "survey": ("survey_subject.txt", "survey.html", "survey.txt"),
+    # An answer in a support conversation; the variant says what it answers with.
+    "support_reply": ("support_reply_subject.txt", "support_reply.html", "support_reply.txt"),
 }
 
 # The five one-tap answers of a review request, worst to best (the labels are in the templates).
@@ -539,6 +541,8 @@ def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -
     }
     context.update(_marketing_context(request, fmt_locale, currency))
     if order is None:
+        if request.support is not None:
+            context["support"] = _support_context(request, request.support, fmt_locale, [], None)
         return context
 
     def money(amount: Decimal) -> str:
@@ -585,7 +589,32 @@ def _context(request: EmailRequest, merchant: MerchantBranding, language: str) -
         context["shipment"] = _shipment_context(request, request.shipment, fmt_locale, items)
     if request.return_notice is not None:
         context["rma"] = _return_context(request, request.return_notice, fmt_locale, items, money)
+    if request.support is not None:
+        context["support"] = _support_context(request, request.support, fmt_locale, items, money)
     return context
+
+
+def _support_context(request: EmailRequest, support: SupportReply, fmt_locale: Locale, items: list[dict[str, Any]],
+                     money: Callable[[Decimal], str] | None) -> dict[str, Any]:
+    """A support answer as template data: the parcels and the RMA as the notices show them, the
+    return window's last days in the customer's zone, the merchant's words as paragraphs."""
+    zone = _zone(request.timezone)
+    by_sku = {item.sku: shown for item, shown in zip(request.order.items, items)} if request.order else {}
+    shipments = [_shipment_context(request, shipment, fmt_locale, items) | {"status": shipment.status}
+                 for shipment in support.shipments] if request.order is not None else []
+    returnable = [{"title": (by_sku.get(entry.sku) or {"title": entry.sku})["title"],
+                   "last_day": _local_day(entry.last_day, zone, fmt_locale) if entry.last_day else None}
+                  for entry in support.return_items if entry.returnable]
+    refund = None
+    if support.refund is not None and request.order is not None and money is not None:
+        refund = _return_context(request, support.refund, fmt_locale, items, money) | {"status": support.refund.status}
+    paragraphs = [" ".join(block.split()) for block in re.split(r"\n\s*\n", support.text or "") if block.strip()]
+    subject = _clean_subject(support.subject or "")
+    if subject[:3].casefold() == "re:":
+        subject = subject[3:].strip()
+    return {"shipments": shipments, "returnable": returnable, "start_return_url": _web_url(support.start_return_url),
+            "refund": refund, "paragraphs": paragraphs, "subject": subject,
+            "author_name": " ".join((support.author_name or "").split()) or None}
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -619,6 +648,8 @@ def render_email(request: EmailRequest, merchant: MerchantBranding) -> RenderedE
         raise ValueError("a campaign request needs its campaign")
     if request.kind == "survey" and request.survey is None:
         raise ValueError("a survey request needs its survey")
+    if request.kind == "support_reply" and request.support is None:
+        raise ValueError("a support_reply request needs its support reply")
     language = resolve_language(request.locale, merchant.default_locale)
     env = _environment(language)
     context = _context(request, merchant, language)

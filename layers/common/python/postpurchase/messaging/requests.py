@@ -1,22 +1,30 @@
 """What travels on the outbound-email queue: one request for one email to one customer."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..orders.models import Customer, Email, Identifier, Order
+
+# An RFC 5322 msg-id as we accept it in headers we write: printable ASCII, no space or brackets
+# inside (a customer's Message-ID goes into In-Reply-To: nothing that could break the header).
+MESSAGE_ID = re.compile(r"^<[!-;=?-~]{1,250}>$")
 
 MessageKind = Literal["order_confirmation", "shipment_notice", "return_update",
                       # Scheduled (the communication calendar, postpurchase.messaging.schedule):
                       "review_request", "review_reminder", "birthday_offer", "anniversary", "win_back",
                       "campaign", "points_expiring",
                       # A post-purchase survey email (postpurchase.surveys.calendar).
-                      "survey"]
+                      "survey",
+                      # An answer in a support conversation (postpurchase.support): automated or the merchant's.
+                      "support_reply"]
 # Transactional mail is the service the customer paid for: never capped, never deferred.
-TRANSACTIONAL_KINDS: frozenset[str] = frozenset({"order_confirmation", "shipment_notice", "return_update"})
+TRANSACTIONAL_KINDS: frozenset[str] = frozenset({"order_confirmation", "shipment_notice", "return_update",
+                                                  "support_reply"})
 # One template family; the merchant's rules pick one (postpurchase.messaging.confirmation).
 ConfirmationVariant = Literal["plain", "welcome", "reassuring", "enticing", "recommendations"]
 # A shipment notice's variant is the notice kind (postpurchase.tracking.state.NoticeKind).
@@ -25,6 +33,9 @@ ShipmentNoticeVariant = Literal["shipped", "out_for_delivery", "delivered", "del
 # One return notice per step that matters to the customer (postpurchase.returns.notices).
 ReturnUpdateVariant = Literal["requested", "approved", "rejected", "received", "refunded", "credit_issued",
                               "exchange_shipped"]
+# What a support reply answers with (postpurchase.support.replies): live parcel status, the return
+# window, the refund's state, a FAQ entry, or the merchant's own words.
+SupportReplyVariant = Literal["tracking", "return_window", "refund_status", "faq", "merchant_reply"]
 
 
 class MerchantBranding(BaseModel):
@@ -203,6 +214,45 @@ class SurveyNotice(BaseModel):
     default_language: str
     scores: list[SurveyScore] = []  # nps 0-10, csat 1-5; none for a single choice question
     page_url: str  # the survey page (every question)
+class SupportReturnItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    sku: str
+    returnable: bool
+    last_day: datetime | None = None  # the last day a return can be started
+
+
+class SupportReply(BaseModel):
+    """An answer in a support conversation: threading headers and what it says (data only; the
+    sentences are in the support_reply templates, the merchant's own words in `text`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    conversation_id: str
+    message_id: str  # this email's Message-ID, "<...@...>", kept so the customer's reply threads
+    in_reply_to: str | None = None
+    references: list[str] = []
+    automated: bool = True  # Auto-Submitted: auto-replied
+    reply_to: Email | None = None  # the conversation's inbound address, when mail is received
+    subject: str = ""  # the customer's subject ("Re: " is added)
+    shipments: list[ShipmentNotice] = []  # tracking: every parcel of the order
+    return_items: list[SupportReturnItem] = []  # return_window
+    start_return_url: str | None = None
+    refund: ReturnNotice | None = None  # refund_status: the order's newest RMA
+    text: str | None = None  # merchant_reply: their words; faq: the entry's answer
+    author_name: str | None = None
+
+    @field_validator("message_id", "in_reply_to")
+    @classmethod
+    def _one_id(cls, value: str | None) -> str | None:
+        if value is not None and not MESSAGE_ID.match(value):
+            raise ValueError("must be a Message-ID such as <abc@example.com>")
+        return value
+
+    @field_validator("references")
+    @classmethod
+    def _ids(cls, value: list[str]) -> list[str]:
+        return [cls._one_id(item) for item in value]  # type: ignore[misc]
 
 
 class EmailRequest(BaseModel):
@@ -211,7 +261,7 @@ class EmailRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: MessageKind
-    variant: ConfirmationVariant | ShipmentNoticeVariant | ReturnUpdateVariant = "plain"
+    variant: ConfirmationVariant | ShipmentNoticeVariant | ReturnUpdateVariant | SupportReplyVariant = "plain"
     merchant_id: Identifier
     ref: Identifier
     recipient: Email
@@ -232,6 +282,7 @@ class EmailRequest(BaseModel):
     points: PointsNotice | None = None
     campaign: CampaignNotice | None = None
     survey: SurveyNotice | None = None
+    support: SupportReply | None = None
     # Marketing mail only: RFC 8058 one-click unsubscribe (POST) and the preferences page.
     unsubscribe_url: str | None = None
     preferences_url: str | None = None

@@ -268,6 +268,32 @@ SCHEDULER_CURSOR_SK = "CURSOR"
 
 def webhook_delivery_sk(delivery_id: str) -> str:
     return f"WEBHOOK#{delivery_id}"
+# --- support conversations (storage/support.py) ---
+SUPPORT_CONVERSATION_SK = "CONV"
+SUPPORT_MESSAGE_SK_PREFIX = "MSG#"
+SUPPORT_THREAD_SK = "MID"
+SUPPORT_RECEIPT_SK = "RECEIPT"
+
+
+def support_conversation_pk(merchant_id: str, conversation_id: str) -> str:
+    return f"M#{merchant_id}#CONV#{conversation_id}"
+
+
+def support_message_sk(at_key: str, message_id: str) -> str:
+    return f"{SUPPORT_MESSAGE_SK_PREFIX}{at_key}#{message_id}"
+
+
+def support_list_pk(merchant_id: str, status: str) -> str:
+    """gsi1 partition: the merchant's conversations in one status (sort key: last change)."""
+    return f"M#{merchant_id}#SUPPORT#{status}"
+
+
+def support_thread_pk(merchant_id: str, message_id_digest: str) -> str:
+    return f"M#{merchant_id}#MID#{message_id_digest}"
+
+
+def support_receipt_pk(merchant_id: str, identity_digest: str) -> str:
+    return f"M#{merchant_id}#SUPRCPT#{identity_digest}"
 
 
 # Support FAQ (support/faq.py): one item per merchant in the merchant's partition.

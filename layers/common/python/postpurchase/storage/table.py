@@ -547,6 +547,44 @@ class PrivacyErasureRecord(Record, discriminator="privacy_erasure"):
     items = NumberAttribute()
 
 
+# --- support conversations (storage/support.py) ------------------------------------------------
+class SupportConversationRecord(Record, discriminator="support_conversation"):
+    """pk M#{m}#CONV#{c}, sk CONV: one conversation (its messages share the partition, so the
+    thread is one Query). gsi1 M#{m}#SUPPORT#{status} / {updated}#{c}: the merchant's list by
+    status, newest first, moved with every save; saved on its revision."""
+
+    merchant_id = UnicodeAttribute()
+    conversation_id = UnicodeAttribute()
+    document = UnicodeAttribute()  # postpurchase.support.model.Conversation as JSON
+    status = UnicodeAttribute()
+    revision = NumberAttribute()
+    gsi1pk = UnicodeAttribute(null=True)
+    gsi1sk = UnicodeAttribute(null=True)
+    support_index = Gsi1()
+
+
+class SupportMessageRecord(Record, discriminator="support_message"):
+    """pk M#{m}#CONV#{c}, sk MSG#{time}#{message}: one message of the thread; put once."""
+
+    document = UnicodeAttribute()  # postpurchase.support.model.SupportMessage as JSON
+    # An outbound email's EmailRequest as JSON: queued again when a retried intake finds it.
+    outbox = UnicodeAttribute(null=True)
+
+
+class SupportThreadRecord(Record, discriminator="support_thread"):
+    """pk M#{m}#MID#{sha256(Message-ID)}, sk MID: the conversation an email belongs to, for the
+    Message-IDs we sent (a reply's In-Reply-To) and the ones we received (duplicates, References)."""
+
+    conversation_id = UnicodeAttribute()
+    direction = UnicodeAttribute()
+
+
+class SupportReceiptRecord(Record, discriminator="support_receipt"):
+    """pk M#{m}#SUPRCPT#{identity}, sk RECEIPT: this inbound message (S3 key, API idempotency key,
+    form submission) was recorded, in which conversation; written in the recording transaction."""
+
+    conversation_id = UnicodeAttribute()
+    message_id = UnicodeAttribute()
 class SupportFaqRecord(Record, discriminator="support_faq"):
     """pk M#{m}, sk SUPPORT#FAQ: the merchant's FAQ entries (support/faq.py) as JSON."""
 
