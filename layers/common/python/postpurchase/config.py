@@ -84,6 +84,10 @@ class Settings(BaseModel):
     email_claim_timeout_seconds: int = Field(alias="EMAIL_CLAIM_TIMEOUT_SECONDS", default=120, ge=30)
     idempotency_ttl_seconds: int = Field(alias="IDEMPOTENCY_TTL_SECONDS", default=7 * 86400, ge=60)
     aws_region: str = Field(alias="AWS_REGION", default="us-east-1")
+    # Support (postpurchase.support): the domain SES receives support mail on; replies carry
+    # Reply-To {merchant}@{domain} and Message-IDs of that domain. Empty: no inbound mail.
+    support_mail_domain: str = Field(alias="SUPPORT_MAIL_DOMAIN", default="", pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$")
+    support_mail_bucket: str = Field(alias="SUPPORT_MAIL_BUCKET", default="")
 
 
 class ConfigurationError(RuntimeError):

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .rewards.loyalty_service import LoyaltyService
     from .storage.loyalty import DynamoLoyaltyStore
     from .storage.faq import DynamoFaqStore
+    from .storage.support import DynamoSupportStore
     from .recommendations.service import Recommendations
     from .storage.recommendations import DynamoCatalogStore, DynamoPurchaseStore
     from .messaging.settings import MessagingSettings
@@ -374,6 +375,13 @@ def faq_store() -> "DynamoFaqStore":
     return DynamoFaqStore()
 
 
+@lru_cache(maxsize=1)
+def support_store() -> "DynamoSupportStore":
+    from .storage.support import DynamoSupportStore
+
+    return DynamoSupportStore()
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, merchant_secrets, send_ledger, order_events_queue, outbound_email_queue, mailer,
@@ -383,6 +391,7 @@ def reset() -> None:
                     purchase_store, recommendations, message_schedule):
         factory.cache_clear()
     faq_store.cache_clear()
+    support_store.cache_clear()
     import sys
 
     if "postpurchase.adapters.link_keys" in sys.modules:

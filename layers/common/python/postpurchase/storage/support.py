@@ -115,6 +115,8 @@ class DynamoSupportStore:
                 conversation = Conversation.model_validate_json(item.document)
             elif isinstance(item, SupportMessageRecord):
                 messages.append(StoredMessage(SupportMessage.model_validate_json(item.document), item.outbox))
+        # Same instant (a message and its automated answer): the question before the answer.
+        messages.sort(key=lambda stored: (stored.message.created_at, stored.message.direction != "in"))
         return None if conversation is None else (conversation, messages)
 
     def page(self, merchant_id: str, status: str, *, limit: int,
