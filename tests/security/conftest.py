@@ -168,9 +168,14 @@ def _seed(aws) -> World:
                                  body=aws.encode({"merchant": merchant, "order_number": order_id, "email": email}))
         assert access.status_code == 200, access.body
         tokens[merchant] = access.json_body["token"]
+        conversation = aws.client.post("/v1/support/messages", headers=aws.auth(key), body=aws.encode({
+            "email": email, "order_id": order_id, "text": "The mug arrived broken, please help"}))
+        assert conversation.status_code == 201, conversation.body
+        aws.pump.drain()
         ids[merchant] = {"order_id": order_id, "rma_id": returned.json_body["rma_id"],
                          "campaign_id": f"camp-{merchant}", "customer_id": customer,
-                         "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown"}
+                         "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown",
+                         "conversation_id": conversation.json_body["conversation_id"]}
     assert aws.post_order(aws.api_order("1002"), api_key=a_key).status_code == 202
     aws.pump.drain()
     other = aws.client.post("/v1/order-access", headers={"Content-Type": "application/json"},
