@@ -304,6 +304,7 @@ def function_specs() -> list[FunctionSpec]:
         "LinkSigningSecret": "bench-link-signing-secret-0123456789abcdef",
         "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:{account}:secret:LinkSigningKeys-AbCdEf",
         "PublicBaseUrl": "", "Api": "bench00000", "AWS::Region": REGION,
+        "SupportMailBucket": "supportmailbucket", "SupportMailDomain": "",
     }
     specs = []
     for app_file in sorted((REPO_ROOT / "functions").glob("*/app.py")):

@@ -60,6 +60,13 @@ def create_resources(template: Mapping[str, Any], region: str,
         sesv2.create_configuration_set(ConfigurationSetName=logical_id)
         refs[logical_id] = logical_id
 
+    s3 = boto3.client("s3", region_name=region)
+    for logical_id in resources(template, "AWS::S3::Bucket"):
+        name = logical_id.lower()  # bucket names are lowercase
+        s3.create_bucket(Bucket=name)
+        refs[logical_id] = name
+        refs[f"{logical_id}.Arn"] = f"arn:aws:s3:::{name}"
+
     secretsmanager = boto3.client("secretsmanager", region_name=region)
     for logical_id, properties in resources(template, "AWS::SecretsManager::Secret").items():
         if "SecretString" not in properties:

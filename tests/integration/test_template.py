@@ -619,7 +619,7 @@ def test_the_message_scheduler_reads_only_the_due_index(template: dict[str, Any]
 
 # The functions that sign or verify customers' links (messaging/links.py, pages, order access).
 LINK_SIGNERS = {"ApiFunction", "OrderEventsFunction", "EmailSenderFunction", "TrackingWorkerFunction",
-                "ReturnEventsFunction"}
+                "ReturnEventsFunction", "SupportInboundFunction"}
 
 
 def _secretsmanager_grants(template: dict[str, Any]) -> dict[str, list[tuple[list[str], Any]]]:

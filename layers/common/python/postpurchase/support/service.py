@@ -135,7 +135,10 @@ def outbound_message_id(conversation_id: str, message_id: str, merchant_id: str)
 
 def _thread_headers(messages: list[SupportMessage]) -> tuple[str | None, list[str]]:
     """In-Reply-To (the newest message with a Message-ID) and References (all of them, oldest first)."""
-    ids = [m.email_message_id for m in messages if m.email_message_id]
+    from ..messaging.requests import MESSAGE_ID
+
+    # Only ids safe in a header we write (a customer's odd Message-ID is kept, not echoed).
+    ids = [m.email_message_id for m in messages if m.email_message_id and MESSAGE_ID.match(m.email_message_id)]
     return (ids[-1] if ids else None), list(dict.fromkeys(ids))[-20:]
 
 
