@@ -422,6 +422,15 @@ def order_page_return(merchant_id, order_id):
         merchant_id, order_id, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
 
 
+@app.route("/pages/{merchant_id}/orders/{order_id}/messages", methods=["POST"], content_types=FORM)
+def order_page_message(merchant_id, order_id):
+    from postpurchase.pages import handlers
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: handlers.submit_contact(
+        merchant_id, order_id, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
+
+
 @app.route("/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel", methods=["POST"], content_types=FORM)
 def order_page_cancel_return(merchant_id, order_id, rma_id):
     from postpurchase.pages import handlers

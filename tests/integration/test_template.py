@@ -78,6 +78,7 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/support/conversations/{conversation_id}"),
     ("POST", "/v1/support/conversations/{conversation_id}/replies"),
     ("POST", "/v1/support/conversations/{conversation_id}/status"),
+    ("POST", "/pages/{merchant_id}/orders/{order_id}/messages"),
     ("PUT", "/v1/catalog"),
     ("GET", "/v1/catalog"),
     ("GET", "/v1/customers/{customer_id}/recommendations"),

@@ -71,6 +71,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/pages/{merchant_id}/orders/{order_id}/returns"): Route("page", {"sku": "MUG-1", "quantity": "1",
                                                                                "reason": "damaged"}),
     ("POST", "/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel"): Route("page", {}),
+    ("POST", "/pages/{merchant_id}/orders/{order_id}/messages"): Route("page", {"message": "Where is my order?"}),
     ("GET", "/pages/{merchant_id}/lookup"): Route("page"),
     ("POST", "/pages/{merchant_id}/lookup"): Route("page", {"order_number": "1001", "email": "nobody@x.example"}),
     ("GET", "/pages/{merchant_id}/preferences"): Route("page"),

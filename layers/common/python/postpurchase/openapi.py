@@ -439,6 +439,8 @@ def openapi_document() -> dict[str, Any]:
                 "The order page's return form (form-encoded; token, csrf_token, qty.<sku>, reason, resolution)")},
             "/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel": {"post": _page(
                 "The order page's cancel-this-return form")},
+            "/pages/{merchant_id}/orders/{order_id}/messages": {"post": _page(
+                "The order page's message-us form (message, token, csrf_token, form_id): a support message")},
             "/pages/{merchant_id}/lookup": {"get": _page("Find an order by number and email (HTML form)"),
                                             "post": _page("The lookup form: redirects to the order page")},
             "/pages/{merchant_id}/preferences": {"get": _page("Email preferences (HTML): ?customer=&token="),
