@@ -340,7 +340,7 @@ def _automated_reply(conversation: Conversation, inbound: SupportMessage, match:
 # --- the merchant's hand-off -------------------------------------------------------------------
 
 
-def _thread_or_404(merchant_id: str, conversation_id: str, consistent: bool = False):
+def thread_or_404(merchant_id: str, conversation_id: str, consistent: bool = False):
     from ..services import support_store
 
     found = support_store().thread(merchant_id, conversation_id, consistent=consistent)
@@ -359,7 +359,7 @@ def reply(merchant_id: str, conversation_id: str, text: str, author_name: str | 
     store = support_store()
     identity = f"reply\x1f{conversation_id}\x1f{client_key}"
     for attempt in range(MAX_SAVE_ATTEMPTS):
-        conversation, stored = _thread_or_404(merchant_id, conversation_id, consistent=True)
+        conversation, stored = thread_or_404(merchant_id, conversation_id, consistent=True)
         message_id = model.stable_id(merchant_id, identity)
         done = next((s for s in stored if s.message.message_id == message_id), None)
         if done is not None:
@@ -393,11 +393,11 @@ def reply(merchant_id: str, conversation_id: str, text: str, author_name: str | 
     raise AssertionError("unreachable")
 
 
-_UNSET = object()
+UNSET = object()
 
 
 def set_status(merchant_id: str, conversation_id: str, status: str | None, now: datetime,
-               assignee: object = _UNSET) -> Conversation:
+               assignee: object = UNSET) -> Conversation:
     """Resolve, reopen, and/or (un)assign; the same request twice changes nothing more."""
     from ..services import support_store
     from ..storage.support import StaleConversation, Write
@@ -408,7 +408,7 @@ def set_status(merchant_id: str, conversation_id: str, status: str | None, now: 
         if conversation is None:
             raise NotFound(f"conversation {conversation_id} not found", field="conversation_id")
         updated = model.change_status(conversation, status, now=now) if status is not None else conversation
-        if assignee is not _UNSET:
+        if assignee is not UNSET:
             updated = model.assign(updated, assignee, now=now)  # type: ignore[arg-type]
         if updated == conversation:
             return conversation

@@ -84,9 +84,9 @@ def list_conversations(merchant_id: str, status: str | None, cursor: str | None,
 
 
 def thread_document(merchant_id: str, conversation_id: str) -> dict[str, Any]:
-    from .service import _thread_or_404
+    from .service import thread_or_404
 
-    conversation, stored = _thread_or_404(merchant_id, conversation_id)
+    conversation, stored = thread_or_404(merchant_id, conversation_id)
     return {"conversation": conversation_document(conversation),
             "messages": [message_document(s.message) for s in stored]}
 
@@ -103,10 +103,10 @@ def post_reply(merchant_id: str, conversation_id: str, body: ReplyIn, idempotenc
 
 def post_status(merchant_id: str, conversation_id: str, body: StatusIn, now: datetime) -> dict[str, Any]:
     from ..errors import InvalidInput
-    from .service import _UNSET, set_status
+    from .service import UNSET, set_status
 
     if body.status is None and "assignee" not in body.model_fields_set:
         raise InvalidInput("give status, assignee or both", field="status")
-    assignee = body.assignee if "assignee" in body.model_fields_set else _UNSET
+    assignee = body.assignee if "assignee" in body.model_fields_set else UNSET
     return {"conversation": conversation_document(set_status(merchant_id, conversation_id, body.status, now,
                                                              assignee=assignee))}
