@@ -254,3 +254,17 @@ def test_a_resolved_conversation_reopens_when_the_customer_writes(shop):
     other = receive_message(_incoming("hello", email="else@example.net", email_message_id="<b3@mail.example>",
                                       in_reply_to="<b1@mail.example>"), aws.clock.now())
     assert other.conversation.conversation_id != cid
+
+
+def test_a_guests_address_finds_their_newest_order_when_no_number_is_given(aws):
+    guest = aws.api_order("G-7", email="guest@example.org",
+                          customer={"email": "guest@example.org", "first_name": "Dewi", "locale": "id-ID"})
+    assert aws.post_order(guest).status_code == 202
+    aws.pump.drain()
+    assert aws.post_shipment("G-7", {"carrier": "usps", "tracking_number": "SBX-OK-0077"}).status_code == 201
+    aws.pump.drain()
+    found = ask(aws, {"email": "guest@example.org", "text": "Di mana pesanan saya? Paket belum sampai."}).json_body
+    assert found["order_id"] == "G-7" and found["auto_answered"] is True, found
+    # A storefront customer's id is not derived from the address: no guess, a person asks.
+    other = ask(aws, {"email": EMAIL, "text": "Where is my package?"}).json_body
+    assert other["order_id"] is None and other["not_answered_because"] == "no_order_matched"

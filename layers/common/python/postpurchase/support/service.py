@@ -104,7 +104,25 @@ def match_order(merchant_id: str, incoming: Incoming) -> tuple[Order | None, tup
             if order is not None and _same_address(order.recipient, incoming.email):
                 return order, tuple(mentioned)
             mentioned.append(order_id)
+    if incoming.email and not refs.order_numbers and not refs.tracking_numbers:
+        return _senders_newest_order(merchant_id, incoming.email), ()
     return None, tuple(dict.fromkeys(mentioned))
+
+
+def _senders_newest_order(merchant_id: str, email: str) -> Order | None:
+    """The sender's newest order when the message names none: guest checkouts are keyed by their
+    address (Customer.customer_id), so the address finds them; a storefront's own customer ids
+    do not come from an address, and those customers are asked for the number by a person."""
+    from ..storage.support import newest_orders
+
+    try:
+        guest = Customer(email=email).customer_id()
+    except ValueError:
+        return None
+    for order in newest_orders(merchant_id, guest, limit=1):
+        if _same_address(order.recipient, email):
+            return order
+    return None
 
 
 # --- the automated answer ---------------------------------------------------------------------
