@@ -308,6 +308,7 @@ def function_specs() -> list[FunctionSpec]:
         "PublicBaseUrl": "", "Api": "bench00000", "AWS::Region": REGION,
         "ReviewMediaBucket": "postpurchase-bench-review-media",
         "ReviewMediaBucket.RegionalDomainName": f"postpurchase-bench-review-media.s3.{REGION}.amazonaws.com",
+        "SupportMailBucket": "supportmailbucket", "SupportMailDomain": "",
     }
     specs = []
     for app_file in sorted((REPO_ROOT / "functions").glob("*/app.py")):

@@ -169,6 +169,14 @@ def build() -> dict[str, dict]:
             recipient=order.recipient, locale=order.customer.locale, timezone=order.customer.timezone, order=order,
             order_page_url=f"http://127.0.0.1:3000/pages/{merchant}/orders/{order.order_id}?token=sample",
             requested_at=SAMPLE_TIME).model_dump_json()]),
+        # SES stored a support email in the bucket (S3 -> EventBridge "Object Created").
+        "support_inbound_object_created.json": {
+            "version": "0", "id": "7c3a1f0e-sample-0000-0000-000000000001", "detail-type": "Object Created",
+            "source": "aws.s3", "account": "123456789012", "time": "2026-11-20T10:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:s3:::supportmailbucket"],
+            "detail": {"version": "0", "bucket": {"name": "supportmailbucket"},
+                       "object": {"key": "inbound/sample-message-0001", "size": 2048},
+                       "reason": "PutObject"}},
     }
 
 

@@ -276,6 +276,12 @@ def queues(t: Mapping[str, Any]) -> list[QueueSpec]:
             count = policy.get("maxReceiveCount")
             redrive[logical_id] = (dlq_id, int(count) if count is not None else None)
     dlq_ids = {dlq for dlq, _ in redrive.values()}
+    # A function invoked asynchronously (EventBridge, S3) parks failed events in its on-failure queue.
+    for function_id, props in resources(t, SERVERLESS_FUNCTION).items():
+        destination = ((props.get("EventInvokeConfig") or {}).get("DestinationConfig") or {}).get("OnFailure") or {}
+        if destination.get("Type") == "SQS":
+            dlq_ids.add(_logical_id_of_arn(destination.get("Destination"),
+                                           where=f"{function_id}.EventInvokeConfig.DestinationConfig.OnFailure"))
     return [
         QueueSpec(
             logical_id=logical_id,

@@ -438,6 +438,15 @@ def order_page_return(merchant_id, order_id):
         merchant_id, order_id, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
 
 
+@app.route("/pages/{merchant_id}/orders/{order_id}/messages", methods=["POST"], content_types=FORM)
+def order_page_message(merchant_id, order_id):
+    from postpurchase.pages import handlers
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: handlers.submit_contact(
+        merchant_id, order_id, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
+
+
 @app.route("/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel", methods=["POST"], content_types=FORM)
 def order_page_cancel_return(merchant_id, order_id, rma_id):
     from postpurchase.pages import handlers
@@ -813,3 +822,58 @@ def get_insert_batch(batch_id):
 
     merchant_id = authenticated_merchant(app.current_request.headers)
     return respond(day_batch_document(merchant_id, batch_id))
+
+
+# --- support: conversations (intake from a chat widget/helpdesk, the merchant's hand-off) -------
+
+@app.route("/v1/support/messages", methods=["POST"], content_types=JSON)
+@json_errors
+def post_support_message():
+    from postpurchase.support.views import MessageIn, post_message
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(MessageIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(post_message(merchant_id, body, request.headers.get("idempotency-key"), clock.now()), 201)
+
+
+@app.route("/v1/support/conversations", methods=["GET"])
+@json_errors
+def list_support_conversations():
+    from postpurchase.support.views import list_conversations
+
+    request = app.current_request
+    params = request.query_params or {}
+    return respond(list_conversations(authenticated_merchant(request.headers), params.get("status"),
+                                      params.get("cursor"), params.get("limit")))
+
+
+@app.route("/v1/support/conversations/{conversation_id}", methods=["GET"])
+@json_errors
+def get_support_conversation(conversation_id):
+    from postpurchase.support.views import thread_document
+
+    return respond(thread_document(authenticated_merchant(app.current_request.headers), conversation_id))
+
+
+@app.route("/v1/support/conversations/{conversation_id}/replies", methods=["POST"], content_types=JSON)
+@json_errors
+def post_support_reply(conversation_id):
+    from postpurchase.support.views import ReplyIn, post_reply
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(ReplyIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(post_reply(merchant_id, conversation_id, body, request.headers.get("idempotency-key"),
+                              clock.now()), 201)
+
+
+@app.route("/v1/support/conversations/{conversation_id}/status", methods=["POST"], content_types=JSON)
+@json_errors
+def post_support_status(conversation_id):
+    from postpurchase.support.views import StatusIn, post_status
+
+    request = app.current_request
+    merchant_id = authenticated_merchant(request.headers)
+    body = validate(StatusIn, parse_json_object(body_bytes(request.raw_body)))
+    return respond(post_status(merchant_id, conversation_id, body, clock.now()))

@@ -147,6 +147,8 @@ class LocalRuntime:
         # Review photos and feeds are served by moto's S3 (path style) on this machine.
         if "ReviewMediaBucket" in self.names:
             os.environ["REVIEW_MEDIA_BASE_URL"] = f"{self.endpoint_url}/{self.names['ReviewMediaBucket']}"
+        # Support mail is addressed {merchant}@ this domain (receive_support_mail below delivers it).
+        os.environ["SUPPORT_MAIL_DOMAIN"] = os.environ.get("LOCAL_SUPPORT_MAIL_DOMAIN", "support.localhost")
         reset_process_caches()
         self._tap_event_bus()
 
@@ -168,7 +170,25 @@ class LocalRuntime:
                                          spec.handler.split(".", 1)[1]))
                           for spec in scheduled_functions(self.template)]
         self.outbox = Outbox(self.outbox_dir, REGION)
+        self.support_inbound = load_function_module("functions/support_inbound", "fn_support_inbound").lambda_handler
         return self
+
+    def receive_support_mail(self, raw: bytes, key: str | None = None) -> dict[str, Any]:
+        """An email to {merchant}@SUPPORT_MAIL_DOMAIN, as SES's receipt rule stores it (S3, inbound/)
+        and EventBridge hands it to support_inbound (moto never does)."""
+        import hashlib
+
+        import boto3
+
+        from infra.local.lambda_context import LambdaContext
+
+        key = key or f"inbound/{hashlib.sha256(raw).hexdigest()[:24]}"
+        bucket = self.names["SupportMailBucket"]
+        boto3.client("s3", region_name=REGION).put_object(Bucket=bucket, Key=key, Body=raw)
+        event = {"version": "0", "id": "local", "detail-type": "Object Created", "source": "aws.s3",
+                 "account": "123456789012", "region": REGION, "resources": [f"arn:aws:s3:::{bucket}"],
+                 "detail": {"bucket": {"name": bucket}, "object": {"key": key, "size": len(raw)}}}
+        return self.support_inbound(event, LambdaContext(function_name="SupportInboundFunction"))
 
     def _tap_event_bus(self) -> None:
         """A local-only rule copying our business events to a queue, so they can be shown

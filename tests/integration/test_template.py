@@ -76,6 +76,12 @@ EXPECTED_ROUTES = {
     ("PUT", "/v1/settings/loyalty"),
     ("GET", "/v1/support/faq"),
     ("PUT", "/v1/support/faq"),
+    ("POST", "/v1/support/messages"),
+    ("GET", "/v1/support/conversations"),
+    ("GET", "/v1/support/conversations/{conversation_id}"),
+    ("POST", "/v1/support/conversations/{conversation_id}/replies"),
+    ("POST", "/v1/support/conversations/{conversation_id}/status"),
+    ("POST", "/pages/{merchant_id}/orders/{order_id}/messages"),
     ("PUT", "/v1/catalog"),
     ("GET", "/v1/catalog"),
     ("GET", "/v1/customers/{customer_id}/recommendations"),
@@ -642,7 +648,7 @@ def test_the_message_scheduler_reads_only_the_due_index(template: dict[str, Any]
 
 # The functions that sign or verify customers' links (messaging/links.py, pages, order access).
 LINK_SIGNERS = {"ApiFunction", "OrderEventsFunction", "EmailSenderFunction", "TrackingWorkerFunction",
-                "ReturnEventsFunction", "InsertBatchesFunction"}
+                "ReturnEventsFunction", "InsertBatchesFunction", "SupportInboundFunction"}
 
 
 def _secretsmanager_grants(template: dict[str, Any]) -> dict[str, list[tuple[list[str], Any]]]:

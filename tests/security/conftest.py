@@ -170,11 +170,15 @@ def _seed(aws) -> World:
         tokens[merchant] = access.json_body["token"]
         batch = aws.client.post("/v1/inserts/batches", headers=aws.auth(key), body=aws.encode({"date": "2026-11-20"}))
         assert batch.status_code == 202, batch.body
+        conversation = aws.client.post("/v1/support/messages", headers=aws.auth(key), body=aws.encode({
+            "email": email, "order_id": order_id, "text": "The mug arrived broken, please help"}))
+        assert conversation.status_code == 201, conversation.body
         aws.pump.drain()
         ids[merchant] = {"order_id": order_id, "rma_id": returned.json_body["rma_id"],
                          "campaign_id": f"camp-{merchant}", "customer_id": customer,
                          "code": _coupon(aws, merchant, customer), "referral_id": "ref-unknown",
-                         "section": "messaging", "batch_id": batch.json_body["batch_id"]}
+                         "section": "messaging", "batch_id": batch.json_body["batch_id"],
+                         "conversation_id": conversation.json_body["conversation_id"]}
     survey = aws.client.put("/v1/surveys/post-purchase", headers=aws.auth(a_key), body=aws.encode({
         "audience": ["first_order"], "timing": {"channel": "order_page"},
         "questions": [{"id": "nps", "kind": "nps", "text": {"en": "Would you recommend us, Ayşe?"}}]}))

@@ -442,7 +442,10 @@ def test_every_form_posts_back_its_hidden_fields(language, page_name):
         assert any(t == "button" and a.get("type") == "submit" for t, a in form["controls"])
     actions = [htmllib.unescape(f["attrs"]["action"]) for f in page.forms]
     if page_name == "order":
-        assert actions == ["/pages/m-1/orders/o-9f2/returns", "/pages/m-1/orders/o-9f2/returns/R-1001-2/cancel"]
+        assert actions == ["/pages/m-1/orders/o-9f2/returns", "/pages/m-1/orders/o-9f2/returns/R-1001-2/cancel",
+                           "/pages/m-1/orders/o-9f2/messages"]
+        [contact] = [f for f in page.forms if f["attrs"]["action"].endswith("/messages")]
+        assert ("textarea", "message") in {(t, a.get("name")) for t, a in contact["controls"]}
         [return_form] = [f for f in page.forms if f["attrs"]["action"].endswith("/returns")]
         assert ("input", "form_id") in {(t, a.get("name")) for t, a in return_form["controls"]}
     elif page_name == "preferences":
@@ -605,7 +608,8 @@ def test_the_form_is_hidden_when_nothing_can_be_returned():
                                     returnable_quantity=0, resolutions=[])]
     markup = render_order_page(make_order_page(returnables=returnables, returns=[], form=model.ReturnForm()),
                                nonce=NONCE)
-    assert Page(markup).forms == []
+    # Only the message-us form is left.
+    assert [f["attrs"]["action"] for f in Page(markup).forms] == ["/pages/m-1/orders/o-9f2/messages"]
     visible = _plain(markup)
     assert "The return window for this item closed on 1 November 2026." in visible
     assert "This item hasn't shipped yet, so it can't be returned yet." in visible

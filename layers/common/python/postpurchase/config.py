@@ -95,6 +95,9 @@ class Settings(BaseModel):
     review_media_bucket: str = Field(alias="REVIEW_MEDIA_BUCKET", default="postpurchase-review-media")
     review_media_base_url: str = Field(alias="REVIEW_MEDIA_BASE_URL", default="https://media.invalid")
     review_cache_seconds: int = Field(alias="REVIEW_CACHE_SECONDS", default=300, ge=0, le=86400)
+    # Support (postpurchase.support): the domain SES receives support mail on; replies carry
+    # Reply-To {merchant}@{domain} and Message-IDs of that domain. Empty: no inbound mail.
+    support_mail_domain: str = Field(alias="SUPPORT_MAIL_DOMAIN", default="", pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$")
 
 
 class ConfigurationError(RuntimeError):

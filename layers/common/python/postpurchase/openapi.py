@@ -449,6 +449,8 @@ def openapi_document() -> dict[str, Any]:
                 "The order page's return form (form-encoded; token, csrf_token, qty.<sku>, reason, resolution)")},
             "/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel": {"post": _page(
                 "The order page's cancel-this-return form")},
+            "/pages/{merchant_id}/orders/{order_id}/messages": {"post": _page(
+                "The order page's message-us form (message, token, csrf_token, form_id): a support message")},
             "/pages/{merchant_id}/lookup": {"get": _page("Find an order by number and email (HTML form)"),
                                             "post": _page("The lookup form: redirects to the order page")},
             "/pages/{merchant_id}/preferences": {"get": _page("Email preferences (HTML): ?customer=&token="),
@@ -515,6 +517,7 @@ def openapi_document() -> dict[str, Any]:
             }},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
             **_support_faq_paths(),
+            **_support_conversation_paths(),
         }),
     }
 
@@ -659,4 +662,54 @@ def _survey_paths() -> dict:
                          "(idempotent) and shows the remaining questions"),
             "post": _page("The survey page's form (form-encoded; token, csrf_token, q_<question>, "
                           "q_<question>_other, or message for a detractor's 'what went wrong')")},
+    }
+
+
+def _support_conversation_paths() -> dict[str, dict]:
+    """`/v1/support/messages` and `/v1/support/conversations...` (support/service.py, views.py)."""
+    from .support.intents import LANGUAGES
+    from .support.model import MAX_ASSIGNEE, MAX_TEXT, Status
+
+    conversation_id = {"name": "conversation_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    key = {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"},
+           "description": "the same key twice is the same message (default: the same body)"}
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT}
+    json_body = lambda schema: {"required": True, "content": {"application/json": {"schema": schema}}}  # noqa: E731
+    message = {"type": "object", "required": ["email", "text"], "additionalProperties": False, "properties": {
+        "email": {"type": "string", "format": "email"}, "name": {"type": "string", "maxLength": 200},
+        "order_id": {"type": "string", "description": "the order the customer asks about (your own id)"},
+        "text": text, "subject": {"type": "string", "maxLength": 500},
+        "language": {"enum": list(LANGUAGES), "description": "detected from the text when absent"}}}
+    reply = {"type": "object", "required": ["text"], "additionalProperties": False,
+             "properties": {"text": text, "author_name": {"type": "string", "maxLength": 200}}}
+    status = {"type": "object", "additionalProperties": False, "properties": {
+        "status": {"enum": [s.value for s in Status]},
+        "assignee": {"type": ["string", "null"], "maxLength": MAX_ASSIGNEE}}}
+    return {
+        "/v1/support/messages": {"post": {
+            "summary": "A customer's message (chat widget, helpdesk): matched to the order, its intent detected, "
+                       "answered automatically from live tracking/return data when it can be (WISMO, delivery date, "
+                       "return, refund status), else left open for a person",
+            "security": _BEARER, "parameters": [key], "requestBody": json_body(message),
+            "responses": {"201": _answer("conversation_id, message_id, intent, confidence, language, order_id, "
+                                         "status, auto_answered, not_answered_because, duplicate"),
+                          **_errors(400, 401, 413, 415)}}},
+        "/v1/support/conversations": {"get": {
+            "summary": "The merchant's conversations in one status, last changed first: ?status=open|"
+                       "waiting_on_customer|resolved (default open), ?limit=1-100, ?cursor=",
+            "security": _BEARER,
+            "responses": {"200": _answer("status, conversations, next_cursor"), **_errors(400, 401)}}},
+        "/v1/support/conversations/{conversation_id}": {"get": {
+            "summary": "One conversation and its messages, oldest first", "security": _BEARER,
+            "parameters": [conversation_id],
+            "responses": {"200": _answer("conversation, messages"), **_errors(401, 404)}}},
+        "/v1/support/conversations/{conversation_id}/replies": {"post": {
+            "summary": "The merchant's answer, emailed to the customer threaded (In-Reply-To/References); the "
+                       "conversation then waits on the customer", "security": _BEARER,
+            "parameters": [conversation_id, key], "requestBody": json_body(reply),
+            "responses": {"201": _answer("conversation, message"), **_errors(400, 401, 404, 413, 415, 422)}}},
+        "/v1/support/conversations/{conversation_id}/status": {"post": {
+            "summary": "Resolve, reopen or (un)assign a conversation", "security": _BEARER,
+            "parameters": [conversation_id], "requestBody": json_body(status),
+            "responses": {"200": _answer("conversation"), **_errors(400, 401, 404, 415)}}},
     }

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from .rewards.loyalty_service import LoyaltyService
     from .storage.loyalty import DynamoLoyaltyStore
     from .storage.faq import DynamoFaqStore
+    from .storage.support import DynamoSupportStore
     from .recommendations.service import Recommendations
     from .storage.recommendations import DynamoCatalogStore, DynamoPurchaseStore
     from .messaging.settings import MessagingSettings
@@ -415,6 +416,13 @@ def enqueue_insert_batch(message) -> None:
     insert_batch_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=message.merchant_id)
 
 
+@lru_cache(maxsize=1)
+def support_store() -> "DynamoSupportStore":
+    from .storage.support import DynamoSupportStore
+
+    return DynamoSupportStore()
+
+
 def reset() -> None:
     """Forget every built adapter (tests and the local runtime rebuild them per environment)."""
     for factory in (order_store, merchant_store, merchant_secrets, send_ledger, order_events_queue, outbound_email_queue, mailer,
@@ -425,6 +433,7 @@ def reset() -> None:
                     insert_batch_store, insert_files, insert_batch_queue):
         factory.cache_clear()
     faq_store.cache_clear()
+    support_store.cache_clear()
     import sys
 
     if "postpurchase.adapters.link_keys" in sys.modules:

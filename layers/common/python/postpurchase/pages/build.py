@@ -132,7 +132,8 @@ def _faq(returns: OrderReturns, branding: MerchantBranding, entries: list[model.
 def order_page(context: model.PageContext, returns: OrderReturns, order_status: str, tracked: list,
                branding: MerchantBranding, *, form: model.ReturnForm | None = None,
                notice: str | None = None, form_id: str | None = None,
-               preferences_url: str | None = None, faq_entries: Sequence[Any] = ()) -> model.OrderPage:
+               preferences_url: str | None = None, faq_entries: Sequence[Any] = (),
+               contact: model.ContactForm | None = None) -> model.OrderPage:
     order = returns.order
     customer = order.customer
     name = " ".join(part for part in (customer.first_name, customer.last_name) if part) or None
@@ -146,4 +147,4 @@ def order_page(context: model.PageContext, returns: OrderReturns, order_status: 
         parcels=_parcels(order, tracked, context.now), returnables=_returnables(order, returns),
         returns=_returns(order, returns), reasons=[reason.value for reason in ReturnReason],
         faq=_faq(returns, branding, faq_items(faq_entries, context.language, branding.default_locale)), form=form or model.ReturnForm(), notice=notice, form_id=form_id,
-        preferences_url=preferences_url)
+        preferences_url=preferences_url, contact=contact or model.ContactForm())

@@ -199,7 +199,8 @@ def _link_ok(merchant_id: str, order_id: str, token: str | None, now: datetime) 
 
 
 def order_page(merchant_id: str, order_id: str, query: Mapping[str, str], now: datetime, *,
-               form: model.ReturnForm | None = None, status: int = 200) -> PageResponse:
+               form: model.ReturnForm | None = None, status: int = 200,
+               contact: model.ContactForm | None = None) -> PageResponse:
     from .rendering import render_order_page
 
     token, lang = query.get("token"), query.get("lang")
@@ -213,11 +214,12 @@ def order_page(merchant_id: str, order_id: str, query: Mapping[str, str], now: d
     shopper = _shopper(merchant_id, lang, customer.locale)
     context = _context(shopper, now, locale=customer.locale, timezone=customer.timezone, token=token,
                        subject=f"order:{order_id}")
-    notice = query.get("notice") if query.get("notice") in ("return_requested", "return_cancelled") else None
+    notice = query.get("notice") if query.get("notice") in ("return_requested", "return_cancelled",
+                                                             "message_sent") else None
     page = build.order_page(context, returns, view.status, tracked, shopper.branding, form=form, notice=notice,
                             form_id=secrets.token_urlsafe(12),
                             preferences_url=preferences_link(merchant_id, customer.customer_id(), now, lang),
-                            faq_entries=_faq_entries(merchant_id))
+                            faq_entries=_faq_entries(merchant_id), contact=contact)
     from ..surveys.invitation import order_page_survey_path
 
     survey_url = order_page_survey_path(merchant_id, view, now, shopper.language)
@@ -324,6 +326,41 @@ def cancel_return(merchant_id: str, order_id: str, rma_id: str, raw_body: bytes 
                           form=model.ReturnForm(errors={"cancel": "not_allowed"}), status=refused.status)
     return _redirect(_with_query(page_path(merchant_id, "orders", order_id), token=token, lang=lang,
                                  notice="return_cancelled"))
+
+
+MAX_CONTACT_TEXT = 4000
+
+
+def submit_contact(merchant_id: str, order_id: str, raw_body: bytes | None, headers: Mapping[str, str],
+                   host: str | None, now: datetime) -> PageResponse:
+    """The order page's "message us" form: a support message about this order, from its customer
+    (the signed link vouches for both). The form's id makes a double submit one message."""
+    from ..support.model import Channel
+    from ..support.service import Incoming, receive_message
+
+    form = _form(raw_body)
+    lang = form.get("lang")
+    token = _form_access(merchant_id, order_id, form, headers, host, now)
+    if token is None:
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    text = (form.get("message") or "").strip()
+    query = {"token": token, "lang": lang or ""}
+    if not text or len(text) > MAX_CONTACT_TEXT:
+        entered = model.ContactForm(text=text[:MAX_CONTACT_TEXT], error="required" if not text else "invalid")
+        return order_page(merchant_id, order_id, query, now, contact=entered, status=422)
+    from ..services import order_store
+
+    order = order_store().get_order(merchant_id, order_id)
+    if order is None:
+        return _error(merchant_id, "not_found", 404, lang, now)
+    customer = order.customer
+    name = " ".join(part for part in (customer.first_name, customer.last_name) if part) or None
+    identity = f"form\x1f{order_id}\x1f{form.get('form_id') or text}"
+    receive_message(Incoming(merchant_id=merchant_id, channel=Channel.FORM, identity=identity, text=text,
+                             email=order.recipient, name=name, order_id=order_id,
+                             language=lang if lang in build.LANGUAGES else None), now)
+    return _redirect(_with_query(page_path(merchant_id, "orders", order_id), token=token, lang=lang,
+                                 notice="message_sent") + "#contact")
 
 
 # --- lookup ------------------------------------------------------------------------------------

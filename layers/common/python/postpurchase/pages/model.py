@@ -154,6 +154,13 @@ class FaqItem(_Page):
     answer: str
 
 
+class ContactForm(_Page):
+    """The order page's "message us" form as entered, and what was wrong (required | invalid)."""
+
+    text: str = ""
+    error: str | None = None
+
+
 class ReturnForm(_Page):
     """What the customer entered in the return form, and what was wrong with it (re-rendered)."""
 
@@ -190,6 +197,7 @@ class OrderPage(_Page):
     form_id: str | None = None
     preferences_url: str | None = None  # the customer's email preferences page
     survey_url: str | None = None  # a post-purchase survey to answer (postpurchase.surveys.invitation)
+    contact: ContactForm = ContactForm()  # support: a question about this order (support/service.py)
 
 
 class LookupPage(_Page):

@@ -451,6 +451,8 @@ def render_order_page(page: model.OrderPage, *, nonce: str) -> str:
         },
         "parcels": [_parcel(fmt, index, parcel) for index, parcel in enumerate(page.parcels, start=1)],
         "form": form,
+        "contact": {"action": _path(context.shop.merchant_id, "orders", page.order_id, "messages"),
+                    "text": page.contact.text, "error": page.contact.error, "form_id": page.form_id},
         "returns": [_existing_return(page, fmt, rma) for rma in page.returns],
         "faq": {
             "where": _where(page),

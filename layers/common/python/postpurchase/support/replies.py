@@ -6,7 +6,8 @@ Reads: the order's partition once (tracking and returns each read it with one Qu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
 
 from ..messaging.requests import ShipmentNotice, SupportReturnItem
 from ..orders.models import Order
@@ -31,6 +32,8 @@ def tracking_answer(merchant_id: str, order: Order, now: datetime) -> Answer:
 
     parcels = []
     for tracked in tracking_store().order_shipments(merchant_id, order.order_id) or []:
+        if tracked.shipment.rma_id is not None:
+            continue  # a return parcel is not the customer's delivery
         request = shipment_notice_request(merchant_id=merchant_id, order=order, shipment=tracked.shipment,
                                           tracking=tracked.tracking, timeline=tracked.timeline,
                                           kind=NoticeKind.SHIPPED, order_page_url="", now=now)
@@ -45,7 +48,8 @@ def return_answer(merchant_id: str, order: Order, now: datetime, order_link: str
     from ..services import policy_store, return_store
 
     returns = load(return_store(), policy_store(), merchant_id, order.order_id, now)
-    items = tuple(SupportReturnItem(sku=item.sku, returnable=item.returnable, last_day=item.last_day)
+    items = tuple(SupportReturnItem(sku=item.sku, returnable=item.returnable,
+                                    last_day=_noon(item.last_day, order.customer.timezone))
                   for item in returns.items)
     return Answer("return_window", order, return_items=items, start_return_url=f"{order_link}#returns")
 
@@ -58,8 +62,19 @@ def refund_answer(merchant_id: str, order: Order, now: datetime) -> Answer | Non
     returns = load(return_store(), policy_store(), merchant_id, order.order_id, now)
     if not returns.returns:
         return None  # no return to report on: a person answers
-    newest = max(returns.returns, key=lambda entry: entry.rma.created_at)
+    newest = max(returns.returns, key=lambda entry: (entry.rma.created_at, entry.rma.rma_id))
     return Answer("refund_status", order, refund=return_notice(newest.rma, returns.policy))
+
+
+def _noon(day: date | None, zone: str | None) -> datetime | None:
+    """A local calendar day as an instant the email shows as that same day in the customer's zone."""
+    if day is None:
+        return None
+    try:
+        tz = ZoneInfo(zone) if zone else timezone.utc
+    except (ValueError, KeyError):
+        tz = timezone.utc
+    return datetime.combine(day, time(12), tzinfo=tz)
 
 
 def grounded_answer(intent: Intent, merchant_id: str, order: Order | None, now: datetime,
