@@ -617,3 +617,14 @@ def put_support_faq():
     request = app.current_request
     merchant_id = authenticated_merchant(request.headers)
     return respond(publish_faq(merchant_id, parse_json_object(body_bytes(request.raw_body)), clock.now()))
+
+
+# --- support: metrics (WISMO share, automated share, first response, CSAT), counted as they happen ---
+
+@app.route("/v1/support/metrics", methods=["GET"])
+@json_errors
+def get_support_metrics():
+    from postpurchase.support.metrics_views import metrics_for
+
+    request = app.current_request
+    return respond(metrics_for(authenticated_merchant(request.headers), request.query_params, clock.now()))

@@ -73,6 +73,7 @@ EXPECTED_ROUTES = {
     ("PUT", "/v1/settings/loyalty"),
     ("GET", "/v1/support/faq"),
     ("PUT", "/v1/support/faq"),
+    ("GET", "/v1/support/metrics"),
     ("PUT", "/v1/catalog"),
     ("GET", "/v1/catalog"),
     ("GET", "/v1/customers/{customer_id}/recommendations"),

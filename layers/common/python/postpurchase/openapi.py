@@ -464,6 +464,7 @@ def openapi_document() -> dict[str, Any]:
             "/webhooks/woocommerce/{merchant_id}": _webhook("WooCommerce", "X-WC-Webhook-Signature"),
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
             **_support_faq_paths(),
+            **_support_metrics_paths(),
         }),
     }
 
@@ -496,3 +497,19 @@ def _support_faq_paths() -> dict[str, dict]:
                 "security": _BEARER,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
                 "responses": {"200": _answer("entries, updated_at, limits"), **_errors(400, 401, 413, 415)}}}}
+
+
+def _support_metrics_paths() -> dict[str, dict]:
+    """`/v1/support/metrics` (support/metrics.py) and the CSAT survey page (support/csat.py)."""
+    from .support.metrics import MAX_DAYS
+
+    days = {"name": "days", "in": "query", "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": 30}}
+    return {"/v1/support/metrics": {
+        "get": {"summary": "Support metrics of the last `days` days (UTC): conversations, WISMO share, automated "
+                           "share (the customer wrote nothing more within 72 h of the auto-reply; days younger "
+                           "than that are pending), first-response time (mean, median and p90 as bucket bounds) "
+                           "and CSAT (average, scores); counted as they happen, read in one Query",
+                "security": _BEARER, "parameters": [days],
+                "responses": {"200": _answer("from, to, days, conversations, wismo, automated, first_response, csat"),
+                              **_errors(400, 401)}}}}
