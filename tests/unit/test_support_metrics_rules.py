@@ -96,3 +96,22 @@ def test_proactive_reason_only_for_exception_and_stall():
     assert proactive.reason_for(moving, T0 + timedelta(hours=1)) is None
     assert proactive.reason_for(moving, T0 + timedelta(days=30)) == "stalled"
     assert proactive.reason_for(failed, T0) is None
+
+
+def test_csat_survey_is_open_then_expired_and_withdrawn_when_reopened():
+    from postpurchase.support import csat
+
+    resolved = model.resolve(new(), now=T0 + timedelta(hours=2))
+    claims = csat.survey_claims(resolved, T0 + timedelta(hours=2))
+    resolution, answer_by = claims[2], int(claims[3])
+    assert csat.verdict(resolved, resolution, answer_by, T0 + timedelta(days=3)) == "open"
+    assert csat.verdict(resolved, resolution, answer_by, T0 + timedelta(days=7, hours=3)) == "expired"
+    reopened = model.customer_wrote(resolved, now=T0 + timedelta(days=1))
+    assert csat.verdict(reopened, resolution, answer_by, T0 + timedelta(days=1)) == "withdrawn"
+    again = model.resolve(reopened, now=T0 + timedelta(days=2))  # a new resolution: the old link stays refused
+    assert csat.verdict(again, resolution, answer_by, T0 + timedelta(days=2)) == "withdrawn"
+    assert csat.verdict(None, resolution, answer_by, T0) == "not_found"
+    with pytest.raises(ValueError):
+        csat.survey_claims(new(), T0)
+    assert [csat.parse_score(raw) for raw in ("1", "5", "0", "6", "x", None, "٣")] == [1, 5, None, None, None, None,
+                                                                                      None]
