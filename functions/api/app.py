@@ -628,3 +628,13 @@ def get_support_metrics():
 
     request = app.current_request
     return respond(metrics_for(authenticated_merchant(request.headers), request.query_params, clock.now()))
+
+
+# --- support: the CSAT survey's one-click answer page (support/csat.py) ---
+
+@app.route("/pages/{merchant_id}/csat/{token}", methods=["GET"])
+def csat_page(merchant_id, token):
+    from postpurchase.pages.csat import csat_page as page
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: page(merchant_id, token, query, clock.now()))

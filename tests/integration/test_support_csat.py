@@ -58,3 +58,29 @@ def test_expired_withdrawn_foreign_and_bad_clicks_record_nothing(aws):
                                       previous=conversation))
     assert csat.click(MERCHANT, token, "5", aws.clock.now() + timedelta(hours=3)) == ("withdrawn", None)
     assert aws.client.get("/v1/support/metrics", headers=aws.auth()).json_body["csat"]["count"] == 0
+
+
+def test_the_page_thanks_in_the_customers_language_and_refuses_late_and_reopened_clicks(aws):
+    from postpurchase.storage.support import DynamoSupportStore, Write
+    from postpurchase.support import csat, model
+
+    conversation = resolved_conversation(aws)
+    conversation = conversation.model_copy(update={"language": "tr"})
+    url = csat.score_urls(conversation, aws.clock.now())[5]
+    path = url.removeprefix("https://shop.test")
+    page = aws.client.get(path)
+    assert page.status_code == 200, page.body
+    body = page.body.decode() if isinstance(page.body, bytes) else page.body
+    assert "Geri bildiriminiz için teşekkürler" in body and 'lang="tr"' in body
+    assert aws.client.get(path.replace("score=5", "score=7")).status_code == 400
+    assert aws.client.get(path.replace("/csat/", "/csat/x")).status_code == 404
+
+    other = resolved_conversation(aws, "c-csat-2")
+    late = csat.score_urls(other, aws.clock.now() - timedelta(days=8))[3].removeprefix("https://shop.test")
+    expired = aws.client.get(late + "&lang=ar")
+    assert expired.status_code == 410 and 'dir="rtl"' in expired.body.decode()
+    reopened = model.customer_wrote(other, now=aws.clock.now())
+    DynamoSupportStore().record(Write(conversation=reopened, previous_revision=other.revision, previous=other))
+    fresh = csat.score_urls(other, aws.clock.now())[3].removeprefix("https://shop.test")
+    assert aws.client.get(fresh).status_code == 409
+    assert aws.client.get("/v1/support/metrics", headers=aws.auth()).json_body["csat"]["count"] == 1

@@ -74,6 +74,7 @@ EXPECTED_ROUTES = {
     ("GET", "/v1/support/faq"),
     ("PUT", "/v1/support/faq"),
     ("GET", "/v1/support/metrics"),
+    ("GET", "/pages/{merchant_id}/csat/{token}"),
     ("PUT", "/v1/catalog"),
     ("GET", "/v1/catalog"),
     ("GET", "/v1/customers/{customer_id}/recommendations"),

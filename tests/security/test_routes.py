@@ -58,6 +58,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/support/faq"): Route("merchant", b_key_ok=True),
     ("PUT", "/v1/support/faq"): Route("merchant", {"entries": []}, b_key_ok=True),
     ("GET", "/v1/support/metrics"): Route("merchant", b_key_ok=True),
+    ("GET", "/pages/{merchant_id}/csat/{token}"): Route("page"),
     ("PUT", "/v1/catalog"): Route("merchant", b_key_ok=True),
     ("GET", "/v1/catalog"): Route("merchant", b_key_ok=True),
     ("GET", "/v1/customers/{customer_id}/recommendations"): Route("merchant"),

@@ -512,4 +512,18 @@ def _support_metrics_paths() -> dict[str, dict]:
                            "and CSAT (average, scores); counted as they happen, read in one Query",
                 "security": _BEARER, "parameters": [days],
                 "responses": {"200": _answer("from, to, days, conversations, wismo, automated, first_response, csat"),
-                              **_errors(400, 401)}}}}
+                              **_errors(400, 401)}}},
+            "/pages/{merchant_id}/csat/{token}": {
+        "get": {"summary": "The CSAT survey's one-click answer (signed link from the survey email): records score "
+                           "1-5 once per resolution; 410 after 7 days, 409 when the conversation was reopened "
+                           "(nothing recorded); an HTML page in the customer's language",
+                "parameters": [{"name": "merchant_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "score", "in": "query", "required": True,
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 5}},
+                               {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Thank-you page (text/html)"},
+                              "400": {"description": "Not a score 1-5 (text/html)"},
+                              "404": {"description": "Invalid link (text/html)"},
+                              "409": {"description": "Withdrawn: the conversation reopened (text/html)"},
+                              "410": {"description": "Expired (text/html)"}}}}}

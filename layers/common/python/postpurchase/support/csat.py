@@ -72,7 +72,8 @@ def score_urls(conversation: Conversation, now: datetime) -> dict[int, str]:
 
     token = survey_token(conversation, now)
     base = f"{settings().public_base_url.rstrip('/')}/pages/{quote(conversation.merchant_id, safe='')}/csat/{token}"
-    return {score: f"{base}?score={score}" for score in SCORES}
+    lang = f"&lang={quote(conversation.language)}" if conversation.language else ""
+    return {score: f"{base}?score={score}{lang}" for score in SCORES}
 
 
 def click(merchant_id: str, token: str, raw_score: str | None, now: datetime) -> tuple[Outcome, int | None]:
