@@ -877,3 +877,24 @@ def post_support_status(conversation_id):
     merchant_id = authenticated_merchant(request.headers)
     body = validate(StatusIn, parse_json_object(body_bytes(request.raw_body)))
     return respond(post_status(merchant_id, conversation_id, body, clock.now()))
+
+
+# --- support: metrics (WISMO share, automated share, first response, CSAT), counted as they happen ---
+
+@app.route("/v1/support/metrics", methods=["GET"])
+@json_errors
+def get_support_metrics():
+    from postpurchase.support.metrics_views import metrics_for
+
+    request = app.current_request
+    return respond(metrics_for(authenticated_merchant(request.headers), request.query_params, clock.now()))
+
+
+# --- support: the CSAT survey's one-click answer page (support/csat.py) ---
+
+@app.route("/pages/{merchant_id}/csat/{token}", methods=["GET"])
+def csat_page(merchant_id, token):
+    from postpurchase.pages.csat import csat_page as page
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: page(merchant_id, token, query, clock.now()))

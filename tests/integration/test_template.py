@@ -82,6 +82,8 @@ EXPECTED_ROUTES = {
     ("POST", "/v1/support/conversations/{conversation_id}/replies"),
     ("POST", "/v1/support/conversations/{conversation_id}/status"),
     ("POST", "/pages/{merchant_id}/orders/{order_id}/messages"),
+    ("GET", "/v1/support/metrics"),
+    ("GET", "/pages/{merchant_id}/csat/{token}"),
     ("PUT", "/v1/catalog"),
     ("GET", "/v1/catalog"),
     ("GET", "/v1/customers/{customer_id}/recommendations"),

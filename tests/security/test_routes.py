@@ -62,6 +62,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/v1/support/conversations/{conversation_id}"): Route("merchant"),
     ("POST", "/v1/support/conversations/{conversation_id}/replies"): Route("merchant", {"text": "hello"}),
     ("POST", "/v1/support/conversations/{conversation_id}/status"): Route("merchant", {"status": "resolved"}),
+    ("GET", "/v1/support/metrics"): Route("merchant", b_key_ok=True),
+    ("GET", "/pages/{merchant_id}/csat/{token}"): Route("page"),
     ("PUT", "/v1/catalog"): Route("merchant", b_key_ok=True),
     ("GET", "/v1/catalog"): Route("merchant", b_key_ok=True),
     ("GET", "/v1/customers/{customer_id}/recommendations"): Route("merchant"),

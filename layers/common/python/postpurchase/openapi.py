@@ -518,6 +518,7 @@ def openapi_document() -> dict[str, Any]:
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1")}}},
             **_support_faq_paths(),
             **_support_conversation_paths(),
+            **_support_metrics_paths(),
         }),
     }
 
@@ -713,3 +714,33 @@ def _support_conversation_paths() -> dict[str, dict]:
             "parameters": [conversation_id], "requestBody": json_body(status),
             "responses": {"200": _answer("conversation"), **_errors(400, 401, 404, 415)}}},
     }
+
+
+def _support_metrics_paths() -> dict[str, dict]:
+    """`/v1/support/metrics` (support/metrics.py) and the CSAT survey page (support/csat.py)."""
+    from .support.metrics import MAX_DAYS
+
+    days = {"name": "days", "in": "query", "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": 30}}
+    return {"/v1/support/metrics": {
+        "get": {"summary": "Support metrics of the last `days` days (UTC): conversations, WISMO share, automated "
+                           "share (the customer wrote nothing more within 72 h of the auto-reply; days younger "
+                           "than that are pending), first-response time (mean, median and p90 as bucket bounds) "
+                           "and CSAT (average, scores); counted as they happen, read in one Query",
+                "security": _BEARER, "parameters": [days],
+                "responses": {"200": _answer("from, to, days, conversations, wismo, automated, first_response, csat"),
+                              **_errors(400, 401)}}},
+            "/pages/{merchant_id}/csat/{token}": {
+        "get": {"summary": "The CSAT survey's one-click answer (signed link from the survey email): records score "
+                           "1-5 once per resolution; 410 after 7 days, 409 when the conversation was reopened "
+                           "(nothing recorded); an HTML page in the customer's language",
+                "parameters": [{"name": "merchant_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}},
+                               {"name": "score", "in": "query", "required": True,
+                                "schema": {"type": "integer", "minimum": 1, "maximum": 5}},
+                               {"name": "lang", "in": "query", "required": False, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Thank-you page (text/html)"},
+                              "400": {"description": "Not a score 1-5 (text/html)"},
+                              "404": {"description": "Invalid link (text/html)"},
+                              "409": {"description": "Withdrawn: the conversation reopened (text/html)"},
+                              "410": {"description": "Expired (text/html)"}}}}}

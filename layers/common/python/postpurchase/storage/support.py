@@ -67,6 +67,9 @@ class Write:
     thread_ids: tuple[tuple[str, str], ...] = ()  # (Message-ID, direction)
     receipt: str | None = None  # the inbound message's identity
     receipt_message_id: str | None = None
+    # The conversation as read before this step (None: new or unknown): support metrics count
+    # the difference in the same transaction (storage/support_metrics.py).
+    previous: Conversation | None = None
 
 
 def _list_keys(conversation: Conversation) -> tuple[str, str]:
@@ -177,6 +180,12 @@ class DynamoSupportStore:
                         pk, keys.support_message_sk(time_key(message.created_at), message.message_id),
                         document=message.model_dump_json(), outbox=stored.outbox),
                         condition=SupportMessageRecord.pk.does_not_exist())
+                from .support_metrics import add_to_transaction
+                from ..support.metrics import changes
+
+                if write.previous_revision is None or write.previous is not None:
+                    add_to_transaction(transaction, m, changes(write.previous if write.previous_revision is not None
+                                                               else None, conversation))
                 for message_id, direction in dict(write.thread_ids).items():
                     transaction.save(SupportThreadRecord(keys.support_thread_pk(m, digest(message_id)),
                                                          keys.SUPPORT_THREAD_SK, conversation_id=c,

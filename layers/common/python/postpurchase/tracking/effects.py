@@ -35,6 +35,11 @@ class QueueEffects:
                                           order_page_url=link, now=now)
         services.outbound_email_queue().publish(request.model_dump_json(), kind=request.kind,
                                                 merchant_id=tracked.merchant_id)
+        # A parcel in exception or stalled also opens a conversation for the merchant (once per
+        # shipment and reason; a retried check finds it): support.proactive.
+        from ..support.proactive import open_for_shipment
+
+        open_for_shipment(tracked, now, order=order)
 
     def return_parcel_moved(self, tracked, state, now: datetime) -> None:
         from ..returns.messages import ReturnParcelMoved
