@@ -56,3 +56,28 @@ def test_a_parcel_without_trouble_opens_nothing(trk: Tracking):
 
     assert "delivered" in trk.kinds(shipment_id)
     assert proactive_conversations() == []
+
+
+def test_the_customers_message_joins_the_proactive_conversation_and_its_reply_is_counted(trk: Tracking):
+    """Intake (support/service.py) finds the conversation the exception opened, and every save
+    passes the conversation as read, so the support metrics count the step."""
+    aws = trk.aws
+    trk.order("PJ-1")
+    shipment_id = trk.ship("PJ-1", "SBX-DELAY-0002")
+    trk.follow([("PJ-1", shipment_id)], until=aws.now + timedelta(days=6))
+    [opened] = proactive_conversations()
+
+    answer = aws.client.post("/v1/support/messages", headers=aws.auth(), body=aws.encode({
+        "email": "ayse.yilmaz@example.com", "order_id": "PJ-1", "text": "Siparişim nerede? Kargo gecikti."}))
+    assert answer.status_code == 201, answer.body
+    assert answer.json_body["conversation_id"] == opened.conversation_id
+    reply = aws.client.post(f"/v1/support/conversations/{opened.conversation_id}/replies", headers=aws.auth(),
+                            body=aws.encode({"text": "Kargo firmasıyla görüştük, yarın teslim edilecek."}))
+    assert reply.status_code in (200, 201), reply.body
+    metrics = aws.client.get("/v1/support/metrics?days=30", headers=aws.auth())
+    assert metrics.status_code == 200, metrics.body
+    body = metrics.json_body
+    # The auto-reply to the joined conversation is counted (it waits 72 h to count as automated);
+    # a proactive conversation is not timed for first response (we spoke first).
+    assert (body["conversations"], body["proactive"], body["wismo"]["count"]) == (1, 1, 1), body
+    assert body["automated"]["pending"] == 1 and body["first_response"]["count"] == 0, body

@@ -68,6 +68,7 @@ ERASE_POLICY: dict[str, Action] = {
     # their own partitions, which the erasure's finder (customer, gsi1, order partitions) does not
     # reach yet: kept for now, a known gap (docs/architecture.md, "Customers' data").
     "support_conversation": "keep", "support_message": "keep", "support_thread": "keep", "support_receipt": "keep",
+    "support_csat": "keep", "support_stats": "keep",  # a score per resolution; daily counts: no person
     # Analytics: daily counts per SKU / carrier / kind and fact markers keyed by ids, never a person.
     "stats": "keep", "stats_marker": "keep",
     # Storefront reviews: the review goes with its public copies, its count and its photos

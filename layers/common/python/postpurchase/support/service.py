@@ -260,6 +260,11 @@ def receive_message(incoming: Incoming, now: datetime) -> Received:
     flags = ((f"automated:{incoming.automated}",) if incoming.automated else ()) + incoming.problems
     for attempt in range(MAX_SAVE_ATTEMPTS):
         existing = _known_conversation(incoming)
+        if existing is None and order is not None:
+            # The conversation a tracking problem opened for this order (support/proactive.py).
+            from .proactive import joinable
+
+            existing = joinable(incoming.merchant_id, order.order_id)
         if existing is None:
             conversation = model.start(
                 conversation_id=model.conversation_id_for(now, f"{incoming.merchant_id}\x1f{incoming.identity}"),
@@ -311,7 +316,8 @@ def receive_message(incoming: Incoming, now: datetime) -> Received:
                 "flags": inbound.flags + (("needs_human",) if human else ()) + (f"not_answered:{why_not}",)}))
         try:
             store.record(Write(conversation, None if existing is None else existing.revision, tuple(messages),
-                               tuple(thread_ids), receipt=incoming.identity, receipt_message_id=message_id))
+                               tuple(thread_ids), receipt=incoming.identity, receipt_message_id=message_id,
+                               previous=existing))
         except AlreadyRecorded:
             seen = store.receipt(incoming.merchant_id, incoming.identity)
             replayed = _replay(incoming, *seen) if seen else None
@@ -401,7 +407,8 @@ def reply(merchant_id: str, conversation_id: str, text: str, author_name: str | 
         updated = model.merchant_replied(conversation, now=now)
         try:
             store.record(Write(updated, conversation.revision, (StoredMessage(message, request.model_dump_json()),),
-                               ((message.email_message_id, "out"),), receipt=identity, receipt_message_id=message_id))
+                               ((message.email_message_id, "out"),), receipt=identity, receipt_message_id=message_id,
+                               previous=conversation))
         except (StaleConversation, AlreadyRecorded):
             if attempt + 1 == MAX_SAVE_ATTEMPTS:
                 raise
@@ -431,7 +438,7 @@ def set_status(merchant_id: str, conversation_id: str, status: str | None, now: 
         if updated == conversation:
             return conversation
         try:
-            store.record(Write(updated, conversation.revision))
+            store.record(Write(updated, conversation.revision, previous=conversation))
         except StaleConversation:
             if attempt + 1 == MAX_SAVE_ATTEMPTS:
                 raise
