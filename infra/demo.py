@@ -507,6 +507,9 @@ def play(demo: Demo) -> None:
     from infra.demo_surveys import surveys
 
     surveys(demo)
+    from infra.demo_support import support
+
+    support(demo)
 
 
 def storefront_reviews(demo: Demo) -> None:

@@ -71,6 +71,10 @@ def test_the_customers_message_joins_the_proactive_conversation_and_its_reply_is
         "email": "ayse.yilmaz@example.com", "order_id": "PJ-1", "text": "Siparişim nerede? Kargo gecikti."}))
     assert answer.status_code == 201, answer.body
     assert answer.json_body["conversation_id"] == opened.conversation_id
+    aws.pump.drain()
+    auto_reply = [e for e in aws.sent_emails() if e["Auto-Submitted"] == "auto-replied"][-1]
+    # the proactive conversation's own subject ("exception: <code>") is the merchant's, not the customer's
+    assert "exception" not in str(auto_reply["Subject"]) and "SBX-DELAY" not in str(auto_reply["Subject"])
     reply = aws.client.post(f"/v1/support/conversations/{opened.conversation_id}/replies", headers=aws.auth(),
                             body=aws.encode({"text": "Kargo firmasıyla görüştük, yarın teslim edilecek."}))
     assert reply.status_code in (200, 201), reply.body

@@ -333,3 +333,23 @@ def test_stuck_lost_and_late_parcels_are_where_is_my_order(language, text):
 def test_thanks_followed_by_a_question_goes_to_a_human():
     match = detect_intent("Thank you! Where can I leave a review?")
     assert match.intent is T and needs_human(match)
+
+
+@pytest.mark.parametrize("language, text", [
+    ("tr", "Merhaba, siparişim nerede? Kargom ne zaman gelir?"),
+    ("en", "Where is my order? When will it arrive?"),
+    ("ru", "Где мой заказ? Когда его доставят?"),
+])
+def test_where_and_when_together_are_one_tracking_question(language, text):
+    from postpurchase.support.intents import Intent, detect_intent, needs_human
+
+    match = detect_intent(text, language)
+    assert match.intent in (Intent.WHERE_IS_MY_ORDER, Intent.DELIVERY_DATE)
+    assert not needs_human(match), match
+
+
+def test_a_sibling_intent_does_not_hide_a_competing_one():
+    from postpurchase.support.intents import Intent, detect_intent, needs_human
+
+    match = detect_intent("Where is my order? Also I want to cancel it.", "en")
+    assert needs_human(match) and match.score(Intent.CANCEL_CHANGE) > 0

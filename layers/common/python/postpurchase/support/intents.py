@@ -83,6 +83,11 @@ class IntentMatch:
         return dict(self.scores).get(intent, 0.0)
 
 
+# Intents answered by the same grounded reply (support/replies.py: the tracking answer).
+_SAME_ANSWER = {Intent.WHERE_IS_MY_ORDER: frozenset({Intent.WHERE_IS_MY_ORDER, Intent.DELIVERY_DATE}),
+                Intent.DELIVERY_DATE: frozenset({Intent.WHERE_IS_MY_ORDER, Intent.DELIVERY_DATE})}
+
+
 def needs_human(match: IntentMatch, threshold: float = DEFAULT_THRESHOLD) -> bool:
     """True when a person must answer: damaged/wrong item, cancel/change, an angry customer,
     anything we cannot answer from data (other, discount), or too little confidence. Also when
@@ -274,7 +279,10 @@ def detect_intent(text: str, language: str | None = None) -> IntentMatch:
         return IntentMatch(Intent.OTHER, 0.0, angry, code, (), (), angry_signals)
     ranked = [s for s in scores if s[0] is not Intent.THANKS and s[1] >= _THANKS_YIELDS_TO] or scores
     winner, top = ranked[0]
-    runner_up = max((s for i, s in scores if i is not winner and i is not Intent.THANKS), default=0.0)
+    # Intents one answer serves do not compete: "where is my order? when will it come?" is one
+    # question to the tracking reply, not two doubts.
+    family = _SAME_ANSWER.get(winner, frozenset({winner}))
+    runner_up = max((s for i, s in scores if i not in family and i is not Intent.THANKS), default=0.0)
     confidence = max(0.0, top - 0.5 * runner_up)
     if winner is Intent.THANKS and "?" in folded:
         confidence *= 0.5   # "Thank you! Where can I leave a review?" still asks something

@@ -265,6 +265,10 @@ def receive_message(incoming: Incoming, now: datetime) -> Received:
             from .proactive import joinable
 
             existing = joinable(incoming.merchant_id, order.order_id)
+            if existing is not None and existing.messages == 0:
+                # Its subject says why we opened it ("exception: <code>"), for the merchant; the
+                # customer's reply must read "Re: <what they wrote>".
+                existing = existing.model_copy(update={"subject": incoming.subject})
         if existing is None:
             conversation = model.start(
                 conversation_id=model.conversation_id_for(now, f"{incoming.merchant_id}\x1f{incoming.identity}"),
