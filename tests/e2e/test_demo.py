@@ -19,10 +19,11 @@ def test_demo_runs_and_every_check_passes(tmp_path):
                             timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "FAILED" not in result.stdout
-    # It ends with the merchant console's link and the key that signs in to it.
-    last = result.stdout.strip().splitlines()[-2:]
+    # It ends with the merchant console's link, the key that signs in to it, and the analytics page.
+    last = result.stdout.strip().splitlines()[-3:]
     assert last[0].startswith("Merchant console") and last[0].endswith("/console/demo-store/signin"), last
     assert last[1].strip() == "sign in with the API key demo-store-local-key", last
+    assert last[2].strip().startswith("analytics: ") and last[2].endswith("/console/demo-store/analytics?days=90"), last
     emails = sorted(tmp_path.glob("*.eml"))
     keys = [" ".join(str(message_from_bytes(p.read_bytes(), policy=default)["X-Postpurchase-Message"]).split())
             for p in emails]
