@@ -101,6 +101,18 @@ def test_an_order_number_of_someone_else_is_not_answered(shop):
     assert thread["conversation"]["mentioned_orders"] == ["1001"]
 
 
+def test_an_order_id_passed_by_the_api_for_another_address_is_not_answered(shop):
+    """A chat widget may pass on the number a visitor typed: through the API the order must be the
+    sender's too (the order page's signed form is what proves an order by itself)."""
+    aws = shop
+    body = ask(aws, {"email": "stranger@example.net", "order_id": "1001", "text": "Where is my order?"}).json_body
+    assert body["auto_answered"] is False and body["order_id"] is None
+    thread = aws.client.get(f"/v1/support/conversations/{body['conversation_id']}", headers=aws.auth()).json_body
+    assert thread["conversation"]["mentioned_orders"] == ["1001"]
+    aws.pump.drain()
+    assert not [e for e in aws.sent_emails() if "stranger@example.net" in str(e["To"])]
+
+
 def test_a_tracking_number_matches_the_order(shop):
     aws = shop
     body = ask(aws, {"email": EMAIL, "text": "Where is my package? The tracking number is SBX-OK-0001."}).json_body

@@ -298,6 +298,7 @@ def test_a_detractor_says_what_went_wrong_and_the_merchant_gets_one_signed_webho
     from postpurchase.returns.handoff import verify_signature
 
     secret = configure_webhook(aws, receiver.url)
+    place(aws)
     assert put(aws, definition()).status_code == 201
     page = text(click(aws, respondent(), "nps", "2"))
     assert 'id="survey-detractor"' in page and 'id="survey-promoter"' not in page
@@ -314,6 +315,13 @@ def test_a_detractor_says_what_went_wrong_and_the_merchant_gets_one_signed_webho
     assert (event["type"], event["survey_id"], event["customer_id"], event["order_id"], event["score"],
             event["message"]) == ("survey.detractor", SID, "c-1", "1001", 2, "The mug arrived broken.")
     assert aws.queue_depth("ReturnEventsQueue") == 0 and aws.queue_depth("ReturnEventsDLQ") == 0
+    # ... and the shop's staff have it as a support conversation with the order, once, for a person.
+    from postpurchase.storage.support import DynamoSupportStore
+
+    conversations, _ = DynamoSupportStore().page(aws.credentials.merchant_id, "open", limit=50, cursor=None)
+    [conversation] = [c for c in conversations if c.order_id == "1001"]
+    assert conversation.needs_human and conversation.intent == "damaged_wrong_item" and conversation.messages == 1
+    assert conversation.customer_email == "ayse.yilmaz@example.com"
 
 
 def test_a_redelivered_detractor_webhook_is_posted_once(aws, receiver):

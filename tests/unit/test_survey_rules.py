@@ -209,6 +209,7 @@ class FakeFollowUpPorts:
         self.kept: dict = {}
         self.queued: list = []
         self.notified: list = []
+        self.conversations: list = []
         self.webhook = webhook
 
     def keep_message(self, follow_up):
@@ -227,6 +228,9 @@ class FakeFollowUpPorts:
     def mark_notified(self, follow_up):
         self.notified.append(follow_up.customer_id)
 
+    def open_conversation(self, follow_up):
+        self.conversations.append((follow_up.survey_id, follow_up.customer_id, follow_up.message))
+
 
 def test_a_detractor_message_is_kept_once_and_sent_to_the_merchant_once():
     ports = FakeFollowUpPorts()
@@ -243,6 +247,9 @@ def test_a_detractor_message_is_kept_once_and_sent_to_the_merchant_once():
     assert follow_up_detractor(follow_up, ports, notified=False) == "webhook_queued" and len(ports.queued) == 2
     quiet = FakeFollowUpPorts(webhook=False)
     assert follow_up_detractor(follow_up, quiet) == "kept" and quiet.queued == [] and quiet.kept
+    # Support hears of it every time (its conversation is idempotent on the respondent), webhook or not.
+    assert ports.conversations == [("post-purchase", "c-1", "The mug arrived broken")] * 3
+    assert quiet.conversations == [("post-purchase", "c-1", "The mug arrived broken")]
 
 
 def test_a_detractor_message_must_say_something():

@@ -343,7 +343,9 @@ def _save_settings(merchant_id: str, section: str, form: Mapping[str, str], staf
         return None
     from ..storage.merchants import set_webhooks
 
-    return forms.masked(set_webhooks(merchant_id, forms.webhooks_from_form(form), now)["secret"])
+    # The save makes a new signing secret (as PUT /v1/settings/webhooks): the answer to this save
+    # (no-store) is the one place staff can read it whole, or every receiver would fail its check.
+    return set_webhooks(merchant_id, forms.webhooks_from_form(form), now)["secret"]
 
 
 def settings_page(request: Request, section: str) -> PageResponse:
@@ -374,9 +376,9 @@ def submit_settings(request: Request, section: str) -> PageResponse:
         return _html(refused.status, rendering.render_settings, staff, section=section, **shown, notice=None,
                      error=refused)
     logger.info("console settings saved", extra={"merchant_id": request.merchant_id, "section": section})
-    if secret is not None:  # shown once, masked: the page after a redirect could not know it
+    if secret is not None:  # shown once, whole: the page after a redirect shows it masked
         return _html(200, rendering.render_settings, staff, section=section,
-                     **{**_settings_current(request.merchant_id, section), "secret": secret},
+                     **{**_settings_current(request.merchant_id, section), "secret": secret, "secret_once": True},
                      notice="settings_saved", error=None)
     return _redirect(_with_query(f"{base_path(request)}/settings/{section}", notice="settings_saved"))
 

@@ -152,7 +152,7 @@ def render_messages(staff: Staff, *, nonce: str, outcome: str | None, kind: str 
 
 def render_settings(staff: Staff, *, nonce: str, section: str, values: dict[str, Any], notice: str | None,
                     error: Any, previews: list[dict] | None = None,
-                    secret: str | None = None) -> str:
+                    secret: str | None = None, secret_once: bool = False) -> str:
     from . import settings as forms
 
     data = {
@@ -171,6 +171,7 @@ def render_settings(staff: Staff, *, nonce: str, section: str, values: dict[str,
         "previews": [{**preview, "name": _language_name(preview["language"]),
                       "lang": preview["language"].replace("_", "-")} for preview in previews or ()],
         "secret": secret,
+        "secret_once": secret_once,  # the answer to a save: the new secret whole, this once
     }
     return _render(f"console/settings_{section.replace('-', '_')}.html", staff, data)
 

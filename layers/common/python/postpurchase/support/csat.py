@@ -79,8 +79,8 @@ def score_urls(conversation: Conversation, now: datetime) -> dict[int, str]:
 def click(merchant_id: str, token: str, raw_score: str | None, now: datetime) -> tuple[Outcome, int | None]:
     """The customer clicked score N in the survey: record it (once) or say why not."""
     from ..security.tokens import read_claims
+    from .. import services
     from ..services import link_keys
-    from ..storage.support import DynamoSupportStore
     from ..storage.support_csat import record_score
 
     claims = read_claims(link_keys(), PURPOSE, token, now)
@@ -90,7 +90,7 @@ def click(merchant_id: str, token: str, raw_score: str | None, now: datetime) ->
     if score is None:
         return "bad_score", None
     _, conversation_id, resolution, answer_by = claims
-    conversation = DynamoSupportStore().get(merchant_id, conversation_id)
+    conversation = services.support_store().get(merchant_id, conversation_id)
     state = verdict(conversation, resolution, int(answer_by), now)
     if state != "open":
         return state, None

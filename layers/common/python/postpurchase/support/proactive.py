@@ -57,7 +57,8 @@ def open_for_shipment(tracked, now: datetime, *, store=None, order=None) -> Conv
     """Open the proactive conversation for this tracked shipment if its state calls for one.
 
     Returns the conversation opened now, or None (no reason, or already opened for this reason)."""
-    from ..storage.support import AlreadyRecorded, DynamoSupportStore, Write
+    from .. import services
+    from ..storage.support import AlreadyRecorded, Write
 
     if tracked.shipment.rma_id is not None:
         return None  # a return parcel: the returns capability follows it
@@ -65,8 +66,6 @@ def open_for_shipment(tracked, now: datetime, *, store=None, order=None) -> Conv
     if reason is None:
         return None
     if order is None:
-        from .. import services
-
         order = services.order_store().get_order(tracked.merchant_id, tracked.order_id)
     customer = order.customer if order is not None else None
     name = " ".join(part for part in (customer.first_name, customer.last_name) if part) if customer else ""
@@ -76,7 +75,7 @@ def open_for_shipment(tracked, now: datetime, *, store=None, order=None) -> Conv
         customer_email=customer.email if customer else None, customer_name=name or None,
         customer_id=customer.customer_id() if customer else None,
         language=customer.locale if customer else None, now=now)
-    store = store or DynamoSupportStore()
+    store = store or services.support_store()
     try:
         store.record(Write(conversation=conversation, previous_revision=None,
                            thread_ids=((order_key(tracked.order_id), "proactive"),),
@@ -90,9 +89,9 @@ def joinable(merchant_id: str, order_id: str | None, *, store=None) -> Conversat
     """The proactive conversation a customer's new message about `order_id` joins, or None."""
     if not order_id:
         return None
-    from ..storage.support import DynamoSupportStore
+    from .. import services
 
-    store = store or DynamoSupportStore()
+    store = store or services.support_store()
     found = store.conversations_for(merchant_id, [order_key(order_id)]).get(order_key(order_id))
     if found is None:
         return None

@@ -78,12 +78,17 @@ def match_order(merchant_id: str, incoming: Incoming) -> tuple[Order | None, tup
     from ..errors import InvalidInput
 
     store = order_store()
+    mentioned: list[str] = []
     if incoming.order_id:
         order = store.get_order(merchant_id, incoming.order_id)
-        if order is not None:
+        # A signed order link (the page's form) proves the order; a merchant's API call may pass on
+        # a number a chat visitor typed, so there the order must also be the sender's.
+        vouched = incoming.channel is not Channel.API or _same_address(order.recipient, incoming.email) if order else False
+        if order is not None and vouched:
             return order, ()
+        if order is not None:
+            mentioned.append(order.order_id)
     refs = find_references(f"{incoming.subject}\n{incoming.text}")
-    mentioned: list[str] = []
     sender = email_digest(incoming.email) if incoming.email else None
     for number in refs.order_numbers[:5]:
         try:
@@ -105,7 +110,7 @@ def match_order(merchant_id: str, incoming: Incoming) -> tuple[Order | None, tup
                 return order, tuple(mentioned)
             mentioned.append(order_id)
     if incoming.email and not refs.order_numbers and not refs.tracking_numbers:
-        return _senders_newest_order(merchant_id, incoming.email), ()
+        return _senders_newest_order(merchant_id, incoming.email), tuple(mentioned)
     return None, tuple(dict.fromkeys(mentioned))
 
 

@@ -1,8 +1,8 @@
 """What happens after a detractor (NPS 0-6) tells us what went wrong: the message is kept once
 and the merchant hears of it as a signed `survey.detractor` webhook.
 
-`follow_up_detractor` is the one place a detractor's message goes; a support conversation
-(another capability) can be opened from here later by adding one port call.
+`follow_up_detractor` is the one place a detractor's message goes: it also opens (or joins) a
+support conversation with the order attached, so the shop's staff answer it like any message.
 """
 from __future__ import annotations
 
@@ -43,11 +43,18 @@ class FollowUpPorts(Protocol):
 
     def mark_notified(self, follow_up: DetractorFollowUp) -> None: ...
 
+    def open_conversation(self, follow_up: DetractorFollowUp) -> None:
+        """Record the message in support (idempotent on (survey, respondent))."""
+        ...
+
 
 def follow_up_detractor(follow_up: DetractorFollowUp, ports: FollowUpPorts, *, notified: bool = False) -> str:
     """Keep the message and queue the merchant's webhook (safe to repeat: the webhook's delivery id
     is (survey, respondent), so the merchant gets it once)."""
     stored_now = ports.keep_message(follow_up)
+    # Every time, not only the first: the conversation is idempotent on (survey, respondent), so a
+    # retry after a failed first attempt still opens it.
+    ports.open_conversation(follow_up)
     if not stored_now and notified:
         return "already_sent"
     if not ports.wants_webhook(follow_up.merchant_id):

@@ -23,3 +23,14 @@ class AwsFollowUpPorts:
     def mark_notified(self, follow_up: DetractorFollowUp) -> None:
         services.survey_store().mark_detractor_notified(follow_up.merchant_id, follow_up.survey_id,
                                                         follow_up.customer_id)
+
+    def open_conversation(self, follow_up: DetractorFollowUp) -> None:
+        from ..support.model import Channel
+        from ..support.service import Incoming, receive_message
+
+        order = services.order_store().get_order(follow_up.merchant_id, follow_up.order_id)
+        receive_message(Incoming(
+            merchant_id=follow_up.merchant_id, channel=Channel.FORM,
+            identity=f"survey-detractor:{follow_up.survey_id}:{follow_up.customer_id}", text=follow_up.message,
+            email=order.customer.email if order else None, name=order.customer.first_name if order else None,
+            language=order.customer.locale if order else None, order_id=follow_up.order_id), follow_up.at)
