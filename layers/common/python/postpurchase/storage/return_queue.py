@@ -41,16 +41,18 @@ def _encode_cursor(key: dict | None) -> str | None:
     return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, partition_pk: str) -> dict:
-    """The Query's start key from the page's `next`; only a key of this very partition."""
+def _decode_cursor(cursor: str, partition_pk: str, *, field: str = "next",
+                   message: str = "the page cursor is not valid") -> dict:
+    """The Query's start key from the page's cursor; only a key of this very gsi1 partition
+    (the returns queue's `next`, and storage/support.py's `cursor`)."""
     try:
         plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("the page cursor is not valid", field="next") from None
+    except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+        raise InvalidInput(message, field=field) from None
     if (not isinstance(plain, dict) or set(plain) != set(_CURSOR_FIELDS)
             or not all(isinstance(plain[name], str) and 0 < len(plain[name]) <= 1024 for name in _CURSOR_FIELDS)
             or plain["gsi1pk"] != partition_pk):
-        raise InvalidInput("the page cursor is not valid", field="next")
+        raise InvalidInput(message, field=field)
     return {name: {"S": plain[name]} for name in _CURSOR_FIELDS}
 
 

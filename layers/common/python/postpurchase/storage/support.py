@@ -13,10 +13,7 @@ one GetItem; `conversations_for` one BatchGetItem.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
@@ -24,15 +21,15 @@ from typing import Iterable
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from ..errors import InvalidInput, RetryLater
+from ..errors import RetryLater
 from ..support.model import Conversation, SupportMessage
+from .return_queue import _decode_cursor as _gsi1_cursor, _encode_cursor  # the one gsi1 page cursor
 from . import keys
 from .orders import _connection, _reasons
 from .table import (Record, SupportConversationRecord, SupportMessageRecord, SupportReceiptRecord,
                     SupportThreadRecord)
 
 MAX_PAGE = 100
-_CURSOR_FIELDS = ("pk", "sk", "gsi1pk", "gsi1sk")
 
 
 class StaleConversation(Exception):
@@ -77,23 +74,8 @@ def _list_keys(conversation: Conversation) -> tuple[str, str]:
             f"{time_key(conversation.updated_at)}#{conversation.conversation_id}")
 
 
-def _encode_cursor(key: dict | None) -> str | None:
-    if not key:
-        return None
-    plain = {name: key[name]["S"] for name in _CURSOR_FIELDS if name in key}
-    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
 def _decode_cursor(cursor: str, partition_pk: str) -> dict:
-    try:
-        plain = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise InvalidInput("cursor is not one this API returned", field="cursor") from None
-    if (not isinstance(plain, dict) or set(plain) != set(_CURSOR_FIELDS)
-            or not all(isinstance(plain[name], str) and 0 < len(plain[name]) <= 1024 for name in _CURSOR_FIELDS)
-            or plain["gsi1pk"] != partition_pk):
-        raise InvalidInput("cursor is not one this API returned", field="cursor")
-    return {name: {"S": plain[name]} for name in _CURSOR_FIELDS}
+    return _gsi1_cursor(cursor, partition_pk, field="cursor", message="cursor is not one this API returned")
 
 
 class DynamoSupportStore:
