@@ -8,9 +8,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, TextIO
 
 from . import api_keys, attention, customers, dlq, merchants, secrets, shopify
+from . import inserts
 from .stack import StackError, activate, read_cloudformation_stack, read_local_stack
 
-GROUPS = (merchants, api_keys, dlq, customers, shopify, secrets, attention)
+GROUPS = (merchants, api_keys, dlq, customers, shopify, secrets, attention, inserts)
 
 
 def build_parser() -> argparse.ArgumentParser:
