@@ -203,3 +203,67 @@ def test_a_batch_that_keeps_failing_is_marked_failed_when_it_goes_to_the_dlq(aws
         aws.send(QUEUE, body)
     aws.pump.drain()
     assert get_batch(aws, batch_id).json_body["status"] == "ready"
+
+
+# --- the merchant's settings are read once per batch, not once per order -----------------------
+
+REFERRALS = {"referrer_reward": {"discount_type": "amount", "value": "10", "valid_days": 60},
+             "friend_reward": {"discount_type": "percent", "value": "15"}, "monthly_cap": 5}
+LOYALTY = {"points_per_unit": "1", "review_bonus": 20, "birthday_bonus": 100, "expiry_months": 12,
+           "notice_days": 14, "min_redemption": 10, "point_value": "0.05", "code_valid_days": 60}
+
+
+@pytest.fixture
+def requests_made(monkeypatch):
+    """Every AWS request from here on as (operation, params), counted at botocore's API call as
+    the bench counts them (infra/aws_requests.py)."""
+    from botocore.client import BaseClient
+
+    made: list[tuple[str, dict]] = []
+    below = BaseClient._make_api_call
+
+    def recorded(client, operation, params):
+        made.append((operation, params))
+        return below(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    return made
+
+
+def _reads_of(made: list[tuple[str, dict]], sk: str) -> int:
+    return sum(1 for operation, params in made
+               if operation == "GetItem" and params.get("Key", {}).get("sk", {}).get("S") == sk)
+
+
+@poppler
+def test_a_batch_reads_the_merchants_settings_once_for_all_its_orders(aws, day, tmp_path, requests_made):
+    from postpurchase.storage import keys, loyalty, merchants
+    from postpurchase.storage.referrals import DynamoReferralStore
+
+    for path, body in (("/v1/settings/referrals", REFERRALS), ("/v1/settings/loyalty", LOYALTY)):
+        assert aws.client.put(path, headers=aws.auth(), body=aws.encode(body)).status_code == 200
+    batch_id = post_batch(aws, {"date": "2026-11-20"}).json_body["batch_id"]
+    merchants.clear_caches()  # a fresh container: nothing cached
+    loyalty.clear_cache()
+    requests_made.clear()
+    aws.pump.drain()
+    document = get_batch(aws, batch_id).json_body
+    assert (document["status"], document["order_count"]) == ("ready", 3)
+    # Three orders, each merchant-wide item read once (it was twice per order for the referral
+    # settings, and the loyalty settings once per order whenever their cache had expired).
+    assert _reads_of(requests_made, keys.REFERRAL_SETTINGS_SK) == 1, requests_made
+    assert _reads_of(requests_made, keys.LOYALTY_SETTINGS_SK) == 1
+    assert _reads_of(requests_made, keys.SETTINGS_SK) == 1  # the merchant (branding)
+    # Per order only what is the order's or its customer's: the order partition, the referral
+    # code, the points ledger.
+    order_queries = [params for operation, params in requests_made if operation == "Query"
+                     and params.get("IndexName") is None]
+    assert len(order_queries) == 2 * 3, [p.get("KeyConditionExpression") for p in order_queries]
+    # The programmes still print on every page.
+    from postpurchase import services
+
+    customer_id = services.order_store().get_order("demo-store", "D-1").customer.customer_id()
+    code = DynamoReferralStore().code_of("demo-store", customer_id)
+    assert code
+    count, text = pages(download(aws, document["url"]), tmp_path)
+    assert count == 3 and text.count(code) == 3, text

@@ -1,13 +1,17 @@
 """`GET /v1/orders/{order_id}/insert.pdf`: load what the insert shows, build it, render it.
 
-Requests: one Query of the order's partition (the order view), the cached merchant; with a
-referral programme (a reward configured) one GetItem of its settings and the customer's code
-(created on first use, as the confirmation email does); with a loyalty programme one Query of
-the customer's ledger. An extra that fails is left out (logged): the insert still prints.
+Requests: one Query of the order's partition (the order view); the merchant's settings the
+insert depends on (`InsertSettings`: the cached merchant, one GetItem of the referral settings,
+the briefly cached loyalty settings), read once per insert and once per day's batch; with a
+referral programme (a reward configured) one GetItem of the customer's code (created on first
+use, as the confirmation email does); with a loyalty programme on, one Query of the customer's
+ledger. An extra that fails is left out (logged): the insert still prints.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Callable
 
 from ..errors import InvalidInput, NotFound
@@ -31,32 +35,69 @@ def _extra(name: str, fetch: Callable[[], Any]) -> Any:
         return None
 
 
-def _referral_code(merchant_id: str, customer_id: str, now: datetime) -> str | None:
-    from ..services import referral_codes, referral_store
+@dataclass(frozen=True)
+class InsertSettings:
+    """The merchant's settings every insert of it shares: read once per insert and once per day's
+    batch, not once per order (a batch of 1000 orders made 1000 reads of the same items)."""
 
-    settings = referral_store().settings(merchant_id)
-    if settings.referrer_reward is None and settings.friend_reward is None:
+    merchant: Any  # storage.merchants.Merchant, None when there is no such merchant
+    referral_on: bool = False  # a referrer or friend reward is configured
+    loyalty: Any = None  # rewards.loyalty.LoyaltySettings when the programme is on, else None
+
+
+def insert_settings(merchant_id: str) -> InsertSettings:
+    """The cached merchant, one GetItem of the referral settings, the loyalty settings (cached
+    briefly by their store). A programme whose settings cannot be read is left out (logged)."""
+    from ..services import loyalty_store, merchant_store, referral_store
+
+    merchant = merchant_store().get(merchant_id)
+    if merchant is None:
+        return InsertSettings(merchant=None)
+    referral = _extra("referral_settings", lambda: referral_store().settings(merchant_id))
+    loyalty = _extra("loyalty_settings", lambda: loyalty_store().settings(merchant_id))
+    return InsertSettings(
+        merchant=merchant,
+        referral_on=referral is not None and (referral.referrer_reward is not None or
+                                              referral.friend_reward is not None),
+        loyalty=loyalty if loyalty is not None and loyalty.enabled else None)
+
+
+def _referral_code(merchant_id: str, customer_id: str, now: datetime, shared: InsertSettings) -> str | None:
+    """The customer's referral code, as the confirmation email's invite has it (created on first use)."""
+    from ..services import referral_store
+
+    if not shared.referral_on:
         return None  # no programme: nothing to share
-    return referral_codes().invite_for(merchant_id, customer_id, now).code
+    store = referral_store()
+    return store.code_of(merchant_id, customer_id) or store.create_code(merchant_id, customer_id, now)
 
 
-def _points_balance(merchant_id: str, customer_id: str, now: datetime) -> int | None:
-    from ..services import loyalty
+def _points_balance(merchant_id: str, customer_id: str, now: datetime, shared: InsertSettings) -> int | None:
+    """The available points, as the loyalty account shows them (one Query of the ledger)."""
+    from ..rewards.loyalty import account
+    from ..services import loyalty_store
 
-    account = loyalty().account_document(merchant_id, customer_id, now)
-    return int(account["balance"]) if account.get("program_enabled") else None
+    if shared.loyalty is None:
+        return None  # no programme: no ledger read
+    ledger = loyalty_store().ledger(merchant_id, customer_id, consistent=False)
+    return int(account(ledger.entries, shared.loyalty, now).available)
 
 
-def insert_content(merchant_id: str, order_id: str, now: datetime) -> InsertContent:
+def insert_content(merchant_id: str, order_id: str, now: datetime,
+                   shared: InsertSettings | None = None) -> InsertContent:
+    """What one order's insert shows; ``shared`` are the merchant's settings when already read
+    (a day's batch reads them once), else they are read here, after the order is found."""
     from ..messaging.catalogs import resolve_language
     from ..messaging.links import customer_order_link, rating_url
-    from ..services import merchant_store, order_store
+    from ..services import order_store
 
     view = order_store().order_view(merchant_id, order_id)
-    merchant = merchant_store().get(merchant_id)
-    if view is None or merchant is None:
+    if view is not None and shared is None:
+        shared = insert_settings(merchant_id)
+    if view is None or shared is None or shared.merchant is None:
         # Another merchant's order answers exactly like a missing one.
         raise NotFound(f"order {order_id} not found", field="order_id")
+    merchant = shared.merchant
     order = view.order
     customer_id = order.customer.customer_id()
     return build_insert(
@@ -65,8 +106,8 @@ def insert_content(merchant_id: str, order_id: str, now: datetime) -> InsertCont
         order_url=customer_order_link(merchant_id, order_id, now),
         # The rating page of the order's first item (the review email links each item).
         review_url=rating_url(merchant_id, order_id, order.items[0].sku, now) if order.items else None,
-        referral_code=_extra("referral_code", lambda: _referral_code(merchant_id, customer_id, now)),
-        points_balance=_extra("points_balance", lambda: _points_balance(merchant_id, customer_id, now)))
+        referral_code=_extra("referral_code", lambda: _referral_code(merchant_id, customer_id, now, shared)),
+        points_balance=_extra("points_balance", lambda: _points_balance(merchant_id, customer_id, now, shared)))
 
 
 def insert_pdf(merchant_id: str, order_id: str, size: str | None, now: datetime) -> bytes:
@@ -96,11 +137,16 @@ def day_batch_document(merchant_id: str, batch_id: str) -> dict:
 
 def render_day_batch(message, now: datetime, *, last_attempt: bool = False) -> str:
     """Requests: one GetItem (the batch), one gsi4 Query per UTC day of the window (per 1 MB of
-    keys), per order what one insert costs (the order's Query, the extras), one PutObject, one
-    UpdateItem."""
+    keys), the merchant's settings once (`insert_settings`, at the first order), per order the
+    order's Query and the programmes' per-customer reads, one PutObject, one UpdateItem."""
     from ..services import insert_batch_store, insert_files
     from .batches import render_batch
     from .render import render_inserts
 
-    return render_batch(message, insert_batch_store(), insert_files(), insert_content, render_inserts, now,
+    shared = cache(lambda: insert_settings(message.merchant_id))  # an empty day reads none
+
+    def content_of(merchant_id: str, order_id: str, at: datetime) -> InsertContent:
+        return insert_content(merchant_id, order_id, at, shared())
+
+    return render_batch(message, insert_batch_store(), insert_files(), content_of, render_inserts, now,
                         last_attempt=last_attempt)
