@@ -7,6 +7,7 @@ sentence comes from ``messaging/templates/insert/_text.txt`` through the email c
 """
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,7 +58,16 @@ _SCALES = {
     "letter": _Scale(margin=16, shop=22, title=26, body=12, small=10, qr=40, band=6, title_lines=3),
 }
 LEADING = 0.5  # line height in mm per point of type (1.4 x the type size: room for Thai marks)
+CAPTION_LEADING = 0.45  # the QR captions' (small type, tighter)
 MIN_MODULE_MM = 0.33  # the smallest QR module a phone camera reads reliably from a printed sheet
+# Thai has no spaces between words: a Thai line may break only at a space (Thai puts them between
+# phrases) or at a ZERO WIDTH SPACE, the break hints the Thai catalog carries between words. Never
+# inside a segment: when one does not fit the line, the whole text gets smaller type instead.
+ZWSP = "\u200b"
+SEGMENT_BREAKS = re.compile("[ \u200b]+")
+_THAI = re.compile("[\u0e00-\u0e7f]")
+FIT_STEP = 0.25  # pt: how much smaller the type gets per try when a segment is too wide
+MIN_FIT_POINTS = 4.0
 
 _macros_lock = threading.Lock()
 _macros: dict[str, object] = {}
@@ -84,6 +94,43 @@ def _ink(brand: str) -> str:
     linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
     luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
     return brand if 1.05 / (luminance + 0.05) >= 4.5 else TEXT
+
+
+def visible(text: str) -> str:
+    """The text as drawn: break hints are not characters (pdftotext would copy them out)."""
+    return text.replace(ZWSP, "")
+
+
+def segments(text: str) -> list[str]:
+    """The unbreakable pieces of Thai text: what lies between spaces and break hints."""
+    return [piece for piece in SEGMENT_BREAKS.split(text) if piece]
+
+
+def whole_segments(lines: list[str], text: str) -> bool:
+    """True when every line is a run of whole segments of ``text``, in order."""
+    pieces = segments(text)
+    at = 0
+    for line in lines:
+        rest = SEGMENT_BREAKS.sub("", line)
+        while rest:
+            if at >= len(pieces) or not rest.startswith(pieces[at]):
+                return False
+            rest, at = rest[len(pieces[at]):], at + 1
+    return at == len(pieces)
+
+
+def wrap(pdf: FPDF, text: str, family: str, style: str, points: float, width: float,
+         leading: float) -> tuple[float, list[str]]:
+    """(type size, lines) of ``text`` in a box ``width`` mm wide. Thai breaks only between
+    segments: when fpdf2 had to break inside one (it was wider than the box), the type gets
+    smaller until each fits. Other scripts wrap at spaces as fpdf2 does, at the size asked."""
+    thai = bool(_THAI.search(text))
+    while True:
+        pdf.set_font(family, style, points)
+        lines = pdf.multi_cell(width, points * leading, text, dry_run=True, output="LINES")
+        if not thai or points <= MIN_FIT_POINTS or whole_segments(lines, text):
+            return points, lines
+        points = max(MIN_FIT_POINTS, points - FIT_STEP)
 
 
 class _Insert(FPDF):
@@ -179,14 +226,32 @@ def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
         return pdf.multi_cell(cell_width, points * LEADING, text, dry_run=True, output="LINES")
 
     def height_of(text: str, points: float, *, bold: bool = False, gap: float = 0.0) -> float:
-        return len(lines_of(text.strip(), points, width, bold=bold)) * points * LEADING + gap
+        fitted, lines = wrap(pdf, text.strip(), primary, "B" if bold else "", points, width, LEADING)
+        return len(lines) * fitted * LEADING + gap
+
+    def write(text: str, points: float, x: float, cell_width: float, leading: float, align: str, *,
+              bold: bool = False) -> None:
+        """A paragraph from (x, current y). Thai comes line by line as ``wrap`` broke it (the
+        break hints left out); other text goes through fpdf2's multi_cell unchanged, so bidi
+        reorders each line of an Arabic paragraph as a whole."""
+        style = "B" if bold else ""
+        if not _THAI.search(text):
+            pdf.set_font(primary, style, points)
+            pdf.set_x(x)
+            pdf.multi_cell(cell_width, points * leading, visible(text), align=align, new_x="LMARGIN",
+                           new_y="NEXT")
+            return
+        fitted, lines = wrap(pdf, text, primary, style, points, cell_width, leading)
+        pdf.set_font(primary, style, fitted)
+        for line in lines:
+            pdf.set_x(x)
+            pdf.cell(cell_width, fitted * leading, visible(line).strip(), align=align, new_x="LMARGIN",
+                     new_y="NEXT")
 
     def say(text: str, points: float, *, bold: bool = False, color: str = TEXT, align: str = start,
             gap: float = 0.0) -> None:
-        pdf.set_font(primary, "B" if bold else "", points)
         pdf.set_text_color(*_rgb(color))
-        pdf.set_x(scale.margin)
-        pdf.multi_cell(width, points * LEADING, text.strip(), align=align, new_x="LMARGIN", new_y="NEXT")
+        write(text.strip(), points, scale.margin, width, LEADING, align, bold=bold)
         if gap:
             pdf.ln(gap)
 
@@ -213,7 +278,9 @@ def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
     caption_width = column - 2 if len(codes) > 1 else min(width, scale.qr * 2.2)
     qr_codes = [_qr_code(url) for url, _ in codes]
     side = max(_qr_side(code, scale.qr) for code in qr_codes)
-    caption_height = max(len(lines_of(caption, scale.small, caption_width)) for _, caption in codes) * scale.small * 0.45
+    caption_height = max(len(lines) * fitted * CAPTION_LEADING for fitted, lines in
+                         (wrap(pdf, caption, primary, "", scale.small, caption_width, CAPTION_LEADING)
+                          for _, caption in codes))
     contact = words.contact(content.support_email).strip() if content.support_email else None
     contact_height = scale.small * 0.85 if contact else 0.0
     qr_top = bottom_limit - contact_height - caption_height - side
@@ -258,7 +325,7 @@ def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
         pdf.multi_cell(title_width, line_height, title, align=start, new_x="LMARGIN", new_y="NEXT")
         pdf.set_xy(quantity_x, top)
         pdf.set_font(primary, "", scale.body)
-        pdf.cell(quantity_width, line_height, words.quantity(quantity).strip(), align=end)
+        pdf.cell(quantity_width, line_height, visible(words.quantity(quantity)).strip(), align=end)
         pdf.set_y(top + row_height)
     if shown < len(rows):
         say(words.more_items(len(rows) - shown), scale.body, color=MUTED, gap=row_gap)
@@ -280,14 +347,14 @@ def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
         _qr(pdf, code, url, qr_x, qr_top, side)
         pdf.set_font(primary, "", scale.small)
         pdf.set_text_color(*_rgb(MUTED))
-        pdf.set_xy(caption_x, qr_top + side)
-        pdf.multi_cell(caption_width, scale.small * 0.45, caption, align="C" if len(codes) > 1 else start)
+        pdf.set_y(qr_top + side)
+        write(caption, scale.small, caption_x, caption_width, CAPTION_LEADING, "C" if len(codes) > 1 else start)
     if contact:
         pdf.set_y(bottom_limit - scale.small * 0.45)
         pdf.set_font(primary, "", scale.small)
         pdf.set_text_color(*_rgb(MUTED))
         pdf.set_x(scale.margin)
-        pdf.cell(width, scale.small * 0.45, contact, align="C")
+        pdf.cell(width, scale.small * 0.45, visible(contact), align="C")
 
 
 def _cut(pdf: FPDF, text: str, lines: list[str], room: float) -> str:
