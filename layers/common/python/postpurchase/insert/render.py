@@ -133,6 +133,24 @@ def wrap(pdf: FPDF, text: str, family: str, style: str, points: float, width: fl
         points = max(MIN_FIT_POINTS, points - FIT_STEP)
 
 
+def paragraph(pdf: FPDF, text: str, family: str, style: str, points: float, x: float, width: float,
+              leading: float, align: str) -> float:
+    """A paragraph from (x, current y), the next line below it; answers the type size used. Thai
+    comes line by line as ``wrap`` broke it (break hints left out); other text goes through
+    fpdf2's multi_cell unchanged, so bidi reorders each line of an Arabic paragraph as a whole."""
+    if not _THAI.search(text):
+        pdf.set_font(family, style, points)
+        pdf.set_x(x)
+        pdf.multi_cell(width, points * leading, visible(text), align=align, new_x="LMARGIN", new_y="NEXT")
+        return points
+    fitted, lines = wrap(pdf, text, family, style, points, width, leading)
+    pdf.set_font(family, style, fitted)
+    for line in lines:
+        pdf.set_x(x)
+        pdf.cell(width, fitted * leading, visible(line).strip(), align=align, new_x="LMARGIN", new_y="NEXT")
+    return fitted
+
+
 class _Insert(FPDF):
     def set_font(self, family=None, style="", size=0):  # type: ignore[override]
         # fpdf2 2.8 skips set_font when family, style and size are unchanged, but text that fell
@@ -231,22 +249,7 @@ def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
 
     def write(text: str, points: float, x: float, cell_width: float, leading: float, align: str, *,
               bold: bool = False) -> None:
-        """A paragraph from (x, current y). Thai comes line by line as ``wrap`` broke it (the
-        break hints left out); other text goes through fpdf2's multi_cell unchanged, so bidi
-        reorders each line of an Arabic paragraph as a whole."""
-        style = "B" if bold else ""
-        if not _THAI.search(text):
-            pdf.set_font(primary, style, points)
-            pdf.set_x(x)
-            pdf.multi_cell(cell_width, points * leading, visible(text), align=align, new_x="LMARGIN",
-                           new_y="NEXT")
-            return
-        fitted, lines = wrap(pdf, text, primary, style, points, cell_width, leading)
-        pdf.set_font(primary, style, fitted)
-        for line in lines:
-            pdf.set_x(x)
-            pdf.cell(cell_width, fitted * leading, visible(line).strip(), align=align, new_x="LMARGIN",
-                     new_y="NEXT")
+        paragraph(pdf, text, primary, "B" if bold else "", points, x, cell_width, leading, align)
 
     def say(text: str, points: float, *, bold: bool = False, color: str = TEXT, align: str = start,
             gap: float = 0.0) -> None:
