@@ -267,3 +267,4 @@ def test_a_batch_reads_the_merchants_settings_once_for_all_its_orders(aws, day, 
     assert code
     count, text = pages(download(aws, document["url"]), tmp_path)
     assert count == 3 and text.count(code) == 3, text
+    assert text.count("Puan bakiyeniz:") == 3  # the loyalty balance line (tr-TR), from the settings read once
