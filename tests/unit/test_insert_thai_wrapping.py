@@ -20,6 +20,10 @@ THAI = re.compile("[\u0e00-\u0e7f]")
 CATALOG = (Path(__file__).resolve().parents[2] / "layers/common/python/postpurchase/messaging/locale/th/LC_MESSAGES"
            / "messages.po")
 LONG_SHOP = "ร้านของขวัญทำมือจากเชียงใหม่"  # a Thai shop name: one long segment (no spaces)
+# A merchant's Thai product titles: one segment wider than the title column, and phrases enough
+# for more lines than a title may take (cut after a whole phrase, with "…").
+LONG_WORD_TITLE = "กระเป๋าผ้าทอมือสีครามจากสกลนครลายโบราณแบบดั้งเดิมของชุมชนบ้านนาดี"
+MANY_PHRASES_TITLE = " ".join(["ผ้าพันคอ", "ไหมไทย", "ทอมือ", "ลายขิด", "สีแดงเข้ม", "จากอุดรธานี"] * 8)
 
 
 def _sentences(insert) -> list[str]:
@@ -41,7 +45,7 @@ def _sentences(insert) -> list[str]:
     if insert.points_balance is not None:
         texts.append(words.points(format_decimal(insert.points_balance, locale=fmt)))
     for item in insert.items:  # the merchant's words, wrapped at their own spaces
-        texts += [item.title, item.variant_title or "", words.quantity(item.quantity), "·"]
+        texts += [item.title, item.variant_title or "", words.quantity(item.quantity), "·", "…"]
     return [text.strip() for text in texts if text.strip()]
 
 
@@ -97,18 +101,27 @@ def _thai_lines_are_whole_segments(path: Path, texts: list[str]) -> int:
 
 @poppler
 @pytest.mark.parametrize("size", ["a6", "a4", "letter"])
-@pytest.mark.parametrize("variant", ["sample", "long_shop_name"])
+@pytest.mark.parametrize("variant", ["sample", "long_shop_name", "thai_titles"])
 def test_every_thai_line_is_made_of_whole_catalog_segments(size, variant, tmp_path):
+    from postpurchase.insert.content import InsertItem
     from postpurchase.insert.render import render_insert
 
-    # One segment wider than an A6 line at the shop name's size: smaller type, not two pieces.
-    changes = {"shop_name": LONG_SHOP + LONG_SHOP} if variant == "long_shop_name" else {}
+    changes = {
+        "sample": {},
+        # One segment wider than an A6 line at the shop name's size: smaller type, not two pieces.
+        "long_shop_name": {"shop_name": LONG_SHOP + LONG_SHOP},
+        "thai_titles": {"items": [InsertItem(title=LONG_WORD_TITLE, sku="TH-1", quantity=1),
+                                  InsertItem(title=MANY_PHRASES_TITLE, sku="TH-2", quantity=2),
+                                  InsertItem(title="Linen shirt", sku="SH-1", quantity=1)]},
+    }[variant]
     insert = content("th", **changes)
     path = _pdf(render_insert(insert, size), tmp_path)
     assert _thai_lines_are_whole_segments(path, _sentences(insert)) >= 10
     text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True,
                           text=True).stdout
     assert ZWSP not in text and "\ufffd" not in text
+    if variant == "thai_titles":  # the long title is cut after a whole phrase, the row after it still there
+        assert "…" in text and "Linen shirt" in text and text.count("ผ้าพันคอ") < 8
     ARTIFACTS.mkdir(exist_ok=True)
     subprocess.run(["pdftoppm", "-r", "110", "-png", "-singlefile", str(path), str(ARTIFACTS / f"insert-th-{size}-{variant}")],
                    check=True)

@@ -306,13 +306,20 @@ def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
     rows = []
     for item in content.items:
         title = f"{item.title} · {item.variant_title}" if item.variant_title else item.title
+        if _THAI.search(title):  # at its spaces only; cut after a whole segment; smaller if need be
+            points, lines = wrap(pdf, title, primary, "", scale.body, title_width, LEADING)
+            if len(lines) > scale.title_lines:
+                title = _cut_segments(pdf, title, primary, points, title_width, scale.title_lines)
+                points, lines = wrap(pdf, title, primary, "", points, title_width, LEADING)
+            rows.append((title, item.quantity, max(len(lines) * points * LEADING, line_height) + row_gap, points))
+            continue
         lines = lines_of(title, scale.body, title_width)
         if len(lines) > scale.title_lines:
             title = _cut(pdf, title, lines[:scale.title_lines], title_width * 0.97)
             lines = lines_of(title, scale.body, title_width)[:scale.title_lines]
-        rows.append((title, item.quantity, len(lines) * line_height + row_gap))
+        rows.append((title, item.quantity, len(lines) * line_height + row_gap, None))
     shown, used = 0, 0.0
-    for index, (_, _, row_height) in enumerate(rows):
+    for index, (_, _, row_height, _) in enumerate(rows):
         rest = len(rows) - index - 1
         need = used + row_height + (line_height + row_gap if rest else 0.0)
         if pdf.get_y() + need > items_bottom:
@@ -320,12 +327,15 @@ def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
         shown, used = index + 1, used + row_height
     title_x = scale.margin + (quantity_width if rtl else 0)
     quantity_x = scale.margin if rtl else scale.margin + width - quantity_width
-    for title, quantity, row_height in rows[:shown]:
+    for title, quantity, row_height, thai_points in rows[:shown]:
         top = pdf.get_y()
         pdf.set_font(primary, "", scale.body)
         pdf.set_text_color(*_rgb(TEXT))
         pdf.set_xy(title_x, top)
-        pdf.multi_cell(title_width, line_height, title, align=start, new_x="LMARGIN", new_y="NEXT")
+        if thai_points is not None:
+            paragraph(pdf, title, primary, "", thai_points, title_x, title_width, LEADING, start)
+        else:
+            pdf.multi_cell(title_width, line_height, title, align=start, new_x="LMARGIN", new_y="NEXT")
         pdf.set_xy(quantity_x, top)
         pdf.set_font(primary, "", scale.body)
         pdf.cell(quantity_width, line_height, visible(words.quantity(quantity)).strip(), align=end)
@@ -358,6 +368,18 @@ def _page(pdf: FPDF, content: InsertContent, size: str) -> None:
         pdf.set_text_color(*_rgb(MUTED))
         pdf.set_x(scale.margin)
         pdf.cell(width, scale.small * 0.45, visible(contact), align="C")
+
+
+def _cut_segments(pdf: FPDF, text: str, family: str, points: float, width: float, max_lines: int) -> str:
+    """Thai ``text`` cut after its last whole segment that leaves room for "…" within
+    ``max_lines`` lines (a Thai title is never cut inside a word)."""
+    tokens = re.split("([ \u200b]+)", text)
+    while len(tokens) > 1:
+        tokens = tokens[:-2]  # the last segment and the break before it
+        shorter = "".join(tokens).rstrip(" \u200b") + "…"
+        if len(wrap(pdf, shorter, family, "", points, width, LEADING)[1]) <= max_lines:
+            return shorter
+    return tokens[0] + "…" if tokens else "…"
 
 
 def _cut(pdf: FPDF, text: str, lines: list[str], room: float) -> str:
