@@ -124,11 +124,17 @@ def wrap(pdf: FPDF, text: str, family: str, style: str, points: float, width: fl
     """(type size, lines) of ``text`` in a box ``width`` mm wide. Thai breaks only between
     segments: when fpdf2 had to break inside one (it was wider than the box), the type gets
     smaller until each fits. Other scripts wrap at spaces as fpdf2 does, at the size asked."""
+    # The same sentences recur on every page of a batch: measured once per document (its fonts).
+    known: dict = pdf.__dict__.setdefault("_wrapped", {})
+    key = (text, family, style, points, width, leading)
+    if key in known:
+        return known[key]
     thai = bool(_THAI.search(text))
     while True:
         pdf.set_font(family, style, points)
         lines = pdf.multi_cell(width, points * leading, text, dry_run=True, output="LINES")
         if not thai or points <= MIN_FIT_POINTS or whole_segments(lines, text):
+            known[key] = (points, lines)
             return points, lines
         points = max(MIN_FIT_POINTS, points - FIT_STEP)
 
