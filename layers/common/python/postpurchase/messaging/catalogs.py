@@ -30,6 +30,7 @@ venv's ``pybabel``, e.g. ``/work/main/.venv/bin/pybabel``)::
 from __future__ import annotations
 
 import argparse
+import gettext
 import io
 import os
 import re
@@ -100,6 +101,39 @@ def resolve_language(requested: str | None, default: str | None, locale_dir: Pat
             if name is not None:
                 return name
     return SOURCE_LANGUAGE
+
+
+_translations_lock = threading.Lock()
+_translations: dict[tuple[Path, str], gettext.NullTranslations] = {}
+
+
+def _load_translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
+    po = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if po.is_file() and not is_compiled(po):
+        try:  # a fresh checkout has no .mo (build artefacts)
+            compile_catalogs(locale_dir)
+        except OSError:
+            return gettext.GNUTranslations(io.BytesIO(compile_po(po)))
+    mo = mo_path(po)
+    if not mo.is_file():
+        return gettext.NullTranslations()
+    with mo.open("rb") as fp:
+        return gettext.GNUTranslations(fp)
+
+
+def translations(language: str, locale_dir: Path | None = None) -> gettext.NullTranslations:
+    """The compiled catalog of ``language`` read with the standard library's gettext (cached per
+    process): for text looked up outside a template (the return policy, a review's nameless
+    author) without Jinja2 or Babel. Babel is imported only to compile a missing .mo."""
+    root = Path(locale_dir) if locale_dir is not None else LOCALE_DIR
+    key = (root, language)
+    found = _translations.get(key)
+    if found is None:
+        with _translations_lock:
+            found = _translations.get(key)
+            if found is None:
+                found = _translations[key] = _load_translations(root, language)
+    return found
 
 
 def compile_po(po_path: Path) -> bytes:
