@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
@@ -27,12 +27,8 @@ from .table import MessageRecord
 ClaimOutcome = Literal["claimed", "already_sent", "in_flight", "abandoned", "failed"]
 
 
-def _moment(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _index(merchant_id: str, outcome: str, at: datetime, message_key: str) -> tuple[str, str]:
-    return keys.messages_pk(merchant_id, outcome), keys.messages_sk(_moment(at), message_key)
+    return keys.messages_pk(merchant_id, outcome), keys.messages_sk(keys.time_key(at), message_key)
 
 
 def _scope_fields(scope: tuple[str, str]) -> dict[str, str]:
@@ -143,7 +139,7 @@ class DynamoSendLedger:
         under the address's suppression partition: the ledger entry is not known from SES."""
         from ..security.order_access import email_digest
 
-        reference = provider_message_id or _moment(at)
+        reference = provider_message_id or keys.time_key(at)
         message_key = f"{kind or 'unknown'}#{reference}"
         pk, sk = _index(merchant_id, "bounced", at, message_key)
         record = MessageRecord(keys.suppression_pk(merchant_id, email_digest(email)),
