@@ -174,19 +174,3 @@ class DynamoSupportStore:
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise StaleConversation(c) from None
             raise RetryLater(f"support write cancelled: {reasons or error.cause_response_code}") from error
-
-
-def newest_orders(merchant_id: str, customer_id: str, limit: int = 3) -> list:
-    """The customer's newest orders (one Query of gsi1, the customer -> orders index): the sender's
-    own orders when a message names none."""
-    from ..adapters.aws import client
-    from ..config import settings
-    from ..orders.models import Order
-
-    response = client("dynamodb").query(
-        TableName=settings().table_name, IndexName="gsi1", ScanIndexForward=False, Limit=limit,
-        KeyConditionExpression="gsi1pk = :customer AND begins_with(gsi1sk, :orders)",
-        ProjectionExpression="#document", ExpressionAttributeNames={"#document": "document"},
-        ExpressionAttributeValues={":customer": {"S": keys.customer_pk(merchant_id, customer_id)},
-                                   ":orders": {"S": "O#"}})
-    return [Order.model_validate_json(item["document"]["S"]) for item in response.get("Items", []) if "document" in item]
