@@ -137,6 +137,11 @@ def return_email_sk(order_id: str, rma_id: str) -> str:
     return f"{order_id}#{rma_id}"
 
 
+def recipient_messages_pk(merchant_id: str, email_digest: str) -> str:
+    """gsi5: an address (security.order_access.email_digest) -> the send-ledger entries about it."""
+    return f"M#{merchant_id}#RCPT#{email_digest}"
+
+
 def customer_email_pk(merchant_id: str, email_digest: str) -> str:
     """An email address -> the customer ids it was ordered under (the console's messages search)."""
     return f"M#{merchant_id}#CEMAIL#{email_digest}"
