@@ -17,13 +17,11 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from . import register_backfill
+
 def register(groups: argparse._SubParsersAction) -> None:
-    group = groups.add_parser("messages", help="the send ledger as the console's messages view reads it")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    backfill = commands.add_parser("backfill", help="index ledger entries written before the customer search index")
-    backfill.add_argument("--merchant", help="only this merchant's entries (default: every merchant)")
-    backfill.add_argument("--dry-run", action="store_true", help="count what would change; write nothing")
-    backfill.set_defaults(handler=run_backfill)
+    register_backfill(groups, "messages", "the send ledger as the console's messages view reads it",
+                      "index ledger entries written before the customer search index", run_backfill)
 
 
 def run_backfill(arguments: argparse.Namespace, now: datetime) -> dict[str, Any]:

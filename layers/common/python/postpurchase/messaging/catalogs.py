@@ -30,6 +30,7 @@ venv's ``pybabel``, e.g. ``/work/main/.venv/bin/pybabel``)::
 from __future__ import annotations
 
 import argparse
+import functools
 import gettext
 import io
 import os
@@ -103,10 +104,6 @@ def resolve_language(requested: str | None, default: str | None, locale_dir: Pat
     return SOURCE_LANGUAGE
 
 
-_translations_lock = threading.Lock()
-_translations: dict[tuple[Path, str], gettext.NullTranslations] = {}
-
-
 def _load_translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
     po = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if po.is_file() and not is_compiled(po):
@@ -125,15 +122,11 @@ def translations(language: str, locale_dir: Path | None = None) -> gettext.NullT
     """The compiled catalog of ``language`` read with the standard library's gettext (cached per
     process): for text looked up outside a template (the return policy, a review's nameless
     author) without Jinja2 or Babel. Babel is imported only to compile a missing .mo."""
-    root = Path(locale_dir) if locale_dir is not None else LOCALE_DIR
-    key = (root, language)
-    found = _translations.get(key)
-    if found is None:
-        with _translations_lock:
-            found = _translations.get(key)
-            if found is None:
-                found = _translations[key] = _load_translations(root, language)
-    return found
+    return _cached_translations(Path(locale_dir) if locale_dir is not None else LOCALE_DIR, language)
+
+
+# Two first calls at once may both load the catalog; either copy is the same text.
+_cached_translations = functools.lru_cache(maxsize=None)(_load_translations)
 
 
 def compile_po(po_path: Path) -> bytes:
