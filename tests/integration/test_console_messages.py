@@ -13,6 +13,7 @@ import pytest
 
 from infra.aws_requests import count_aws_requests
 from infra.local.runtime import load_function_module
+from tests.integration.test_admin_cli import cli  # noqa: F401 - the operator CLI fixture
 from tests.integration.test_console import BASE, get, html, sign_in
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -118,6 +119,74 @@ def test_search_by_email_finds_a_storefront_customer_too(aws):
     assert orders_listed(by_email) == ["1001"]
     assert orders_listed(html(get(aws, f"{BASE}/messages", cookie, q="shop-customer-7"))) == ["1001"]
     assert "No email matches your search." in html(get(aws, f"{BASE}/messages", cookie, q="nobody@example.com"))
+
+
+def _guest_orders(aws, *order_ids: str) -> dict:
+    for order_id in order_ids:
+        aws.clock.advance(timedelta(minutes=1))
+        guest = aws.api_order(order_id, placed_at=aws.clock.now())
+        guest["customer"].pop("id", None)
+        assert aws.post_order(guest).status_code == 202
+        aws.pump.drain()
+    return guest
+
+
+def test_a_search_is_one_query_however_many_orders_the_customer_has(aws, feedback):
+    guest = _guest_orders(aws, "1001", "1002", "1003")
+    sent = sorted((item for item in aws.items_of_type("message") if item["state"] == "sent"), key=lambda i: i["sk"])
+    aws.deliver(feedback, aws.sqs_event([bounce(sent[0]["provider_message_id"])], "SesFeedbackQueue"))
+    cookie = sign_in(aws)
+    with count_aws_requests() as requests:
+        page = html(get(aws, f"{BASE}/messages", cookie, q=guest["email"].upper()))
+    assert dict(requests) == {("DynamoDB", "Query"): 1}
+    assert orders_listed(page) == ["1003", "1002", "1001"] and 'class="pill pill-bounced"' in page
+    with count_aws_requests() as requests:
+        other_kind = html(get(aws, f"{BASE}/messages", cookie, q=guest["email"], kind="review_request"))
+    assert dict(requests) == {("DynamoDB", "Query"): 1}
+    assert orders_listed(other_kind) == [] and 'class="pill pill-bounced"' not in other_kind
+
+
+def test_a_search_by_customer_id_reads_the_profile_then_one_query(aws):
+    order = aws.api_order("1001", placed_at=aws.clock.now())
+    order["customer"]["id"] = "shop-customer-7"
+    assert aws.post_order(order).status_code == 202
+    aws.pump.drain()
+    aws.clock.advance(timedelta(minutes=1))
+    place(aws, "1002")  # another customer (c-1), same address: a message to the address all the same
+    cookie = sign_in(aws)
+    with count_aws_requests() as requests:
+        page = html(get(aws, f"{BASE}/messages", cookie, q="shop-customer-7"))
+    assert dict(requests) == {("DynamoDB", "GetItem"): 1, ("DynamoDB", "Query"): 1}
+    assert orders_listed(page) == ["1002", "1001"]
+    with count_aws_requests() as requests:
+        unknown = html(get(aws, f"{BASE}/messages", cookie, q="nobody-here"))
+    assert dict(requests) == {("DynamoDB", "GetItem"): 1}
+    assert orders_listed(unknown) == []
+
+
+def test_backfill_indexes_entries_written_before_the_search_index(aws, cli, feedback):
+    from postpurchase.storage.table import MessageRecord
+
+    guest = _guest_orders(aws, "1001", "1002")
+    [sent, *_] = [item for item in aws.items_of_type("message") if item["state"] == "sent"]
+    aws.deliver(feedback, aws.sqs_event([bounce(sent["provider_message_id"])], "SesFeedbackQueue"))
+    for record in MessageRecord.scan():  # as written before gsi5 existed
+        record.update(actions=[MessageRecord.gsi5pk.remove(), MessageRecord.gsi5sk.remove()])
+    cookie = sign_in(aws)
+    assert orders_listed(html(get(aws, f"{BASE}/messages", cookie, q=guest["email"]))) == []
+
+    status, dry = cli("messages", "backfill", "--merchant", "demo-store", "--dry-run")
+    entries = len(aws.items_of_type("message"))
+    assert status == 0 and dry["scanned"] == dry["would_be_set"] == entries >= 3, dry
+    assert orders_listed(html(get(aws, f"{BASE}/messages", cookie, q=guest["email"]))) == []  # nothing written
+    status, done = cli("messages", "backfill", "--merchant", "demo-store")
+    assert status == 0 and done["set"] == entries, done
+    page = html(get(aws, f"{BASE}/messages", cookie, q=guest["email"]))
+    assert orders_listed(page) == ["1002", "1001"] and 'class="pill pill-bounced"' in page
+    written_since = {(i["pk"], i["sk"]): (i["gsi5pk"], i["gsi5sk"]) for i in aws.items_of_type("message")}
+    status, again = cli("messages", "backfill")  # every merchant; idempotent
+    assert status == 0 and again.get("scanned", 0) == 0 and "set" not in again, again
+    assert {(i["pk"], i["sk"]): (i["gsi5pk"], i["gsi5sk"]) for i in aws.items_of_type("message")} == written_since
 
 
 @pytest.mark.parametrize("query", [{"outcome": "everything"}, {"kind": "spam"}, {"next": "not-a-cursor"},

@@ -146,6 +146,10 @@ def test_the_customer_cancels_a_return_from_the_page(aws):
     rma_id = re.search(r"R-[A-Z2-7]{10}", page).group(0)
     cancel = f"/pages/demo-store/orders/1001/returns/{rma_id}/cancel"
     fields = {"token": hidden(page, "token", cancel), "csrf_token": hidden(page, "csrf_token", cancel), "lang": "en"}
+    # a forged or foreign cancel form is refused like every order page form, and changes nothing
+    assert post_form(aws, cancel, fields, origin="https://evil.example").status_code == 403
+    assert post_form(aws, cancel, {**fields, "csrf_token": "forged"}).status_code == 403
+    assert aws.items_of_type("return")[0]["status"] != "cancelled"
     response = post_form(aws, cancel, fields)
     assert response.status_code == 303 and "notice=return_cancelled" in response.headers["Location"]
     assert aws.items_of_type("return")[0]["status"] == "cancelled"

@@ -98,3 +98,59 @@ def test_lazy_tracer_builds_powertools_tracer_at_first_call_and_patches_botocore
     assert report["calls"] == [2, 5]
     assert report["xray_after"] is True and report["botocore_patched"] is True
     assert report["same_tracer"] is True
+
+
+_PUBLIC_JSONLD = r"""
+import json, sys
+from datetime import datetime, timezone
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+import app
+from postpurchase import services
+from postpurchase.reviews.model import Review
+from postpurchase.reviews.summary import Summary
+
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+review = Review(merchant_id="m", order_id="1", sku="MUG-1", product_title="Mug", rating=4, body="Good", author="",
+                submitted_at=NOW, updated_at=NOW, status="published", published_at=NOW)
+
+class Store:
+    def jsonld(self, merchant_id, sku, *, limit):
+        return Summary({1: 0, 2: 0, 3: 0, 4: 1, 5: 0}), [review]
+
+services.review_store = lambda: Store()
+event = {"resource": "/v1/public/{merchant}/products/{sku}/reviews/jsonld", "httpMethod": "GET",
+         "path": "/v1/public/m/products/MUG-1/reviews/jsonld", "headers": {}, "multiValueHeaders": {},
+         "queryStringParameters": {"locale": "tr-TR"}, "multiValueQueryStringParameters": {"locale": ["tr-TR"]},
+         "pathParameters": {"merchant": "m", "sku": "MUG-1"}, "stageVariables": None, "body": None,
+         "isBase64Encoded": False,
+         "requestContext": {"resourcePath": "/v1/public/{merchant}/products/{sku}/reviews/jsonld", "httpMethod": "GET",
+                            "stage": "v1", "requestId": "r", "identity": {"sourceIp": "203.0.113.9"}}}
+
+class Context:
+    function_name = "f"; memory_limit_in_mb = 128; invoked_function_arn = "arn"; aws_request_id = "r"
+
+response = app.app(event, Context())
+print(json.dumps({"response": response, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_a_public_jsonld_read_does_not_load_the_email_renderer():
+    """The JSON-LD names a nameless reviewer "Verified buyer" in the reader's language from the
+    gettext catalog alone: serving it must not load Jinja2, Babel or css-inline (issue 16's review)."""
+    from postpurchase.messaging import catalogs
+
+    catalogs.compile_catalogs()  # as the build does (a fresh checkout has no .mo; compiling needs Babel)
+    spec = next(spec for spec in function_specs() if spec.function_id == "ApiFunction")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **spec.environment}
+    done = subprocess.run([sys.executable, "-E", "-s", "-c", _PUBLIC_JSONLD, str(LAYER_PATH), str(spec.directory)],
+                          env=env, cwd=spec.directory, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    response = report["response"]
+    assert response["statusCode"] == 200, response
+    document = json.loads(response["body"])
+    assert document["review"][0]["author"]["name"] == "Doğrulanmış alıcı"
+    loaded = set(report["modules"])
+    early = sorted(name for name in loaded if any(name == d or name.startswith(d + ".")
+                                                  for d in ("jinja2", "babel", "css_inline")))
+    assert early == [], f"a public JSON-LD read imports {early}"

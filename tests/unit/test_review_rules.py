@@ -301,6 +301,14 @@ def test_a_nameless_author_is_a_verified_buyer_in_each_language(language, name):
     assert anonymous_author(language) == name
 
 
+def test_the_verified_buyer_msgid_is_the_one_its_template_holds_for_the_translators():
+    from postpurchase.messaging import catalogs
+    from postpurchase.reviews.views import VERIFIED_BUYER
+
+    template = (catalogs.TEMPLATES_DIR / "reviews" / "anonymous_author.txt").read_text(encoding="utf-8")
+    assert "{% trans %}" + VERIFIED_BUYER + "{% endtrans %}" in template
+
+
 def test_the_daily_job_builds_every_feed_and_one_failure_does_not_stop_the_others():
     from types import SimpleNamespace
 

@@ -6,3 +6,19 @@ and return what is printed as JSON. Handlers import the storage and domain modul
 run, after stack.activate() has set the environment those modules read at import.
 Not shipped in the Lambda layer (layers/common/Makefile removes it).
 """
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+
+def register_backfill(groups: argparse._SubParsersAction, name: str, group_help: str, backfill_help: str,
+                      handler: Callable, command: str = "backfill") -> None:
+    """`NAME COMMAND [--merchant M] [--dry-run]`: the shape of every one-off index backfill
+    (attention.py, messages.py, inserts.py)."""
+    group = groups.add_parser(name, help=group_help)
+    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    backfill = commands.add_parser(command, help=backfill_help)
+    backfill.add_argument("--merchant", help="only this merchant's items (default: every merchant)")
+    backfill.add_argument("--dry-run", action="store_true", help="count what would change; write nothing")
+    backfill.set_defaults(handler=handler)

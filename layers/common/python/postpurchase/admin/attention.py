@@ -14,14 +14,12 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
+from . import register_backfill
+
 
 def register(groups: argparse._SubParsersAction) -> None:
-    group = groups.add_parser("attention", help="the console's shipments-needing-attention list")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    backfill = commands.add_parser("backfill", help="index shipments saved before the list existed")
-    backfill.add_argument("--merchant", help="only this merchant's shipments (default: every merchant)")
-    backfill.add_argument("--dry-run", action="store_true", help="count what would change; write nothing")
-    backfill.set_defaults(handler=run_backfill)
+    register_backfill(groups, "attention", "the console's shipments-needing-attention list",
+                      "index shipments saved before the list existed", run_backfill)
 
 
 def run_backfill(arguments: argparse.Namespace, now: datetime) -> dict[str, Any]:

@@ -17,13 +17,11 @@ from typing import Any
 
 
 def register(groups: argparse._SubParsersAction) -> None:
-    group = groups.add_parser("inserts", help="packing inserts: the day key of older orders")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    backfill = commands.add_parser("backfill-day-keys",
-                                   help="index orders recorded before the day's batches existed")
-    backfill.add_argument("--merchant", help="only this merchant's orders (default: every merchant)")
-    backfill.add_argument("--dry-run", action="store_true", help="count what would change; write nothing")
-    backfill.set_defaults(handler=run_backfill)
+    from . import register_backfill
+
+    register_backfill(groups, "inserts", "packing inserts: the day key of older orders",
+                      "index orders recorded before the day's batches existed", run_backfill,
+                      command="backfill-day-keys")
 
 
 def run_backfill(arguments: argparse.Namespace, now: datetime) -> dict[str, Any]:

@@ -30,7 +30,10 @@ venv's ``pybabel``, e.g. ``/work/main/.venv/bin/pybabel``)::
 from __future__ import annotations
 
 import argparse
+import functools
+import gettext
 import io
+import logging
 import os
 import re
 import sys
@@ -46,6 +49,8 @@ LOCALE_DIR = MESSAGING_DIR / "locale"
 TEMPLATES_DIR = MESSAGING_DIR / "templates"
 POT_PATH = LOCALE_DIR / f"{DOMAIN}.pot"
 BABEL_CFG = MESSAGING_DIR / "babel.cfg"
+
+logger = logging.getLogger(__name__)
 
 
 def mo_path(po_path: Path) -> Path:
@@ -100,6 +105,34 @@ def resolve_language(requested: str | None, default: str | None, locale_dir: Pat
             if name is not None:
                 return name
     return SOURCE_LANGUAGE
+
+
+def _load_translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
+    po = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if po.is_file() and not is_compiled(po):
+        try:  # a fresh checkout has no .mo (build artefacts)
+            compile_catalogs(locale_dir)
+        except OSError:
+            logger.warning("cannot write .mo files under %s; compiling in memory", locale_dir)
+            return gettext.GNUTranslations(io.BytesIO(compile_po(po)))
+    mo = mo_path(po)
+    if not mo.is_file():
+        logger.warning("no %s catalog under %s; the msgids are shown", language, locale_dir)
+        return gettext.NullTranslations()
+    with mo.open("rb") as fp:
+        return gettext.GNUTranslations(fp)
+
+
+def translations(language: str, locale_dir: Path | None = None) -> gettext.NullTranslations:
+    """The compiled catalog of ``language`` read with the standard library's gettext (cached per
+    process): the email and page templates' (rendering.py installs it in Jinja2) and the text
+    looked up outside a template (the return policy, a review's nameless author) without Jinja2
+    or Babel. Babel is imported only to compile a missing .mo."""
+    return _cached_translations(Path(locale_dir) if locale_dir is not None else LOCALE_DIR, language)
+
+
+# Two first calls at once may both load the catalog; either copy is the same text.
+_cached_translations = functools.lru_cache(maxsize=None)(_load_translations)
 
 
 def compile_po(po_path: Path) -> bytes:

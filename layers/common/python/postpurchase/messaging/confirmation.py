@@ -82,17 +82,14 @@ def confirmation_request(recorded: RecordedOrderLike, order_page_url: str, now: 
         else:
             variant = confirmation_variant(settings.confirmation_rules, order, recorded.is_first_order)
     chosen = with_fallback(variant, offer=offer, referral=referral, products=products)
-    return EmailRequest(
+    return EmailRequest.about_order(
+        order,
+        order_page_url=order_page_url,
+        now=now,
         kind="order_confirmation",
         variant=chosen,
         merchant_id=recorded.merchant_id,
         ref=order.order_id,
-        recipient=order.recipient,
-        locale=order.customer.locale,
-        timezone=order.customer.timezone,
-        order=order,
-        order_page_url=order_page_url,
-        requested_at=now,
         offer=offer if chosen == "enticing" else None,
         referral=referral if chosen == "enticing" else None,
         products=list(products) if chosen == "recommendations" else [],

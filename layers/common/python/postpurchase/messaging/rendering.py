@@ -11,7 +11,6 @@ Imported only by the email sender: jinja2, babel and css_inline load with this m
 from __future__ import annotations
 
 import gettext
-import io
 import logging
 import re
 import threading
@@ -28,7 +27,6 @@ import css_inline
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_gmt
 from babel.numbers import format_currency, format_decimal, format_percent
-from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from . import catalogs
@@ -156,24 +154,6 @@ def resolve_language(requested: str | None, default: str | None, locale_dir: Pat
 # --- translations and environments -------------------------------------------------------
 
 
-def _load_translations(locale_dir: Path, language: str) -> gettext.NullTranslations:
-    po = locale_dir / language / "LC_MESSAGES" / f"{catalogs.DOMAIN}.po"
-    mo = catalogs.mo_path(po)
-    if po.is_file() and not catalogs.is_compiled(po):
-        # A fresh clone has no .mo (they are build artefacts): compile them now.
-        try:
-            catalogs.compile_catalogs(locale_dir)
-        except OSError:
-            logger.warning("cannot write .mo files under %s; compiling in memory", locale_dir)
-    if po.is_file() and not catalogs.is_compiled(po):
-        return Translations(io.BytesIO(catalogs.compile_po(po)), domain=catalogs.DOMAIN)
-    if mo.is_file():
-        with mo.open("rb") as fp:
-            return Translations(fp, domain=catalogs.DOMAIN)
-    logger.warning("no %s catalog under %s; rendering msgids", language, locale_dir)
-    return gettext.NullTranslations()
-
-
 def _new_environment(translations: gettext.NullTranslations) -> Environment:
     # trim_blocks / lstrip_blocks / trimmed must match babel.cfg (extraction sees the same text).
     env = Environment(
@@ -203,7 +183,7 @@ def _environment(language: str) -> Environment:
         with _env_lock:
             env = _environments.get(key)
             if env is None:
-                env = _new_environment(_load_translations(locale_dir, language))
+                env = _new_environment(catalogs.translations(language, locale_dir))
                 _environments[key] = env
     return env
 

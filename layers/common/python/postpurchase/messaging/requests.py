@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -286,6 +286,13 @@ class EmailRequest(BaseModel):
     # Marketing mail only: RFC 8058 one-click unsubscribe (POST) and the preferences page.
     unsubscribe_url: str | None = None
     preferences_url: str | None = None
+
+    @classmethod
+    def about_order(cls, order: Order, *, order_page_url: str | None, now: datetime, **fields: Any) -> "EmailRequest":
+        """An order-level message: to the order's recipient, in the customer's locale and time zone,
+        with the order and its page (the confirmation, shipment notices, return updates)."""
+        return cls(recipient=order.recipient, locale=order.customer.locale, timezone=order.customer.timezone,
+                   order=order, order_page_url=order_page_url, requested_at=now, **fields)
 
     @model_validator(mode="after")
     def _has_subject(self) -> "EmailRequest":

@@ -16,17 +16,14 @@ def shipment_notice_request(*, merchant_id: str, order: Order, shipment: Shipmen
                             now: datetime) -> EmailRequest:
     latest = timeline[-1] if timeline else None
     eta = visible_eta(tracking, now)
-    return EmailRequest(
+    return EmailRequest.about_order(
+        order,
+        order_page_url=order_page_url,
+        now=now,
         kind="shipment_notice",
         variant=kind.value,
         merchant_id=merchant_id,
         ref=shipment.shipment_id,
-        recipient=order.recipient,
-        locale=order.customer.locale,
-        timezone=order.customer.timezone,
-        order=order,
-        order_page_url=order_page_url,
-        requested_at=now,
         shipment=ShipmentNotice(
             shipment_id=shipment.shipment_id, carrier=shipment.carrier, tracking_number=shipment.tracking_number,
             tracking_url=shipment.tracking_url or tracking_url(shipment.carrier, shipment.tracking_number),

@@ -240,6 +240,18 @@ def _form_access(merchant_id: str, order_id: str, form: Mapping[str, str], heade
     return token
 
 
+def _signed_form(merchant_id: str, order_id: str, raw_body: bytes | None, headers: Mapping[str, str],
+                 host: str | None, now: datetime) -> "tuple[Mapping[str, str], str | None, str] | PageResponse":
+    """An order page form's (fields, language, link token), or the lookup page (403) when the
+    form is not genuine: every form posted from the order page starts here."""
+    form = _form(raw_body)
+    lang = form.get("lang")
+    token = _form_access(merchant_id, order_id, form, headers, host, now)
+    if token is None:
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    return form, lang, token
+
+
 _FIELD_CODES = {"window_closed": "window_closed", "already_returned": "already_returned",
                 "exceeds_returnable": "too_many", "final_sale": "not_returnable", "non_returnable": "not_returnable",
                 "not_yet_shipped": "not_returnable", "not_in_order": "invalid", "resolution_not_offered": "not_allowed"}
@@ -278,11 +290,10 @@ def submit_return(merchant_id: str, order_id: str, raw_body: bytes | None, heade
     from ..returns.views import create_return
     from ..security.order_access import OrderAccess
 
-    form = _form(raw_body)
-    lang = form.get("lang")
-    token = _form_access(merchant_id, order_id, form, headers, host, now)
-    if token is None:
-        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    signed = _signed_form(merchant_id, order_id, raw_body, headers, host, now)
+    if isinstance(signed, PageResponse):
+        return signed
+    form, lang, token = signed
     entered = _return_form(form)
     query = {"token": token, "lang": lang or ""}
     if entered.errors:
@@ -313,11 +324,10 @@ def cancel_return(merchant_id: str, order_id: str, rma_id: str, raw_body: bytes 
     from ..returns.views import step
     from ..security.order_access import OrderAccess
 
-    form = _form(raw_body)
-    lang = form.get("lang")
-    token = _form_access(merchant_id, order_id, form, headers, host, now)
-    if token is None:
-        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    signed = _signed_form(merchant_id, order_id, raw_body, headers, host, now)
+    if isinstance(signed, PageResponse):
+        return signed
+    form, lang, token = signed
     try:
         step(OrderAccess(merchant_id, order_id, "link"), rma_id, ReturnCommandIn(action="cancel"), now)
     except DomainError as refused:
@@ -338,11 +348,10 @@ def submit_contact(merchant_id: str, order_id: str, raw_body: bytes | None, head
     from ..support.model import Channel
     from ..support.service import Incoming, receive_message
 
-    form = _form(raw_body)
-    lang = form.get("lang")
-    token = _form_access(merchant_id, order_id, form, headers, host, now)
-    if token is None:
-        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    signed = _signed_form(merchant_id, order_id, raw_body, headers, host, now)
+    if isinstance(signed, PageResponse):
+        return signed
+    form, lang, token = signed
     text = (form.get("message") or "").strip()
     query = {"token": token, "lang": lang or ""}
     if not text or len(text) > MAX_CONTACT_TEXT:

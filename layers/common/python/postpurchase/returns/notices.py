@@ -90,8 +90,8 @@ def notice_requests(rma: ReturnRequest, new: list[Transition], order: Order, pol
     late = _late_instructions(rma, new, policy)
     # The approval email with the label or code, when it comes after an approval email without
     # one: a ledger key of its own, so it is not taken for a duplicate of the first.
-    return [EmailRequest(kind="return_update", variant=variant, merchant_id=rma.merchant_id,
-                         ref=f"{rma.rma_id}.label" if late and variant == "approved" else rma.rma_id,
-                         recipient=order.recipient, locale=order.customer.locale, timezone=order.customer.timezone,
-                         order=order, order_page_url=order_page_url, requested_at=now, return_notice=notice)
+    return [EmailRequest.about_order(order, order_page_url=order_page_url, now=now, kind="return_update",
+                                     variant=variant, merchant_id=rma.merchant_id,
+                                     ref=f"{rma.rma_id}.label" if late and variant == "approved" else rma.rma_id,
+                                     return_notice=notice)
             for variant in notice_variants(rma, new, policy)]

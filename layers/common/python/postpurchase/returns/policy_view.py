@@ -11,11 +11,8 @@ gettext is used here: the API does not pay for Jinja2 or Babel at cold start.
 """
 from __future__ import annotations
 
-import gettext
-import threading
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, Callable
 
 from ..messaging import catalogs
@@ -85,36 +82,7 @@ def msgids() -> set[str]:
 
 # --- catalogs ------------------------------------------------------------------------------
 
-_lock = threading.Lock()
-_translations: dict[tuple[Path, str], gettext.NullTranslations] = {}
-
-
-def _load(locale_dir: Path, language: str) -> gettext.NullTranslations:
-    po = locale_dir / language / "LC_MESSAGES" / f"{catalogs.DOMAIN}.po"
-    if po.is_file() and not catalogs.is_compiled(po):
-        try:  # a fresh checkout has no .mo (build artefacts)
-            catalogs.compile_catalogs(locale_dir)
-        except OSError:
-            import io
-
-            return gettext.GNUTranslations(io.BytesIO(catalogs.compile_po(po)))
-    mo = catalogs.mo_path(po)
-    if not mo.is_file():
-        return gettext.NullTranslations()
-    with mo.open("rb") as fp:
-        return gettext.GNUTranslations(fp)
-
-
-def translations(language: str, locale_dir: Path | None = None) -> gettext.NullTranslations:
-    root = Path(locale_dir) if locale_dir is not None else catalogs.LOCALE_DIR
-    key = (root, language)
-    found = _translations.get(key)
-    if found is None:
-        with _lock:
-            found = _translations.get(key)
-            if found is None:
-                found = _translations[key] = _load(root, language)
-    return found
+translations = catalogs.translations
 
 
 # --- the document --------------------------------------------------------------------------

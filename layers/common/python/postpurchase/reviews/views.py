@@ -101,15 +101,21 @@ def public_summary(merchant: str, sku: str, if_none_match: str | None) -> Cachea
     return cacheable({"sku": _sku(sku), **summary.document()}, if_none_match)
 
 
-def anonymous_author(language: str) -> str:
-    """The translated name shown for a verified buyer who gave none (templates/reviews/)."""
-    from ..messaging.rendering import _environment
+# The msgid of messaging/templates/reviews/anonymous_author.txt (which holds it for extraction and
+# the translators' note, and is never rendered): looked up with the standard library's gettext, so
+# a public JSON-LD read does not load the email renderer (Jinja2, Babel, css-inline).
+VERIFIED_BUYER = "Verified buyer"
 
-    return _environment(language).get_template("reviews/anonymous_author.txt").render().strip()
+
+def anonymous_author(language: str) -> str:
+    """The translated name shown for a verified buyer who gave none."""
+    from ..messaging import catalogs
+
+    return catalogs.translations(language).gettext(VERIFIED_BUYER)
 
 
 def public_jsonld(merchant: str, sku: str, query: Mapping[str, str] | None, if_none_match: str | None) -> Cacheable:
-    from ..messaging.rendering import resolve_language
+    from ..messaging.catalogs import resolve_language
     from .jsonld import product_jsonld
 
     query = query or {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -32,13 +32,8 @@ from .table import FeedbackListingRecord, FeedbackRecord, OrderRecord, Record, R
 MAX_PAGE = 100
 
 
-def time_key(at: datetime) -> str:
-    """A fixed-width UTC time: sorts as it reads."""
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _list_sk(feedback: Feedback) -> str:
-    return keys.feedback_list_sk(time_key(feedback.updated_at), feedback.order_id, feedback.sku)
+    return keys.feedback_list_sk(keys.time_key(feedback.updated_at), feedback.order_id, feedback.sku)
 
 
 def encode_cursor(sk: str) -> str:
@@ -121,7 +116,7 @@ class DynamoFeedbackStore:
              since: datetime | None) -> tuple[list[Feedback], str | None]:
         """Newest change first; one Query. `since` keeps answers changed at or after it."""
         start = decode_cursor(cursor) if cursor else None
-        condition = FeedbackListingRecord.sk >= time_key(since) if since else None
+        condition = FeedbackListingRecord.sk >= keys.time_key(since) if since else None
         query = FeedbackListingRecord.query(
             keys.feedback_list_pk(merchant_id), range_key_condition=condition, scan_index_forward=False,
             limit=min(max(limit, 1), MAX_PAGE),

@@ -1,4 +1,10 @@
 """Table keys. Every key starts with the merchant id, so one tenant never reads another's items."""
+from datetime import datetime, timezone
+
+
+def time_key(at: datetime) -> str:
+    """An instant as sort keys spell it: UTC, fixed width (microseconds, 'Z'), so text order is time order."""
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def merchant_pk(merchant_id: str) -> str:
@@ -129,6 +135,11 @@ def return_email_pk(merchant_id: str, email_digest: str) -> str:
 
 def return_email_sk(order_id: str, rma_id: str) -> str:
     return f"{order_id}#{rma_id}"
+
+
+def recipient_messages_pk(merchant_id: str, email_digest: str) -> str:
+    """gsi5: an address (security.order_access.email_digest) -> the send-ledger entries about it."""
+    return f"M#{merchant_id}#RCPT#{email_digest}"
 
 
 def customer_email_pk(merchant_id: str, email_digest: str) -> str:
@@ -356,11 +367,7 @@ def orders_day_pk(merchant_id: str, day: str) -> str:
     return f"M#{merchant_id}#ODAY#{day}"
 
 
-def order_day_instant(moment) -> str:
-    """An instant as gsi4's order-day sort keys spell it: UTC, fixed width, so text order is time order."""
-    from datetime import timezone
-
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+order_day_instant = time_key  # gsi4's order-day sort keys spell an instant as every sort key does
 
 
 def order_day_sk(placed_at, order_id: str) -> str:

@@ -7,14 +7,17 @@ unknowable, and we choose never to send twice over never to miss one.
 Each settled entry (sent, failed, unknown) is also put on the merchant's messages index
 (sparse gsi1 `M#{m}#MSGS#{outcome}`, sort key `{time}#{message key}`) in the same UpdateItem,
 and so are skips (`record_skip`) and SES bounces and complaints (`record_feedback`): the
-console's messages view reads a page with one Query (storage/message_log.py).
+console's messages view reads a page with one Query (storage/message_log.py). Every entry,
+skip and bounce also carries, from its first write, the sparse gsi5 keys of its address
+(`M#{m}#RCPT#{email digest}`, `{claim time}#{message key}`): the console's customer search is
+one Query of them.
 """
 from __future__ import annotations
 
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Literal
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
@@ -27,12 +30,16 @@ from .table import MessageRecord
 ClaimOutcome = Literal["claimed", "already_sent", "in_flight", "abandoned", "failed"]
 
 
-def _moment(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _index(merchant_id: str, outcome: str, at: datetime, message_key: str) -> tuple[str, str]:
-    return keys.messages_pk(merchant_id, outcome), keys.messages_sk(_moment(at), message_key)
+    return keys.messages_pk(merchant_id, outcome), keys.messages_sk(keys.time_key(at), message_key)
+
+
+def _by_recipient(merchant_id: str, recipient: str, at: datetime, message_key: str) -> dict[str, str]:
+    """gsi5: the address's messages (the console's customer search), keyed once, at the first write."""
+    from ..security.order_access import email_digest
+
+    return {"gsi5pk": keys.recipient_messages_pk(merchant_id, email_digest(recipient)),
+            "gsi5sk": keys.messages_sk(keys.time_key(at), message_key)}
 
 
 def _scope_fields(scope: tuple[str, str]) -> dict[str, str]:
@@ -71,7 +78,8 @@ class DynamoSendLedger:
         token = uuid.uuid4().hex
         record = MessageRecord(ledger_pk, sk, merchant_id=merchant_id, message_key=message_key, state="claimed",
                                claim_token=token, claimed_at=now, recipient_hash=_recipient_hash(recipient),
-                               kind=kind_of(message_key), **_scope_fields(scope))
+                               kind=kind_of(message_key), **_scope_fields(scope),
+                               **_by_recipient(merchant_id, recipient, now, message_key))
         try:
             record.save(condition=MessageRecord.pk.does_not_exist())
             return Claim("claimed", ledger_pk, sk, token, merchant_id, message_key)
@@ -134,7 +142,7 @@ class DynamoSendLedger:
                                merchant_id=merchant_id, message_key=message_key, state="skipped",
                                claim_token="-", claimed_at=now, recipient_hash=_recipient_hash(recipient),
                                failure=reason[:500], kind=kind_of(message_key), gsi1pk=pk, gsi1sk=sk,
-                               **_scope_fields(scope))
+                               **_scope_fields(scope), **_by_recipient(merchant_id, recipient, now, message_key))
         self._put_once(record)
 
     def record_feedback(self, merchant_id: str, email: str, reason: str, detail: str, at: datetime,
@@ -143,7 +151,7 @@ class DynamoSendLedger:
         under the address's suppression partition: the ledger entry is not known from SES."""
         from ..security.order_access import email_digest
 
-        reference = provider_message_id or _moment(at)
+        reference = provider_message_id or keys.time_key(at)
         message_key = f"{kind or 'unknown'}#{reference}"
         pk, sk = _index(merchant_id, "bounced", at, message_key)
         record = MessageRecord(keys.suppression_pk(merchant_id, email_digest(email)),
@@ -151,7 +159,7 @@ class DynamoSendLedger:
                                message_key=message_key, state="bounced" if reason == "bounce" else "complained",
                                claim_token="-", claimed_at=at, recipient_hash=_recipient_hash(email),
                                provider_message_id=provider_message_id, failure=detail[:500], kind=kind,
-                               gsi1pk=pk, gsi1sk=sk)
+                               gsi1pk=pk, gsi1sk=sk, **_by_recipient(merchant_id, email, at, message_key))
         self._put_once(record)
 
     @staticmethod

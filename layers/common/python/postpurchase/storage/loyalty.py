@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
@@ -39,11 +39,6 @@ class StaleLedger(Exception):
 
 def clear_cache() -> None:
     _settings_cache.clear()
-
-
-def _iso(moment: datetime) -> str:
-    # Fixed width, UTC: sort keys order like the times they hold.
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -95,7 +90,7 @@ class DynamoLoyaltyStore:
         try:
             with TransactWrite(connection=_connection()) as transaction:
                 for entry in entries:
-                    transaction.save(LoyaltyEntryRecord(pk, keys.loyalty_entry_sk(_iso(entry.at), entry.entry_id),
+                    transaction.save(LoyaltyEntryRecord(pk, keys.loyalty_entry_sk(keys.time_key(entry.at), entry.entry_id),
                                                         merchant_id=merchant_id, customer_id=customer_id,
                                                         entry_id=entry.entry_id, kind=entry.kind, points=entry.points,
                                                         document=entry.model_dump_json()),
@@ -125,7 +120,7 @@ class DynamoLoyaltyStore:
     def set_code(self, merchant_id: str, customer_id: str, entry: Entry, code: str) -> None:
         """Note the discount code a redemption became (display only; the points are already taken)."""
         record = LoyaltyEntryRecord(keys.customer_pk(merchant_id, customer_id),
-                                    keys.loyalty_entry_sk(_iso(entry.at), entry.entry_id))
+                                    keys.loyalty_entry_sk(keys.time_key(entry.at), entry.entry_id))
         try:
             record.update(actions=[LoyaltyEntryRecord.document.set(entry.model_copy(update={"code": code})
                                                                    .model_dump_json())],

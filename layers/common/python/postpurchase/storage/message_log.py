@@ -5,15 +5,15 @@ or bounced, newest first.
   the sparse gsi1 partition `M#{m}#MSGS#{outcome}` (storage/ledger.py writes it), `Limit` items
   evaluated; a kind is a filter on that Query, so a filtered page may hold fewer rows than the
   page size and still have a next page;
-- one customer's messages: for an email address, the customer ids orders named it under (one
-  Query of `M#{m}#CEMAIL#{sha256(email)}`, written with each order; and the guest id made from
-  it), then the per-customer ledger read of each (storage/privacy.emails_sent: the customer's
-  partition, their orders on gsi1, each order's partition), and one Query of the address's
-  suppression partition (bounces and complaints).
+- one customer's messages: ONE Query of the sparse gsi5 partition of their address
+  (`M#{m}#RCPT#{email digest}`, newest first), which the ledger writes on every entry, skip and
+  bounce; searched by customer id, one GetItem of the profile first gives the address (the
+  messages to the address on the profile; those to an address the customer used before are found
+  by that address).
 
-Ledger entries written before the index existed have no gsi1 keys: they are in the customer
-search, not in the merchant-wide pages; a customer whose orders all came before the email
-pointer existed is found by customer id, not by email, until their next order.
+Ledger entries written before these indexes existed have neither key: `python -m
+postpurchase.admin messages backfill` gives the older ones their gsi5 keys (from the stored hash
+of the address); the merchant-wide pages start at the day the gsi1 keys were added.
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from .table import MessageRecord
 
 PAGE_SIZE = 25
 SEARCH_MAX_ENTRIES = 200
-SEARCH_MAX_CUSTOMERS = 5  # customer ids one email was ordered under, read for one search
 
 
 @dataclass(frozen=True)
@@ -74,68 +73,44 @@ def messages_page(merchant_id: str, outcome: str, kind: str | None = None, curso
 
 
 def customer_messages(merchant_id: str, text: str, kind: str | None = None) -> MessagesPage:
-    """Every message the ledger holds for the customer named by an email (their guest id) or a
-    customer id, newest first, with the address's bounces and complaints."""
-    from ..orders.models import Customer
-    from .privacy import emails_sent
+    """The messages about one address, newest first (sent, skipped, refused, bounced, complained):
+    ONE Query of gsi5 for an email; for a customer id, one GetItem of their profile for its
+    address first. A kind is a filter on the Query."""
+    from ..security.order_access import email_digest
 
     text = text.strip()
-    email = text if "@" in text else None
-    try:
-        customer_ids = [Customer(email=email).customer_id()] if email else [text]
-    except ValueError:
-        raise InvalidInput("not an email address", field="q") from None
     queries = 0
-    if email:
-        queries += 1
-        customer_ids = list(dict.fromkeys([*_customers_of(merchant_id, email), *customer_ids]))
-    found: list[LoggedMessage] = []
-    for customer_id in customer_ids[:SEARCH_MAX_CUSTOMERS]:
-        entries, made = emails_sent(merchant_id, customer_id)
-        queries += made
-        found.extend(LoggedMessage(entry["message_key"] or "", None, entry["state"] or "claimed",
-                                   _when(entry["sent_at"] or entry["claimed_at"]), entry["order_id"],
-                                   None if entry["order_id"] else customer_id, entry["failure"])
-                     for entry in entries if entry.get("message_key"))
-    if email:
-        queries += 1
-        found.extend(_logged(record) for record in _feedback_of(merchant_id, email))
-    from ..messaging.requests import kind_of
+    if "@" in text:
+        from ..orders.models import Customer
 
-    found = [message if message.kind else _with_kind(message, kind_of(message.message_key)) for message in found]
-    if kind:
-        found = [message for message in found if message.kind == kind]
+        try:
+            Customer(email=text).customer_id()  # the address a guest order would accept
+        except ValueError:
+            raise InvalidInput("not an email address", field="q") from None
+        email: str | None = text
+    else:
+        email, queries = _profile_email(merchant_id, text), 1
+        if email is None:
+            return MessagesPage([], None, queries)
+    pk = keys.recipient_messages_pk(merchant_id, email_digest(email))
+    records = MessageRecord.recipient_index.query(
+        pk, scan_index_forward=False, page_size=SEARCH_MAX_ENTRIES,
+        filter_condition=(MessageRecord.kind == kind) if kind else None)
+    page = next(records.page_iter, None) or {}  # the first page only: a search is one Query
+    found = [_logged(record) for record in map(MessageRecord.from_raw_data, page.get("Items", []))
+             if isinstance(record, MessageRecord)]
     found.sort(key=lambda message: message.at, reverse=True)
-    return MessagesPage(found[:SEARCH_MAX_ENTRIES], None, queries)
+    return MessagesPage(found, None, queries + 1)
 
 
-def _with_kind(message: LoggedMessage, kind: str) -> LoggedMessage:
-    from dataclasses import replace
+def _profile_email(merchant_id: str, customer_id: str) -> str | None:
+    """The address on the customer's profile (one GetItem), or None for an unknown customer."""
+    from pynamodb.exceptions import DoesNotExist
 
-    return replace(message, kind=kind)
+    from .table import CustomerRecord
 
-
-def _customers_of(merchant_id: str, email: str) -> list[str]:
-    """The customer ids orders named this email under (one Query; written with each order)."""
-    from ..security.order_access import email_digest
-    from .table import CustomerEmailRecord
-
-    pk = keys.customer_email_pk(merchant_id, email_digest(email))
-    return [record.customer_id for record in CustomerEmailRecord.query(pk, limit=SEARCH_MAX_CUSTOMERS)
-            if isinstance(record, CustomerEmailRecord)]
-
-
-def _feedback_of(merchant_id: str, email: str) -> list[MessageRecord]:
-    from ..security.order_access import email_digest
-
-    pk = keys.suppression_pk(merchant_id, email_digest(email))
-    return [record for record in MessageRecord.query(pk, MessageRecord.sk.startswith("MSG#"), limit=SEARCH_MAX_ENTRIES)
-            if isinstance(record, MessageRecord)]
-
-
-def _when(value) -> datetime:
-    if isinstance(value, datetime):
-        return value
-    from pynamodb.attributes import UTCDateTimeAttribute
-
-    return UTCDateTimeAttribute().deserialize(value)
+    try:
+        profile = CustomerRecord.get(keys.customer_pk(merchant_id, customer_id), keys.PROFILE_SK)
+    except DoesNotExist:
+        return None
+    return profile.email if isinstance(profile, CustomerRecord) and profile.email else None

@@ -276,3 +276,17 @@ def order_view_of(merchant_id: str, items) -> OrderView | None:
 
 
 __all__ = ["DynamoOrderStore", "RecordedOrder", "OrderView", "StoredShipment", "StoredMessage", "StoredReturn"]
+
+
+def newest_orders(merchant_id: str, customer_id: str, limit: int) -> list[Order]:
+    """The customer's newest orders, newest first: one Query of gsi1 (customer -> orders, sort key
+    O#{placed_at}#{order}), documents only. Referrals read the referrer's; support the sender's."""
+    from ..adapters.aws import client
+
+    response = client("dynamodb").query(
+        TableName=settings().table_name, IndexName="gsi1", ScanIndexForward=False, Limit=limit,
+        KeyConditionExpression="gsi1pk = :customer AND begins_with(gsi1sk, :orders)",
+        ProjectionExpression="#document", ExpressionAttributeNames={"#document": "document"},
+        ExpressionAttributeValues={":customer": {"S": keys.customer_pk(merchant_id, customer_id)},
+                                   ":orders": {"S": "O#"}})
+    return [Order.model_validate_json(item["document"]["S"]) for item in response.get("Items", []) if "document" in item]

@@ -358,8 +358,9 @@ def _apply(item: dict, merchant_id: str, customer_ids: list[str], now: datetime)
     if action == "delete":
         _delete(item)
     elif action == "strip_recipient":
-        if item.get("recipient_hash") != ERASED_CUSTOMER:
-            _update(item, "SET recipient_hash = :erased", {":erased": {"S": ERASED_CUSTOMER}})
+        if item.get("recipient_hash") != ERASED_CUSTOMER or "gsi5pk" in item:
+            # and out of the address's index (gsi5, the console's search): the entry no longer has one
+            _update(item, "SET recipient_hash = :erased REMOVE gsi5pk, gsi5sk", {":erased": {"S": ERASED_CUSTOMER}})
     elif action == "strip_text":
         document = _document(item)
         scrubbed = _scrub(document)

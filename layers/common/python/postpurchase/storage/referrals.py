@@ -24,6 +24,7 @@ from ..errors import Conflict, InvalidInput, RetryLater
 from ..orders.models import Order
 from ..rewards.referrals import Referral, ReferralSettings, new_referral_code
 from . import keys
+from .orders import newest_orders
 from .table import ReferralCapRecord, ReferralCodeRecord, ReferralRecord, ReferralSettingsRecord
 
 _FRESH_CODE_TRIES = 5
@@ -88,14 +89,7 @@ class DynamoReferralStore:
 
     def orders_of(self, merchant_id: str, customer_id: str) -> list[Order]:
         """The customer's newest orders (one Query of gsi1, documents only)."""
-        response = client("dynamodb").query(
-            TableName=settings().table_name, IndexName="gsi1", ScanIndexForward=False, Limit=REFERRER_ORDERS_READ,
-            KeyConditionExpression="gsi1pk = :customer AND begins_with(gsi1sk, :orders)",
-            ProjectionExpression="#document", ExpressionAttributeNames={"#document": "document"},
-            ExpressionAttributeValues={":customer": {"S": keys.customer_pk(merchant_id, customer_id)},
-                                       ":orders": {"S": "O#"}})
-        return [Order.model_validate_json(item["document"]["S"]) for item in response.get("Items", [])
-                if "document" in item]
+        return newest_orders(merchant_id, customer_id, REFERRER_ORDERS_READ)
 
     # --- settings ---------------------------------------------------------------------------
 

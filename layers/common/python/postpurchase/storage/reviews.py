@@ -22,7 +22,7 @@ from ..reviews.model import Review
 from ..reviews.service import Sort, StaleReview
 from ..reviews.summary import RATINGS, Summary, counter_delta
 from . import keys
-from .feedback import decode_cursor, encode_cursor, time_key
+from .feedback import decode_cursor, encode_cursor
 from .orders import _connection, _reasons
 from .table import Record, ReviewCopyRecord, ReviewFeedRecord, ReviewRecord, ReviewSummaryRecord
 
@@ -32,7 +32,7 @@ _COUNTERS = {1: ReviewSummaryRecord.r1, 2: ReviewSummaryRecord.r2, 3: ReviewSumm
 
 
 def _stamp(review: Review) -> str:
-    return time_key(review.published_at or review.submitted_at)
+    return keys.time_key(review.published_at or review.submitted_at)
 
 
 def copies(review: Review | None) -> dict[tuple[str, str], str]:
@@ -41,7 +41,7 @@ def copies(review: Review | None) -> dict[tuple[str, str], str]:
         return {}
     m, rid = review.merchant_id, review.review_id
     if review.status == "pending":
-        return {(keys.review_queue_pk(m), f"{time_key(review.submitted_at)}#{rid}"): "queue"}
+        return {(keys.review_queue_pk(m), f"{keys.time_key(review.submitted_at)}#{rid}"): "queue"}
     if review.status != "published":
         return {}
     pk, stamp = keys.product_reviews_pk(m, review.sku), _stamp(review)

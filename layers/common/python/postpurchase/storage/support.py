@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Iterable
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
@@ -38,10 +37,6 @@ class StaleConversation(Exception):
 
 class AlreadyRecorded(Exception):
     """This inbound message's receipt exists: a redelivery."""
-
-
-def time_key(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def digest(value: str) -> str:
@@ -71,7 +66,7 @@ class Write:
 
 def _list_keys(conversation: Conversation) -> tuple[str, str]:
     return (keys.support_list_pk(conversation.merchant_id, conversation.status.value),
-            f"{time_key(conversation.updated_at)}#{conversation.conversation_id}")
+            f"{keys.time_key(conversation.updated_at)}#{conversation.conversation_id}")
 
 
 def _decode_cursor(cursor: str, partition_pk: str) -> dict:
@@ -159,7 +154,7 @@ class DynamoSupportStore:
                 for stored in write.messages:
                     message = stored.message
                     transaction.save(SupportMessageRecord(
-                        pk, keys.support_message_sk(time_key(message.created_at), message.message_id),
+                        pk, keys.support_message_sk(keys.time_key(message.created_at), message.message_id),
                         document=message.model_dump_json(), outbox=stored.outbox),
                         condition=SupportMessageRecord.pk.does_not_exist())
                 from .support_metrics import add_to_transaction
@@ -179,19 +174,3 @@ class DynamoSupportStore:
             if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
                 raise StaleConversation(c) from None
             raise RetryLater(f"support write cancelled: {reasons or error.cause_response_code}") from error
-
-
-def newest_orders(merchant_id: str, customer_id: str, limit: int = 3) -> list:
-    """The customer's newest orders (one Query of gsi1, the customer -> orders index): the sender's
-    own orders when a message names none."""
-    from ..adapters.aws import client
-    from ..config import settings
-    from ..orders.models import Order
-
-    response = client("dynamodb").query(
-        TableName=settings().table_name, IndexName="gsi1", ScanIndexForward=False, Limit=limit,
-        KeyConditionExpression="gsi1pk = :customer AND begins_with(gsi1sk, :orders)",
-        ProjectionExpression="#document", ExpressionAttributeNames={"#document": "document"},
-        ExpressionAttributeValues={":customer": {"S": keys.customer_pk(merchant_id, customer_id)},
-                                   ":orders": {"S": "O#"}})
-    return [Order.model_validate_json(item["document"]["S"]) for item in response.get("Items", []) if "document" in item]

@@ -61,6 +61,17 @@ class Gsi1(GlobalSecondaryIndex):
     gsi1sk = UnicodeAttribute(range_key=True)
 
 
+class Gsi5(GlobalSecondaryIndex):
+    """gsi5 (projection ALL, sparse): an address -> the send-ledger entries about it."""
+
+    class Meta:
+        index_name = "gsi5"
+        projection = AllProjection()
+
+    gsi5pk = UnicodeAttribute(hash_key=True)
+    gsi5sk = UnicodeAttribute(range_key=True)
+
+
 class MerchantRecord(Record, discriminator="merchant"):
     merchant_id = UnicodeAttribute()
     # Branding (postpurchase.messaging.requests.MerchantBranding) as JSON.
@@ -213,6 +224,11 @@ class MessageRecord(Record, discriminator="message"):
     gsi1pk = UnicodeAttribute(null=True)
     gsi1sk = UnicodeAttribute(null=True)
     messages_index = Gsi1()
+    # gsi5 (sparse): M#{m}#RCPT#{email digest} by claim time, written with the entry (claims, skips,
+    # bounces) since the index was added; `admin messages backfill` indexes older entries.
+    gsi5pk = UnicodeAttribute(null=True)
+    gsi5sk = UnicodeAttribute(null=True)
+    recipient_index = Gsi5()
 
 
 class PolicyRecord(Record, discriminator="return_policy"):

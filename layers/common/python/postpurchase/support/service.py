@@ -118,7 +118,7 @@ def _senders_newest_order(merchant_id: str, email: str) -> Order | None:
     """The sender's newest order when the message names none: guest checkouts are keyed by their
     address (Customer.customer_id), so the address finds them; a storefront's own customer ids
     do not come from an address, and those customers are asked for the number by a person."""
-    from ..storage.support import newest_orders
+    from ..storage.orders import newest_orders
 
     try:
         guest = Customer(email=email).customer_id()
