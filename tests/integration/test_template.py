@@ -94,6 +94,7 @@ EXPECTED_ROUTES = {
     ("POST", "/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel"),
     ("GET", "/pages/{merchant_id}/lookup"),
     ("POST", "/pages/{merchant_id}/lookup"),
+    ("POST", "/pages/{merchant_id}/lookup/messages"),
     ("GET", "/pages/{merchant_id}/preferences"),
     ("POST", "/pages/{merchant_id}/preferences"),
     ("POST", "/v1/feedback/{token}"),
