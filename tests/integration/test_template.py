@@ -156,6 +156,7 @@ LOCAL_REFS = {
     "LinkSigningSecret": TEST_SECRET,
     "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:LinkSigningKeys-AbCdEf",
     "ReviewMediaBucket": "reviewmediabucket",
+    "SupportMailBucket": "supportmailbucket",
     "ReviewMediaBucket.Arn": "arn:aws:s3:::reviewmediabucket",
     "ReviewMediaBucket.RegionalDomainName": f"reviewmediabucket.s3.{REGION}.amazonaws.com",
 }
