@@ -119,3 +119,16 @@ def test_the_cli_erases_someone_known_only_by_their_address(mail, cli):  # noqa:
     status, erased = cli("customers", "erase", "--merchant", MERCHANT, "--email", NEVER, "--yes")
     assert status == 0 and mentions(mail.aws, NEVER, "Jakarta") == []
     assert mentions(mail.aws, CUSTOMER)  # nobody else's data went with it
+
+
+def test_the_cli_finds_the_support_mail_bucket_in_the_stack(mail, cli, monkeypatch):  # noqa: F811
+    from postpurchase import config
+
+    support_history(mail)
+    monkeypatch.delenv("SUPPORT_MAIL_BUCKET")  # the operator's shell: only the stack names the bucket
+    config.reset()
+    status, erased = cli("customers", "erase", "--merchant", MERCHANT, "--customer", "c-1", "--email", CUSTOMER,
+                         "--yes")
+    assert status == 0, erased
+    assert "inbound/damage" not in objects(mail) and PHOTO not in objects(mail).values()
+    assert mentions(mail.aws, CUSTOMER, DAMAGE) == []
