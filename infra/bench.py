@@ -8,6 +8,8 @@
    posted again, and GET /v1/orders/{id}. DynamoDB request units are computed from the items'
    sizes as moto stores them; SQS requests are counted per 64 KB chunk.
 3. AWS cost per 1,000 orders from infra/aws_prices.json (inputs to edit) and the figures of 2.
+(Sections 4-9 come from infra/bench_tracking.py, bench_calendar.py, bench_reviews.py and
+bench_support.py: requests and cost per 1,000 support messages.)
 
 Prints a Markdown report (paste it into docs/performance.md) and writes it to BENCH_OUTPUT
 (default test-artifacts/bench.md). Exits non-zero when anything fails or looks wrong.
@@ -180,6 +182,11 @@ def unit_price(prices: Mapping[str, Any], name: str) -> float:
 
 # Services billed per request (SQS per 64 KB chunk); DynamoDB is billed by request units instead.
 _EMAIL_OPERATIONS = {("SESv2", "SendEmail"), ("SES", "SendEmail"), ("SES", "SendRawEmail")}
+# S3 (support mail: the raw mail read once, attachments written): PUT-tier and GET-tier requests;
+# DeleteObject is free.
+_S3_PUT_OPERATIONS = {"PutObject", "CopyObject", "PutObjectTagging", "ListObjectsV2", "ListObjects",
+                      "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"}
+_S3_GET_OPERATIONS = {"GetObject", "HeadObject", "GetObjectTagging"}
 _UNIT_BILLED_SERVICES = {"DynamoDB"}
 
 
@@ -218,10 +225,16 @@ def cost_per_thousand(usage: OrderUsage, prices: Mapping[str, Any]) -> CostBreak
     add("DynamoDB", "write request units", n * usage.write_units, "WRU", "dynamodb_write_request_unit")
     add("DynamoDB", "read request units", n * usage.read_units, "RRU", "dynamodb_read_request_unit")
 
-    sqs = emails = secrets = 0.0
+    sqs = emails = secrets = s3_put = s3_get = 0.0
     for (service, operation), count in usage.requests.items():
         if service == "SQS":
             sqs += count
+        elif service == "S3" and operation in _S3_PUT_OPERATIONS:
+            s3_put += count
+        elif service == "S3" and operation in _S3_GET_OPERATIONS:
+            s3_get += count
+        elif (service, operation) == ("S3", "DeleteObject"):
+            pass  # free
         elif (service, operation) == ("SecretsManager", "GetSecretValue"):  # the link keys, cached 300 s
             secrets += count
         elif (service, operation) in _EMAIL_OPERATIONS:
@@ -232,6 +245,10 @@ def cost_per_thousand(usage: OrderUsage, prices: Mapping[str, Any]) -> CostBreak
     add("SES", "outbound emails", n * emails, "emails", "ses_outbound_email")
     if secrets:
         add("Secrets Manager", "GetSecretValue (link keys)", n * secrets, "calls", "secretsmanager_api_call")
+    if s3_put:
+        add("S3", "PUT/COPY/POST/LIST requests", n * s3_put, "requests", "s3_put_request")
+    if s3_get:
+        add("S3", "GET requests", n * s3_get, "requests", "s3_get_request")
     add("CloudWatch Logs", "ingestion", n * usage.log_bytes / GB, "GB", "cloudwatch_logs_ingestion_gb")
     add("X-Ray", "traces recorded", n * usage.traces_recorded, "traces", "xray_trace_recorded")
     if usage.traces_retrieved:
@@ -1323,6 +1340,9 @@ def main() -> int:
     from infra import bench_reviews  # section 8: storefront reviews, requests per public read
 
     report = bench_tracking.append_section(report, bench_reviews.render(bench_reviews.run(), prices))
+    from infra import bench_support  # section 9: customer support, per 1,000 support messages
+
+    report = bench_tracking.append_section(report, bench_support.render(bench_support.run(), prices))
     print(report)
     output = Path(os.environ.get("BENCH_OUTPUT", REPO_ROOT / "test-artifacts" / "bench.md"))
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -474,6 +474,16 @@ def lookup_submit(merchant_id):
         clock.now()))
 
 
+@app.route("/pages/{merchant_id}/lookup/messages", methods=["POST"], content_types=FORM)
+def lookup_message(merchant_id):
+    from postpurchase.pages import handlers
+
+    request = app.current_request
+    return _page(merchant_id, None, lambda: handlers.submit_lookup_contact(
+        merchant_id, request.raw_body, request.headers, request.headers.get("host"), client_address(request.context),
+        clock.now()))
+
+
 @app.route("/pages/{merchant_id}/preferences", methods=["GET"])
 def preferences_page(merchant_id):
     from postpurchase.pages import handlers

@@ -94,6 +94,7 @@ EXPECTED_ROUTES = {
     ("POST", "/pages/{merchant_id}/orders/{order_id}/returns/{rma_id}/cancel"),
     ("GET", "/pages/{merchant_id}/lookup"),
     ("POST", "/pages/{merchant_id}/lookup"),
+    ("POST", "/pages/{merchant_id}/lookup/messages"),
     ("GET", "/pages/{merchant_id}/preferences"),
     ("POST", "/pages/{merchant_id}/preferences"),
     ("POST", "/v1/feedback/{token}"),
@@ -155,6 +156,7 @@ LOCAL_REFS = {
     "LinkSigningSecret": TEST_SECRET,
     "LinkSigningKeys": f"arn:aws:secretsmanager:{REGION}:123456789012:secret:LinkSigningKeys-AbCdEf",
     "ReviewMediaBucket": "reviewmediabucket",
+    "SupportMailBucket": "supportmailbucket",
     "ReviewMediaBucket.Arn": "arn:aws:s3:::reviewmediabucket",
     "ReviewMediaBucket.RegionalDomainName": f"reviewmediabucket.s3.{REGION}.amazonaws.com",
 }

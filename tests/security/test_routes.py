@@ -76,6 +76,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/pages/{merchant_id}/orders/{order_id}/messages"): Route("page", {"message": "Where is my order?"}),
     ("GET", "/pages/{merchant_id}/lookup"): Route("page"),
     ("POST", "/pages/{merchant_id}/lookup"): Route("page", {"order_number": "1001", "email": "nobody@x.example"}),
+    ("POST", "/pages/{merchant_id}/lookup/messages"): Route("page", {"contact_email": "nobody@x.example",
+                                                                     "message": "Where is my order?"}),
     ("GET", "/pages/{merchant_id}/preferences"): Route("page"),
     ("POST", "/pages/{merchant_id}/preferences"): Route("page", {"customer": "c-1", "language": "ar"}),
     ("GET", "/pages/{merchant_id}/feedback/{token}"): Route("page"),

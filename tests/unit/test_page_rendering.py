@@ -242,7 +242,11 @@ def make_order_page(language: str = "en", **overrides) -> model.OrderPage:
 
 def make_lookup_page(language: str = "en", **overrides) -> model.LookupPage:
     fields = {"context": make_context(language, token=None, csrf_token=None), "order_number": NUMBER,
-              "email": "ayse@example.com", "error": "not_found"}
+              "email": "ayse@example.com", "error": "not_found",
+              # The message-us form with an error at a field (pages/lookup_contact.py).
+              "contact": model.LookupContactForm(email="ayse.yilmaz.long-address@example.com", order_number=NUMBER,
+                                                 text="", errors={"message": "required"},
+                                                 form_nonce="1796601600.bm9uY2Utbm9uY2U", csrf_token=CSRF)}
     fields.update(overrides)
     return model.LookupPage(**fields)
 
@@ -438,6 +442,10 @@ def test_every_form_posts_back_its_hidden_fields(language, page_name):
         if action.endswith("/lookup"):
             assert action == "/pages/m-1/lookup"
             continue
+        if action.endswith("/lookup/messages"):  # no link token on the lookup page: a nonce and its HMAC
+            assert hidden["form_nonce"] and hidden["csrf_token"] == CSRF
+            assert any(t == "button" and a.get("type") == "submit" for t, a in form["controls"])
+            continue
         assert hidden["token"] == TOKEN and hidden["csrf_token"] == CSRF, action
         assert any(t == "button" and a.get("type") == "submit" for t, a in form["controls"])
     actions = [htmllib.unescape(f["attrs"]["action"]) for f in page.forms]
@@ -452,6 +460,8 @@ def test_every_form_posts_back_its_hidden_fields(language, page_name):
         assert actions == ["/pages/m-1/preferences"]
         hidden = {a["name"]: a.get("value") for t, a in page.forms[0]["controls"] if a.get("type") == "hidden"}
         assert hidden["customer"] == CUSTOMER
+    elif page_name == "lookup":
+        assert actions == ["/pages/m-1/lookup", "/pages/m-1/lookup/messages"]
     else:
         assert actions == ["/pages/m-1/lookup"]
 
@@ -806,7 +816,9 @@ def test_lookup_errors(language, error, msgid):
 
 
 def test_lookup_without_error_has_no_alert():
-    markup = _body(render_lookup_page(make_lookup_page(error=None, order_number="", email=""), nonce=NONCE))
+    empty_contact = model.LookupContactForm(form_nonce="1796601600.bm9uY2Utbm9uY2U", csrf_token=CSRF)
+    markup = _body(render_lookup_page(make_lookup_page(error=None, order_number="", email="", contact=empty_contact),
+                                      nonce=NONCE))
     assert 'role="alert"' not in markup and "aria-invalid" not in markup
 
 

@@ -98,6 +98,9 @@ class Settings(BaseModel):
     # Support (postpurchase.support): the domain SES receives support mail on; replies carry
     # Reply-To {merchant}@{domain} and Message-IDs of that domain. Empty: no inbound mail.
     support_mail_domain: str = Field(alias="SUPPORT_MAIL_DOMAIN", default="", pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$")
+    # The bucket SES stores support mail in (raw mail inbound/, attachments/): an erasure deletes a
+    # customer's objects there (storage/privacy.py).
+    support_mail_bucket: str = Field(alias="SUPPORT_MAIL_BUCKET", default="")
 
 
 class ConfigurationError(RuntimeError):

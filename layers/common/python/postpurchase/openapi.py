@@ -453,6 +453,9 @@ def openapi_document() -> dict[str, Any]:
                 "The order page's message-us form (message, token, csrf_token, form_id): a support message")},
             "/pages/{merchant_id}/lookup": {"get": _page("Find an order by number and email (HTML form)"),
                                             "post": _page("The lookup form: redirects to the order page")},
+            "/pages/{merchant_id}/lookup/messages": {"post": _page(
+                "The lookup page's message-us form (contact_email, contact_order_number?, message, form_nonce, "
+                "csrf_token): a support message; the same redirect whatever matched")},
             "/pages/{merchant_id}/preferences": {"get": _page("Email preferences (HTML): ?customer=&token="),
                                                  "post": _page("Save email preferences")},
             "/console/{merchant_id}": {"get": _console("The merchant console's start: the returns queue")},

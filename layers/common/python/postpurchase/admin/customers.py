@@ -49,6 +49,11 @@ def _ids(arguments: argparse.Namespace) -> list[str]:
     return customer_ids_for(arguments.customer, arguments.email)
 
 
+def _emails(arguments: argparse.Namespace) -> list[str]:
+    """The address named (its support conversations are found by it, even without an order)."""
+    return [arguments.email] if arguments.email else []
+
+
 def list_emails(arguments: argparse.Namespace, now: datetime) -> dict:
     from ..storage.privacy import emails_sent
 
@@ -60,7 +65,7 @@ def list_emails(arguments: argparse.Namespace, now: datetime) -> dict:
 def export_customer(arguments: argparse.Namespace, now: datetime) -> dict:
     from ..storage.privacy import data_requests, export, find, mark_exported
 
-    found = find(arguments.merchant, _ids(arguments), arguments.order)
+    found = find(arguments.merchant, _ids(arguments), arguments.order, _emails(arguments))
     document = export(found, now)
     if arguments.request:
         if arguments.request not in {r["request_id"] for r in data_requests(arguments.merchant)}:
@@ -78,8 +83,8 @@ def erase_customer(arguments: argparse.Namespace, now: datetime) -> dict:
 
     ids = _ids(arguments)
     if arguments.yes:
-        return {"erased": True, **erase(arguments.merchant, ids, arguments.order, now)}
-    found = find(arguments.merchant, ids, arguments.order)
+        return {"erased": True, **erase(arguments.merchant, ids, arguments.order, now, _emails(arguments))}
+    found = find(arguments.merchant, ids, arguments.order, _emails(arguments))
     return {"erased": False, "merchant_id": arguments.merchant, "customer_ids": ids, "orders": found.order_ids,
             "would": plan(found), "note": "nothing changed: run again with --yes to erase"}
 

@@ -30,6 +30,7 @@ OUTPUT_ENV = {
     "LinkSigningKeysArn": "LINK_KEYS_SECRET_ARN",
     "MerchantSecretsPrefix": "MERCHANT_SECRETS_PREFIX",
     "PublicBaseUrl": "PUBLIC_BASE_URL",
+    "SupportMailBucketName": "SUPPORT_MAIL_BUCKET",  # a customer's erasure deletes their support mail
 }
 
 # The CLI's name of each dead-letter queue -> (its Output, the Output of the queue it feeds back).

@@ -142,14 +142,19 @@ def _possible_shop(merchant_id: str) -> bool:
 
 
 def _lookup(merchant_id: str, now: datetime, *, lang: str | None, error: str | None = None, status: int = 200,
-            order_number: str = "", email: str = "") -> PageResponse:
+            order_number: str = "", email: str = "", contact: model.LookupContactForm | None = None,
+            notice: str | None = None) -> PageResponse:
+    from .lookup_contact import with_token
     from .rendering import render_lookup_page
 
     try:
         shopper = _shopper(merchant_id, lang)
     except NotFound:
         return _error(merchant_id, "not_found", 404, lang, now)
-    page = model.LookupPage(context=_context(shopper, now), order_number=order_number, email=email, error=error)
+    # The contact form gets a fresh anti-forgery pair on every render (pages/lookup_contact.py).
+    contact = with_token(contact or model.LookupContactForm(), now, _keys(), merchant_id)
+    page = model.LookupPage(context=_context(shopper, now), order_number=order_number, email=email, error=error,
+                            contact=contact, notice=notice)
     return _html(status, render_lookup_page, page)
 
 
@@ -369,14 +374,40 @@ def submit_contact(merchant_id: str, order_id: str, raw_body: bytes | None, head
                              email=order.recipient, name=name, order_id=order_id,
                              language=lang if lang in build.LANGUAGES else None), now)
     return _redirect(_with_query(page_path(merchant_id, "orders", order_id), token=token, lang=lang,
-                                 notice="message_sent") + "#contact")
+                                 notice="message_sent"))
 
 
 # --- lookup ------------------------------------------------------------------------------------
 
 
 def lookup_page(merchant_id: str, query: Mapping[str, str], now: datetime) -> PageResponse:
-    return _lookup(merchant_id, now, lang=query.get("lang"))
+    notice = "message_sent" if query.get("notice") == "message_sent" else None
+    return _lookup(merchant_id, now, lang=query.get("lang"), notice=notice)
+
+
+def submit_lookup_contact(merchant_id: str, raw_body: bytes | None, headers: Mapping[str, str], host: str | None,
+                          client: str, now: datetime) -> PageResponse:
+    """The lookup page's "message us" form (pages/lookup_contact.py): one answer for every sender."""
+    from ..services import attempt_limiter
+    from . import lookup_contact
+
+    form = _form(raw_body)
+    lang = form.get("lang")
+    language = lang if lang in build.LANGUAGES else None
+    contact = lookup_contact.entered(form)
+    genuine = lookup_contact.genuine(form, now, _keys(), merchant_id)
+    if not _same_origin(headers, host) or genuine is False:
+        return _lookup(merchant_id, now, lang=lang, error="invalid_link", status=403)
+    if genuine is None:
+        expired = contact.model_copy(update={"errors": {**contact.errors, "form": "expired"}})
+        return _lookup(merchant_id, now, lang=lang, contact=expired, status=400)
+    if contact.errors:
+        return _lookup(merchant_id, now, lang=lang, contact=contact, status=400)
+    if not lookup_contact.allowed(merchant_id, client, contact.email, now, attempt_limiter()):
+        limited = contact.model_copy(update={"errors": {"form": "too_many_attempts"}})
+        return _lookup(merchant_id, now, lang=lang, contact=limited, status=429)
+    lookup_contact.send(merchant_id, contact, form["form_nonce"], language, now)
+    return _redirect(_with_query(page_path(merchant_id, "lookup"), lang=lang, notice="message_sent") + "#contact")
 
 
 def submit_lookup(merchant_id: str, raw_body: bytes | None, headers: Mapping[str, str], host: str | None,

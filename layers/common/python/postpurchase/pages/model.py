@@ -200,12 +200,28 @@ class OrderPage(_Page):
     contact: ContactForm = ContactForm()  # support: a question about this order (support/service.py)
 
 
+class LookupContactForm(_Page):
+    """The lookup page's "message us" form as entered (pages/lookup_contact.py): field -> error
+    code (required | invalid | invalid_email | too_many_attempts | expired; "form" for the whole form)."""
+
+    email: str = ""
+    order_number: str = ""
+    text: str = ""
+    errors: dict[str, str] = {}
+    # Per render: "{issued epoch}.{random}" and its HMAC (security.tokens.form_token); the nonce is
+    # also the message's identity, so a double submit is one message.
+    form_nonce: str | None = None
+    csrf_token: str | None = None
+
+
 class LookupPage(_Page):
     context: PageContext
     order_number: str = ""
     email: str = ""
     # not_found (one message whichever was wrong) | too_many_attempts | invalid_link | expired_link
     error: str | None = None
+    contact: LookupContactForm = LookupContactForm()
+    notice: str | None = None  # message_sent (after the contact form; the same whatever matched)
 
 
 class PreferenceKind(_Page):

@@ -481,10 +481,17 @@ def render_order_page(page: model.OrderPage, *, nonce: str) -> str:
 def render_lookup_page(page: model.LookupPage, *, nonce: str) -> str:
     context = page.context
     fmt = _Format(context)
-    frame = _frame(context, fmt, nonce, switch_path=_path(context.shop.merchant_id, "lookup"), switch_params=[])
+    frame = _frame(context, fmt, nonce, switch_path=_path(context.shop.merchant_id, "lookup"), switch_params=[],
+                   notice=getattr(page, "notice", None))
+    contact = getattr(page, "contact", None) or model.LookupContactForm()
     data = {
         **frame,
         "lookup": {"order_number": page.order_number, "email": page.email, "error": page.error},
+        # The "message us" form (pages/lookup_contact.py); shown only with its anti-forgery pair.
+        "lookup_contact": {"action": _path(context.shop.merchant_id, "lookup", "messages"),
+                           "email": contact.email, "order_number": contact.order_number, "text": contact.text,
+                           "errors": contact.errors, "form_nonce": contact.form_nonce,
+                           "csrf_token": contact.csrf_token},
     }
     return _render("pages/lookup.html", fmt.language, data)
 

@@ -17,7 +17,8 @@ Outcome = Literal["customer_erased", "data_request_recorded", "data_request_dupl
 
 
 class PrivacyStore(Protocol):
-    def erase(self, merchant_id: str, customer_ids: list[str], order_ids: list[str], now: datetime) -> dict: ...
+    def erase(self, merchant_id: str, customer_ids: list[str], order_ids: list[str], now: datetime,
+              emails: list[str] = ...) -> dict: ...
 
     def record_data_request(self, merchant_id: str, request_id: str, customer_id: str | None, email: str | None,
                             order_ids: list[str], source: str, received_at: datetime) -> bool: ...
@@ -32,7 +33,9 @@ def handle_privacy_event(event: PrivacyEvent, *, store: PrivacyStore, customers:
     from ..storage.privacy import customer_ids_for
 
     if isinstance(event, CustomerRedactRequested):
-        store.erase(event.merchant_id, customer_ids_for(event.customer_id, event.email), list(event.order_ids), now)
+        # The address too: support conversations are found by it (a customer may never have ordered).
+        store.erase(event.merchant_id, customer_ids_for(event.customer_id, event.email), list(event.order_ids), now,
+                    emails=[event.email] if event.email else [])
         return "customer_erased"
     if isinstance(event, CustomerDataRequested):
         new = store.record_data_request(event.merchant_id, event.request_id, event.customer_id, event.email,

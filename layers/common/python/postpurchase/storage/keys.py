@@ -307,6 +307,15 @@ def support_receipt_pk(merchant_id: str, identity_digest: str) -> str:
     return f"M#{merchant_id}#SUPRCPT#{identity_digest}"
 
 
+def support_customer_pk(merchant_id: str, email_digest: str) -> str:
+    """A customer address's conversations (sk CONV#{c}; storage/support.py, storage/privacy.py)."""
+    return f"M#{merchant_id}#SUPCUST#{email_digest}"
+
+
+def support_customer_sk(conversation_id: str) -> str:
+    return f"CONV#{conversation_id}"
+
+
 # Support FAQ (support/faq.py): one item per merchant in the merchant's partition.
 SUPPORT_FAQ_SK = "SUPPORT#FAQ"
 STATS_MARKER_SK = "COUNTED"

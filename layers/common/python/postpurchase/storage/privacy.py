@@ -6,9 +6,10 @@ customer-scoped messages), their orders through gsi1 (`gsi1pk = M#{m}#C#{c}`) an
 partition (shipments, timeline, messages, returns, feedback, schedule), and a few items keyed by
 something else: the order-number lookup, the feedback and referral listings, the referral code,
 the RMA -> order pointers, the RMAs by email (the console's search), the email -> customer
-pointer (the console's messages search), the coupons, the address's suppression. Finding them is
-1 Query (customer) + 1 Query (gsi1) + 1 Query per order + 1 BatchGetItem per 100 side items;
-`Found.queries` counts them.
+pointer (the console's messages search), the coupons, the address's suppression, and the support
+conversations of the customer's addresses. Finding them is 1 Query (customer) + 1 Query (gsi1) +
+1 Query per order + 1 per address and 2 per support conversation + 1 BatchGetItem per 100 side
+items; `Found.queries` counts them.
 
 Erasure keeps what the merchant must keep for its books and deletes or strips the rest
 (ERASE_POLICY, one decision per item type; a test fails when a new type has none):
@@ -20,6 +21,11 @@ Erasure keeps what the merchant must keep for its books and deletes or strips th
 - returns: kept without the customer's free text; feedback (ratings and comments): deleted;
 - survey answers and detractor messages: deleted (not in ERASE_POLICY: they are not PynamoDB
   types; `action_for` deletes what it does not name); survey counters: kept (they name nobody);
+- support conversations (found through `M#{m}#SUPCUST#{sha256(address)}`, one Query per address
+  the customer is known by, then one Query per conversation and one of its CSAT answers): the
+  conversation, every message (text, sender address; with it the raw mail and the attachments in
+  the support mail bucket), the Message-ID pointers, the receipts and the CSAT answers are
+  deleted, the address pointers last; the merchant's support counters (per day, no person) stay;
 - scheduled messages, the order-number lookup, the referral code, the customer's referrals (as
   referrer) and the listings naming them: deleted; a referral in which the customer was the
   referred friend is the referrer's and is kept (it holds customer ids, no contact data); shipments and timelines (carrier, tracking number, scans): kept;
@@ -64,11 +70,13 @@ ERASE_POLICY: dict[str, Action] = {
     "product": "keep", "product_sku": "keep", "recommendation_rules": "keep", "copurchase": "keep",
     "privacy_request": "keep", "privacy_erasure": "keep", "scheduler_cursor": "keep",
     "support_faq": "keep",  # the shop's own FAQ text
-    # Support conversations (storage/support.py) hold the customer's address and words but live in
-    # their own partitions, which the erasure's finder (customer, gsi1, order partitions) does not
-    # reach yet: kept for now, a known gap (docs/architecture.md, "Customers' data").
-    "support_conversation": "keep", "support_message": "keep", "support_thread": "keep", "support_receipt": "keep",
-    "support_csat": "keep", "support_stats": "keep",  # a score per resolution; daily counts: no person
+    # Support (storage/support.py), found through the address's pointers (support_customer): the
+    # conversation (address, name, subject), its messages (the customer's words; the raw mail and
+    # attachments in S3 go with them), the Message-ID pointers and receipts, the CSAT answers:
+    # all deleted. The merchant's daily counters (support_stats) name nobody and stay, so the
+    # metrics keep their history.
+    "support_conversation": "delete", "support_message": "erase_support_message", "support_thread": "delete",
+    "support_receipt": "delete", "support_customer": "delete", "support_csat": "delete", "support_stats": "keep",
     # Analytics: daily counts per SKU / carrier / kind and fact markers keyed by ids, never a person.
     "stats": "keep", "stats_marker": "keep",
     # Storefront reviews: the review goes with its public copies, its count and its photos
@@ -160,8 +168,10 @@ def customer_ids_for(customer_id: str | None, email: str | None) -> list[str]:
     return ids
 
 
-def find(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str] = ()) -> Found:
-    """Every item about these customers (and these orders of theirs), read consistently."""
+def find(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str] = (),
+         emails: Iterable[str] = ()) -> Found:
+    """Every item about these customers (and these orders of theirs, and these addresses of
+    theirs: a customer who only wrote to support has no order), read consistently."""
     from ..security.order_access import email_digest, normalise_order_number
     from .coupons import code_digest
 
@@ -188,7 +198,7 @@ def find(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str] = (
             found.items.extend(_query(found, respondent_pk(merchant_id, survey["survey_id"], customer_id)))
 
     side: set[tuple[str, str]] = set()
-    emails = set()
+    emails = {email.strip() for email in emails if email and email.strip() and email != ERASED_EMAIL}
     for item in found.items:
         kind = item.get("type")
         if kind == "customer" and item.get("email"):
@@ -223,9 +233,37 @@ def find(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str] = (
                     for customer_id in customer_ids)
         side.update((keys.return_email_pk(merchant_id, email_digest(email)), keys.return_email_sk(order_id, rma_id))
                     for order_id, rma_id in returns if order_id)
+    side |= _support_items(found, emails)
     have = {(item["pk"], item["sk"]) for item in found.items}
     found.items.extend(_batch_get(found, side - have))
     return found
+
+
+def _support_items(found: Found, emails: Iterable[str]) -> set[tuple[str, str]]:
+    """The support conversations of these addresses (storage/support.py) into `found`: the address
+    pointers, each conversation's partition (conversation, messages) and its CSAT answers. Returns
+    the keys of their Message-ID pointers and receipts, for the side BatchGetItem."""
+    from .support import customer_digest, digest
+
+    merchant_id = found.merchant_id
+    conversations: dict[str, None] = {}
+    for email in sorted(set(emails), key=str.casefold):
+        for pointer in _query(found, keys.support_customer_pk(merchant_id, customer_digest(email))):
+            found.items.append(pointer)
+            conversations[pointer["conversation_id"]] = None
+    side: set[tuple[str, str]] = set()
+    for conversation_id in conversations:
+        for item in _query(found, keys.support_conversation_pk(merchant_id, conversation_id)):
+            found.items.append(item)
+            if item.get("type") != "support_message":
+                continue
+            message_id = _document(item).get("email_message_id")
+            if message_id and message_id.strip():
+                side.add((keys.support_thread_pk(merchant_id, digest(message_id)), keys.SUPPORT_THREAD_SK))
+            if item.get("receipt"):
+                side.add((keys.support_receipt_pk(merchant_id, item["receipt"]), keys.SUPPORT_RECEIPT_SK))
+        found.items.extend(_query(found, f"M#{merchant_id}#CSAT#{conversation_id}"))
+    return side
 
 
 def _json_safe(value: Any) -> Any:
@@ -371,7 +409,26 @@ def _apply(item: dict, merchant_id: str, customer_ids: list[str], now: datetime)
         _anonymise_order(item, merchant_id, now)
     elif action == "erase_review":
         _erase_review(item)
+    elif action == "erase_support_message":
+        _erase_support_message(item)
     return action
+
+
+def _erase_support_message(item: dict) -> None:
+    """The message, after its raw mail and attachments (the support mail bucket): a failure in
+    between leaves the message, so a rerun finds its objects again."""
+    from ..adapters.aws import client
+
+    document = _document(item)
+    objects = [key for key in (document.get("raw_key"), *(document.get("attachments") or ())) if key]
+    if objects:
+        bucket = settings().support_mail_bucket
+        if not bucket:
+            raise RuntimeError("SUPPORT_MAIL_BUCKET is not set: cannot erase support mail objects")
+        s3 = client("s3")
+        for key in objects:
+            s3.delete_object(Bucket=bucket, Key=key)  # a key already gone is no error
+    _delete(item)
 
 
 def _erase_review(item: dict) -> None:
@@ -384,17 +441,21 @@ def _erase_review(item: dict) -> None:
     services.review_store().erase(review)
 
 
-def erase(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str], now: datetime) -> dict[str, Any]:
+def erase(merchant_id: str, customer_ids: list[str], order_ids: Iterable[str], now: datetime,
+          emails: Iterable[str] = ()) -> dict[str, Any]:
     """Erase (per ERASE_POLICY) everything find() finds; idempotent. Returns counts per action and
     type, and writes an erasure record (`M#{m}#PRIVACY`, sk ERASED#{hash of the ids}: no PII)."""
-    found = find(merchant_id, customer_ids, order_ids)
+    found = find(merchant_id, customer_ids, order_ids, emails)
     counts = plan(found)
     # Orders last within their partition, and customer partitions after every order: an
     # interrupted erasure is found again by the next run (gsi1, the ids) and finished.
     customer_pks = {keys.customer_pk(merchant_id, c) for c in customer_ids}
 
     def order_key(item: dict) -> tuple:
-        return (item["pk"] in customer_pks, item.get("type") == "order", item["pk"], item["sk"])
+        # Support's address pointers after the conversations they lead to (a rerun finds the rest)
+        # and before the orders whose address names them.
+        return (item["pk"] in customer_pks, item.get("type") == "order", item.get("type") == "support_customer",
+                item["pk"], item["sk"])
 
     for item in sorted(found.items, key=order_key):
         _apply(item, merchant_id, customer_ids, now)
@@ -457,8 +518,9 @@ def mark_exported(merchant_id: str, request_id: str, now: datetime) -> None:
 class DynamoPrivacyStore:
     """privacy.service.PrivacyStore on the table."""
 
-    def erase(self, merchant_id: str, customer_ids: list[str], order_ids: list[str], now: datetime) -> dict:
-        return erase(merchant_id, customer_ids, order_ids, now)
+    def erase(self, merchant_id: str, customer_ids: list[str], order_ids: list[str], now: datetime,
+              emails: Iterable[str] = ()) -> dict:
+        return erase(merchant_id, customer_ids, order_ids, now, emails)
 
     def record_data_request(self, merchant_id: str, request_id: str, customer_id: str | None, email: str | None,
                             order_ids: list[str], source: str, received_at: datetime) -> bool:

@@ -6,7 +6,9 @@ gsi1 keys M#{m}#SUPPORT#{status} / {updated}#{c}: the merchant's list in one sta
 first, is one Query per page. Message-IDs (ours and the customer's) point at their
 conversation (pk M#{m}#MID#{sha256}), so an emailed reply finds its thread with one BatchGetItem;
 an inbound message's identity (S3 key, idempotency key) is a receipt written in the same
-transaction, so a redelivered message is found, not recorded twice.
+transaction, so a redelivered message is found, not recorded twice. Each customer address points
+at its conversations (pk M#{m}#SUPCUST#{sha256(address)}, sk CONV#{c}, written with the
+conversation): a customer's export and erasure find them (storage/privacy.py).
 
 Requests: `record` one TransactWriteItems; `thread` and `page` one Query; `get` and `receipt`
 one GetItem; `conversations_for` one BatchGetItem.
@@ -25,8 +27,8 @@ from ..support.model import Conversation, SupportMessage
 from .return_queue import _decode_cursor as _gsi1_cursor, _encode_cursor  # the one gsi1 page cursor
 from . import keys
 from .orders import _connection, _reasons
-from .table import (Record, SupportConversationRecord, SupportMessageRecord, SupportReceiptRecord,
-                    SupportThreadRecord)
+from .table import (Record, SupportConversationRecord, SupportCustomerRecord, SupportMessageRecord,
+                    SupportReceiptRecord, SupportThreadRecord)
 
 MAX_PAGE = 100
 
@@ -41,6 +43,13 @@ class AlreadyRecorded(Exception):
 
 def digest(value: str) -> str:
     return hashlib.sha256(value.strip().encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def customer_digest(email: str) -> str:
+    """An address as the order-number lookup hashes it (case and spaces do not matter)."""
+    from ..security.order_access import email_digest
+
+    return email_digest(email)
 
 
 @dataclass(frozen=True)
@@ -153,10 +162,18 @@ class DynamoSupportStore:
                     transaction.save(record, condition=SupportConversationRecord.revision == write.previous_revision)
                 for stored in write.messages:
                     message = stored.message
+                    receipt = digest(write.receipt) if write.receipt is not None and \
+                        message.message_id == write.receipt_message_id else None
                     transaction.save(SupportMessageRecord(
                         pk, keys.support_message_sk(keys.time_key(message.created_at), message.message_id),
-                        document=message.model_dump_json(), outbox=stored.outbox),
+                        document=message.model_dump_json(), outbox=stored.outbox, receipt=receipt),
                         condition=SupportMessageRecord.pk.does_not_exist())
+                address = conversation.customer_email
+                if address and (write.previous_revision is None or write.previous is None
+                                or write.previous.customer_email != address):
+                    # The address's conversations, for its export and erasure (storage/privacy.py).
+                    transaction.save(SupportCustomerRecord(keys.support_customer_pk(m, customer_digest(address)),
+                                                           keys.support_customer_sk(c), conversation_id=c))
                 from .support_metrics import add_to_transaction
                 from ..support.metrics import changes
 

@@ -585,6 +585,8 @@ class SupportMessageRecord(Record, discriminator="support_message"):
     document = UnicodeAttribute()  # postpurchase.support.model.SupportMessage as JSON
     # An outbound email's EmailRequest as JSON: queued again when a retried intake finds it.
     outbox = UnicodeAttribute(null=True)
+    # The inbound message's receipt key digest (SupportReceiptRecord): an erasure finds it here.
+    receipt = UnicodeAttribute(null=True)
 
 
 class SupportThreadRecord(Record, discriminator="support_thread"):
@@ -601,6 +603,16 @@ class SupportReceiptRecord(Record, discriminator="support_receipt"):
 
     conversation_id = UnicodeAttribute()
     message_id = UnicodeAttribute()
+
+
+class SupportCustomerRecord(Record, discriminator="support_customer"):
+    """pk M#{m}#SUPCUST#{sha256(customer email)}, sk CONV#{c}: the conversations a customer's
+    address is in (written with the conversation), so a customer's export and erasure find them
+    (storage/privacy.py) with one Query per address."""
+
+    conversation_id = UnicodeAttribute()
+
+
 class SupportFaqRecord(Record, discriminator="support_faq"):
     """pk M#{m}, sk SUPPORT#FAQ: the merchant's FAQ entries (support/faq.py) as JSON."""
 

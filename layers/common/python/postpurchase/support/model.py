@@ -34,6 +34,7 @@ class Channel(StrEnum):
     EMAIL = "email"
     FORM = "form"
     API = "api"
+    LOOKUP_FORM = "lookup_form"  # the lookup page's form: no link, the address is only what was typed
 
 
 class Source(StrEnum):

@@ -48,6 +48,7 @@ class Incoming:
     raw_key: str | None = None
     automated: str | None = None  # inbound_mail's reason we must never answer automatically
     problems: tuple[str, ...] = ()
+    named_order: bool = False  # the customer typed an order number (lookup form): no guessing another
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,9 @@ def match_order(merchant_id: str, incoming: Incoming) -> tuple[Order | None, tup
         order = store.get_order(merchant_id, incoming.order_id)
         # A signed order link (the page's form) proves the order; a merchant's API call may pass on
         # a number a chat visitor typed, so there the order must also be the sender's.
-        vouched = incoming.channel is not Channel.API or _same_address(order.recipient, incoming.email) if order else False
+        # The lookup page's form is like the API: only an address was typed, so it must be the order's.
+        typed = incoming.channel in (Channel.API, Channel.LOOKUP_FORM)
+        vouched = not typed or _same_address(order.recipient, incoming.email) if order else False
         if order is not None and vouched:
             return order, ()
         if order is not None:
@@ -109,7 +112,7 @@ def match_order(merchant_id: str, incoming: Incoming) -> tuple[Order | None, tup
             if order is not None and _same_address(order.recipient, incoming.email):
                 return order, tuple(mentioned)
             mentioned.append(order_id)
-    if incoming.email and not refs.order_numbers and not refs.tracking_numbers:
+    if incoming.email and not refs.order_numbers and not refs.tracking_numbers and not incoming.named_order:
         return _senders_newest_order(merchant_id, incoming.email), tuple(mentioned)
     return None, tuple(dict.fromkeys(mentioned))
 
