@@ -20,7 +20,8 @@ from .. import services
 from ..config import settings
 from ..errors import Conflict, InvalidInput, NotAllowed
 from . import photos, service
-from .model import MAX_PHOTOS, Photo, Review, merchant_document, parse_review_id, public_document
+from .model import (MAX_PHOTOS, Photo, Review, looks_like_review_id, merchant_document, parse_review_id,
+                    public_document)
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -131,8 +132,19 @@ def moderation_queue(merchant_id: str, query: Mapping[str, str] | None) -> dict[
     return {"items": [merchant_document(review, _media()) for review in reviews], "next_cursor": cursor}
 
 
+def locate(merchant_id: str, review_id: str) -> tuple[str, str]:
+    """(order id, sku) of the merchant's review named `review_id`: its public id (one GetItem of the
+    lookup item), else the legacy encoding of (order, sku) that reviews had before public ids; a
+    review of another merchant is not found either way (the keys start with this merchant)."""
+    from ..errors import NotFound
+
+    if not looks_like_review_id(review_id):
+        raise NotFound("no such review", field="review_id")
+    return services.review_store().locate(merchant_id, review_id) or parse_review_id(review_id)
+
+
 def _change(merchant_id: str, review_id: str, step: Any, now: datetime) -> dict[str, Any]:
-    order_id, sku = parse_review_id(review_id)
+    order_id, sku = locate(merchant_id, review_id)
     review = service.change(services.review_store(), merchant_id, order_id, sku, step, now)
     return merchant_document(review, _media())
 
@@ -157,10 +169,24 @@ def reply_to_review(merchant_id: str, review_id: str, data: Mapping[str, Any], n
 
 # --- the customer's photos (rating token) -------------------------------------------------------------
 def _upload_key(m: str, o: str, sku: str, upload_id: str) -> str:
+    """The private upload's key: stable for the review whatever its id (an upload in flight when a
+    review is given its public id still arrives), naming the order only by a digest."""
     from ..adapters.review_media import UPLOADS
-    from .model import review_id
 
-    return f"{UPLOADS}{m}/{review_id(o, sku)}/{upload_id}"
+    digest = hashlib.sha256(f"{m}#{o}#{sku}".encode()).hexdigest()[:32]
+    return f"{UPLOADS}{m}/{digest}/{upload_id}"
+
+
+def _photo_review(m: str, o: str, sku: str, now: datetime) -> Review:
+    """The review photos are added to, with its public id (photo keys are public: they name the
+    review by that id, never by its order)."""
+    store = services.review_store()
+    review = store.get(m, o, sku)
+    if review is None:
+        raise Conflict("rate the product before adding photos", field="rating")
+    if review.public_id is None:
+        review = service.change(store, m, o, sku, service.give_public_id, now)
+    return review
 
 
 def photo_upload(token: str, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -195,9 +221,7 @@ def photo_attach(token: str, upload_id: str, now: datetime) -> tuple[dict[str, A
     if not upload_id or len(upload_id) > 64 or not all(ch.isalnum() or ch in "-_" for ch in upload_id):
         raise InvalidInput("upload_id is not one this API returned", field="upload_id")
     media, store = services.review_media(), services.review_store()
-    review = store.get(m, o, sku)
-    if review is None:
-        raise Conflict("rate the product before adding photos", field="rating")
+    review = _photo_review(m, o, sku, now)
     key = f"{PUBLIC}reviews/{m}/{review.review_id}/{upload_id}"
     known = next((photo for photo in review.photos if photo.key.rsplit(".", 1)[0] == key), None)
     if known is not None:  # a retried call: the photo is already there
