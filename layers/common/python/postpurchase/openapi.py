@@ -616,6 +616,10 @@ def _review_paths() -> dict[str, dict]:
             "security": [{}], "parameters": [_path("token"), _path("upload_id")],
             "responses": {"201": _answer("review_id, photo (url, width, height), photos, status"),
                           "200": _answer("Already processed"), **_errors(400, 404, 409, 422)}}},
+        "/pages/{merchant_id}/feedback/{token}/photos/{upload_id}": {
+            "get": _page("Where S3 sends the rating page's photo upload (success_action_redirect): the upload "
+                         "is checked and cleaned as by POST /v1/feedback/{token}/photos/{upload_id}, then 303 back "
+                         "to the rating page with ?photo=added or the reason it was refused")},
     }
 
 

@@ -111,7 +111,7 @@ def add_photo(review: Review, photo: Photo, now: datetime) -> Review:
     if any(existing.key == photo.key for existing in review.photos):
         return review
     if len(review.photos) >= MAX_PHOTOS:
-        raise NotAllowed(f"a review has at most {MAX_PHOTOS} photos", field="photo")
+        raise NotAllowed(f"a review has at most {MAX_PHOTOS} photos", field="photo", reason="count")
     return review.model_copy(update={"photos": (*review.photos, photo), "version": review.version + 1,
                                      "updated_at": now})
 

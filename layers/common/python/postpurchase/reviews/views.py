@@ -202,7 +202,7 @@ def photo_upload(token: str, data: Mapping[str, Any], now: datetime) -> dict[str
     if review is None:
         raise Conflict("rate the product before adding photos", field="rating")
     if len(review.photos) >= MAX_PHOTOS:
-        raise NotAllowed("this review has all the photos it can have", field="photo")
+        raise NotAllowed("this review has all the photos it can have", field="photo", reason="count")
     upload_id = secrets.token_urlsafe(12)
     fields, conditions = photos.post_policy(content_type)
     post = services.review_media().presigned_post(_upload_key(m, o, sku, upload_id), fields, conditions,
@@ -227,6 +227,9 @@ def photo_attach(token: str, upload_id: str, now: datetime) -> tuple[dict[str, A
     if known is not None:  # a retried call: the photo is already there
         return _photo_document(review, known), False
     upload = _upload_key(m, o, sku, upload_id)
+    if len(review.photos) >= MAX_PHOTOS:  # e.g. a page's form from before the last photo: not even read
+        media.delete(upload)
+        raise NotAllowed(f"a review has at most {MAX_PHOTOS} photos", field="photo", reason="count")
     data = media.read_upload(upload, photos.MAX_BYTES)
     try:
         image = photos.clean(data)
@@ -237,6 +240,40 @@ def photo_attach(token: str, upload_id: str, now: datetime) -> tuple[dict[str, A
     media.put(photo.key, image.data, image.content_type, "public, max-age=31536000, immutable")
     updated = service.change(store, m, o, sku, lambda current: service.add_photo(current, photo, now), now)
     return _photo_document(updated, photo), True
+
+
+# --- the rating page's photo form (no script: the browser posts the file straight to S3) ----------------
+@dataclass(frozen=True)
+class PhotoForm:
+    url: str  # S3's POST endpoint (the page's CSP form-action allows its origin)
+    fields: dict[str, str]  # the presigned POST's fields, as hidden inputs before the file
+
+
+def photo_form(review: Review, redirect_for: Any) -> PhotoForm | None:
+    """One more photo's upload form for the rating page, or None when the review has all it can
+    have. `redirect_for(upload_id)` is our page S3 sends the browser to after the upload (it then
+    calls photo_attach, as the API does). Signing is local: no AWS request."""
+    if len(review.photos) >= MAX_PHOTOS:
+        return None
+    upload_id = secrets.token_urlsafe(12)
+    fields, conditions = photos.form_policy(redirect_for(upload_id))
+    post = services.review_media().presigned_post(
+        _upload_key(review.merchant_id, review.order_id, review.sku, upload_id), fields, conditions,
+        photos.UPLOAD_SECONDS)
+    return PhotoForm(post["url"], dict(post["fields"]))
+
+
+def photo_urls(review: Review) -> list[dict[str, Any]]:
+    base = _media().rstrip("/")
+    return [{"url": f"{base}/{photo.key}", "width": photo.width, "height": photo.height} for photo in review.photos]
+
+
+def media_origin() -> str:
+    """The origin photos are shown from (the rating page's CSP img-src)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(_media())
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _photo_document(review: Review, photo: Photo) -> dict[str, Any]:
