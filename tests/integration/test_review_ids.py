@@ -113,7 +113,8 @@ def test_erasing_the_customer_deletes_the_lookup_item_too(aws):
 
     answer(aws, ORDER, 5, comment="Nice")
     rid = review_of(ORDER)
-    assert [(type(item).__name__, item.order_id) for item in _lookup_items(MERCHANT, rid)] == [("ReviewLookupRecord", ORDER)]
+    assert [(type(item).__name__, item.order_id) for item in _lookup_items(MERCHANT, rid)] == [
+        ("ReviewLookupRecord", ORDER)]
     erase(MERCHANT, customer_ids_for("c-1", "ayse.yilmaz@example.com"), [ORDER], aws.clock.now())
     assert _lookup_items(MERCHANT, rid) == []
     assert aws.client.post(f"/v1/reviews/{rid}/publish", headers=aws.auth()).status_code == 404

@@ -69,7 +69,8 @@ def test_the_rating_page_uploads_a_photo_straight_to_s3_and_lists_it_without_exi
     page = html(response)
     url, fields = _upload_form(page)
     # Limits shown in the customer's language (tr), the file input last in the form.
-    assert "En fazla 8 MB boyutunda bir JPEG, PNG veya WebP görseli; değerlendirme başına en fazla 4 fotoğraf." in page
+    assert ("En fazla 8 MB boyutunda bir JPEG, PNG veya WebP görseli; değerlendirme başına en fazla 4 fotoğraf."
+            in page)
     assert "Eklenen fotoğraflar: 0 / 4." in page
     assert 'accept="image/jpeg,image/png,image/webp" required' in page
     # The browser may post there: the CSP names the bucket's origin, and still no script.

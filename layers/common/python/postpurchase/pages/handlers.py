@@ -44,7 +44,8 @@ def _keys() -> Keyring:
     return link_keys()
 
 
-def _headers(nonce: str | None = None, form_actions: tuple[str, ...] = (), images: tuple[str, ...] = ()) -> dict[str, str]:
+def _headers(nonce: str | None = None, form_actions: tuple[str, ...] = (),
+             images: tuple[str, ...] = ()) -> dict[str, str]:
     """`form_actions` and `images`: origins a page also posts a form to (the rating page's photo
     upload, straight to S3) or shows images from, beyond its own."""
     style = f"'nonce-{nonce}'" if nonce else "'none'"
