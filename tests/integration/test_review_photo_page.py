@@ -181,3 +181,14 @@ def test_the_comment_form_after_rating_keeps_the_photo_part(aws):
     done = page_post(aws, link, fields)
     assert done.status_code == 200 and 'id="review-photos"' in html(done)
     assert "form-action 'self' https://" in done.headers["Content-Security-Policy"]
+
+
+def test_the_page_with_its_upload_form_is_still_one_read(aws):
+    from infra.aws_requests import count_aws_requests
+
+    link = _rated(aws)
+    with count_aws_requests() as requests_made:
+        response = page_get(aws, link)
+    assert 'class="photo-form"' in html(response)
+    # The order, the answer and the review in one BatchGetItem; the form is signed locally.
+    assert dict(requests_made) == {("DynamoDB", "BatchGetItem"): 1}
