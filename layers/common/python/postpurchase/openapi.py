@@ -557,7 +557,8 @@ def _review_paths() -> dict[str, dict]:
     conditional = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
                    "description": "An ETag from an earlier answer: 304 when nothing changed"}
     cached = {"304": _answer("Not modified (the ETag matched)")}
-    merchant = [_path("review_id")]
+    merchant = [{**_path("review_id"), "description": "The review's opaque public id (review_id of any "
+                 "answer; ids of reviews saved before public ids, which encoded the order, still work)"}]
     return {
         "/v1/public/{merchant}/products/{sku}/reviews": {"get": {
             "summary": "A product's published reviews (no key; cacheable: Cache-Control, ETag). One DynamoDB "
