@@ -506,9 +506,10 @@ def preferences_submit(merchant_id):
 def feedback_page(merchant_id, token):
     from postpurchase.pages import feedback
 
-    query = app.current_request.query_params or {}
-    return _page(merchant_id, query.get("lang"), lambda: feedback.feedback_page(merchant_id, token, query,
-                                                                                clock.now()))
+    request = app.current_request
+    query = request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: feedback.feedback_page(
+        merchant_id, token, query, clock.now(), base_url=public_base_url(request.context)))
 
 
 @app.route("/pages/{merchant_id}/feedback/{token}", methods=["POST"], content_types=FORM)
@@ -517,7 +518,8 @@ def feedback_submit(merchant_id, token):
 
     request = app.current_request
     return _page(merchant_id, None, lambda: feedback.submit_feedback(
-        merchant_id, token, request.raw_body, request.headers, request.headers.get("host"), clock.now()))
+        merchant_id, token, request.raw_body, request.headers, request.headers.get("host"), clock.now(),
+        base_url=public_base_url(request.context)))
 @app.route("/pages/{merchant_id}/surveys/{token}", methods=["GET"])
 def survey_page(merchant_id, token):
     from postpurchase.pages import survey
@@ -810,6 +812,18 @@ def review_photo_attach(token, upload_id):
 
     document, created = views.photo_attach(token, upload_id, clock.now())
     return respond(document, 201 if created else 200)
+
+
+@app.route("/pages/{merchant_id}/feedback/{token}/photos/{upload_id}", methods=["GET"])
+def feedback_photo_uploaded(merchant_id, token, upload_id):
+    """Where S3 sends the rating page's photo upload (success_action_redirect)."""
+    from postpurchase.pages import feedback
+
+    query = app.current_request.query_params or {}
+    return _page(merchant_id, query.get("lang"), lambda: feedback.photo_uploaded(
+        merchant_id, token, upload_id, query, clock.now()))
+
+
 # --- packing-insert batches: a day's inserts as one PDF (postpurchase/insert/batches.py) ----------
 
 

@@ -129,6 +129,7 @@ EXPECTED_ROUTES = {
     ("PUT", "/v1/reviews/{review_id}/reply"),
     ("POST", "/v1/feedback/{token}/photos"),
     ("POST", "/v1/feedback/{token}/photos/{upload_id}"),
+    ("GET", "/pages/{merchant_id}/feedback/{token}/photos/{upload_id}"),  # S3's photo-upload redirect
     # post-purchase surveys
     ("GET", "/v1/surveys"),
     ("PUT", "/v1/surveys/{survey_id}"),

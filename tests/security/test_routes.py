@@ -122,6 +122,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("PUT", "/v1/reviews/{review_id}/reply"): Route("merchant", {"text": "Thank you"}),
     ("POST", "/v1/feedback/{token}/photos"): Route("public", {"content_type": "image/jpeg"}),
     ("POST", "/v1/feedback/{token}/photos/{upload_id}"): Route("public", {}),
+    ("GET", "/pages/{merchant_id}/feedback/{token}/photos/{upload_id}"): Route("page"),  # S3's upload redirect
 }
 
 # Ids that must never reach another partition, break a key, or give a 500.

@@ -36,5 +36,9 @@ def render_page(name: str, language: str) -> str:
                              currency=currency, min_spend=Decimal("15000"),
                              expires_at=datetime(2026, 12, 31, 20, tzinfo=timezone.utc))
         return feedback_page(language, product_title=f"{THAI_TITLE} / {RUSSIAN_TITLE}", rating=4, thanked=True,
-                             coupon=coupon, comment="x")
+                             coupon=coupon, comment="x", has_review=True, photo_outcome="size",
+                             photos=[{"url": "https://media.example/public/reviews/p1.jpg", "width": 800,
+                                      "height": 600}],
+                             photo_upload_url="https://review-media.s3.amazonaws.com/",
+                             photo_fields={"key": "uploads/demo-store/abc/u1", "policy": "eyJleHBpcmF0aW9uIjoi"})
     return render(name, language)

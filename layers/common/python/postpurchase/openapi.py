@@ -560,7 +560,8 @@ def _review_paths() -> dict[str, dict]:
     conditional = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
                    "description": "An ETag from an earlier answer: 304 when nothing changed"}
     cached = {"304": _answer("Not modified (the ETag matched)")}
-    merchant = [_path("review_id")]
+    merchant = [{**_path("review_id"), "description": "The review's opaque public id (review_id of any "
+                 "answer; ids of reviews saved before public ids, which encoded the order, still work)"}]
     return {
         "/v1/public/{merchant}/products/{sku}/reviews": {"get": {
             "summary": "A product's published reviews (no key; cacheable: Cache-Control, ETag). One DynamoDB "
@@ -619,6 +620,10 @@ def _review_paths() -> dict[str, dict]:
             "security": [{}], "parameters": [_path("token"), _path("upload_id")],
             "responses": {"201": _answer("review_id, photo (url, width, height), photos, status"),
                           "200": _answer("Already processed"), **_errors(400, 404, 409, 422)}}},
+        "/pages/{merchant_id}/feedback/{token}/photos/{upload_id}": {
+            "get": _page("Where S3 sends the rating page's photo upload (success_action_redirect): the upload "
+                         "is checked and cleaned as by POST /v1/feedback/{token}/photos/{upload_id}, then 303 back "
+                         "to the rating page with ?photo=added or the reason it was refused")},
     }
 
 

@@ -35,6 +35,10 @@ class S3ReviewMedia:
     def delete(self, key: str) -> None:
         client("s3").delete_object(Bucket=self.bucket, Key=key)
 
+    def copy(self, source: str, key: str) -> None:
+        """A copy of an object under another key (type and cache headers copied with it)."""
+        client("s3").copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source})
+
     def put(self, key: str, data: bytes, content_type: str, cache_control: str) -> None:
         client("s3").put_object(Bucket=self.bucket, Key=key, Body=data, ContentType=content_type,
                                 CacheControl=cache_control)

@@ -7,10 +7,10 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence, TextIO
 
-from . import api_keys, attention, customers, dlq, inserts, merchants, messages, secrets, shopify
+from . import api_keys, attention, customers, dlq, inserts, merchants, messages, reviews, secrets, shopify
 from .stack import StackError, activate, read_cloudformation_stack, read_local_stack
 
-GROUPS = (merchants, api_keys, dlq, customers, shopify, secrets, attention, messages, inserts)
+GROUPS = (merchants, api_keys, dlq, customers, shopify, secrets, attention, messages, inserts, reviews)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,8 +68,8 @@ class Ports(Protocol):
         """Raises NotImplementedError while no loyalty programme exists (skipped)."""
         ...
 
-    def follow_review(self, feedback: Feedback, order: Order, now: datetime, known: Any = None) -> None:
-        """Create or re-moderate the answer's storefront review (reviews/)."""
+    def follow_review(self, feedback: Feedback, order: Order, now: datetime, known: Any = None) -> Any:
+        """Create or re-moderate the answer's storefront review (reviews/); returns it (or None)."""
         ...
 
 
@@ -84,6 +84,7 @@ class Submission:
     customer_timezone: str | None = None
     skipped: tuple[str, ...] = ()  # effects whose capability does not exist yet
     author: str = ""  # the name its storefront review shows ("Ayşe K."; reviews/model.display_name)
+    review: Any = None  # its storefront review after this answer (reviews.model.Review), when there is one
 
 
 def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: int,
@@ -109,14 +110,14 @@ def submit(ports: Ports, merchant_id: str, order_id: str, sku: str, *, rating: i
     else:
         raise Conflict("the answer changed meanwhile; send it again", field="rating")
     _notify(ports, feedback, notified)
-    ports.follow_review(feedback, loaded.order, now, loaded.review)
+    review = ports.follow_review(feedback, loaded.order, now, loaded.review)
     coupon, skipped = _after_answer(ports, feedback, loaded.order.currency, now)
     customer = loaded.order.customer
     from ..reviews.model import display_name
 
     return Submission(feedback, created=loaded.feedback is None, changed=changed, coupon=coupon,
                       customer_locale=customer.locale, customer_timezone=customer.timezone, skipped=skipped,
-                      author=display_name(customer.first_name, customer.last_name))
+                      author=display_name(customer.first_name, customer.last_name), review=review)
 
 
 def _notify(ports: Ports, feedback: Feedback, notified_version: int) -> None:

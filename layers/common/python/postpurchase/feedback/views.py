@@ -51,10 +51,10 @@ class AwsPorts:
     def award_review_bonus(self, merchant_id: str, customer_id: str, order_id: str, sku: str, now: datetime) -> None:
         services.loyalty().award_review_bonus(merchant_id, customer_id, order_id, sku, now)
 
-    def follow_review(self, feedback: Any, order: Any, now: datetime, known: Any = None) -> None:
+    def follow_review(self, feedback: Any, order: Any, now: datetime, known: Any = None) -> Any:
         from ..reviews.service import follow_feedback
 
-        follow_feedback(services.review_store(), feedback, order,
+        return follow_feedback(services.review_store(), feedback, order,
                         services.messaging_settings(feedback.merchant_id).reviews, now, known=known)
 
 

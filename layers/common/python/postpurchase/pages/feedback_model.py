@@ -5,6 +5,8 @@ from ..messaging.requests import OfferNotice
 from . import model
 
 RATINGS = (1, 2, 3, 4, 5)
+# What the photo upload's redirect back to the page reports (`?photo=`): added, or why not.
+PHOTO_OUTCOMES = ("added", "size", "type", "pixels", "unreadable", "count", "missing", "rate_first")
 
 
 class FeedbackPage(model._Page):
@@ -18,3 +20,10 @@ class FeedbackPage(model._Page):
     thanked: bool = False  # an answer was just recorded
     coupon: OfferNotice | None = None
     errors: dict[str, str] = {}  # field -> invalid | too_long (rating, comment, title)
+    # Photos (shown once the answer has a storefront review): those added, and a form posting one
+    # more straight to S3 (url + presigned fields) while there is room.
+    has_review: bool = False
+    photos: list[dict] = []  # url, width, height
+    photo_upload_url: str | None = None
+    photo_fields: dict[str, str] = {}
+    photo_outcome: str | None = None  # one of PHOTO_OUTCOMES

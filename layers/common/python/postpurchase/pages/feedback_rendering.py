@@ -23,6 +23,18 @@ def _coupon(fmt: Any, page: FeedbackPage) -> dict[str, Any] | None:
             "expires": fmt.day(fmt.local_day(coupon.expires_at)) if coupon.expires_at else None}
 
 
+def _photos(fmt: Any, page: FeedbackPage) -> dict[str, Any] | None:
+    from ..reviews.model import MAX_PHOTOS
+    from ..reviews.photos import MAX_BYTES
+
+    if not page.has_review:
+        return None
+    return {"shown": page.photos, "count": len(page.photos), "count_text": fmt.number(len(page.photos)),
+            "max": fmt.number(MAX_PHOTOS), "max_megabytes": fmt.number(MAX_BYTES // (1024 * 1024)),
+            "action": page.photo_upload_url, "fields": sorted(page.photo_fields.items()),
+            "outcome": page.photo_outcome}
+
+
 def render_feedback_page(page: FeedbackPage, *, nonce: str) -> str:
     context = page.context
     fmt = rendering._Format(context)
@@ -45,5 +57,6 @@ def render_feedback_page(page: FeedbackPage, *, nonce: str) -> str:
             "rating_error": page.errors.get("rating"),
             "comment_error": page.errors.get("comment"),
         },
+        "photos": _photos(fmt, page),
     }
     return rendering._render("pages/feedback.html", fmt.language, data)

@@ -44,12 +44,17 @@ def _keys() -> Keyring:
     return link_keys()
 
 
-def _headers(nonce: str | None = None) -> dict[str, str]:
+def _headers(nonce: str | None = None, form_actions: tuple[str, ...] = (),
+             images: tuple[str, ...] = ()) -> dict[str, str]:
+    """`form_actions` and `images`: origins a page also posts a form to (the rating page's photo
+    upload, straight to S3) or shows images from, beyond its own."""
     style = f"'nonce-{nonce}'" if nonce else "'none'"
+    also_post = "".join(f" {origin}" for origin in form_actions)
+    also_show = "".join(f" {origin}" for origin in images)
     return {
         "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": (f"default-src 'none'; style-src {style}; img-src https: data:; "
-                                    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+        "Content-Security-Policy": (f"default-src 'none'; style-src {style}; img-src https: data:{also_show}; "
+                                    f"form-action 'self'{also_post}; base-uri 'none'; frame-ancestors 'none'"),
         "Cache-Control": "no-store",
         "Referrer-Policy": "same-origin",  # the token never leaves for another site; our forms keep their Origin
         "X-Content-Type-Options": "nosniff",
@@ -57,9 +62,10 @@ def _headers(nonce: str | None = None) -> dict[str, str]:
     }
 
 
-def _html(status: int, render: Callable[..., str], page: Any) -> PageResponse:
+def _html(status: int, render: Callable[..., str], page: Any, *, form_actions: tuple[str, ...] = (),
+          images: tuple[str, ...] = ()) -> PageResponse:
     nonce = secrets.token_urlsafe(16)
-    return PageResponse(status, render(page, nonce=nonce), _headers(nonce))
+    return PageResponse(status, render(page, nonce=nonce), _headers(nonce, form_actions, images))
 
 
 def _redirect(location: str) -> PageResponse:

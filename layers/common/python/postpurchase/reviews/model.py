@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -63,6 +64,10 @@ class Review(BaseModel):
     published_at: AwareDatetime | None = None
     reply: Reply | None = None
     version: Annotated[int, Field(ge=1)] = 1
+    # The review's public name (new_public_id): random, assigned once when the review is first
+    # saved, and the only id any output shows. None only on reviews saved before it existed, until
+    # their next save or `reviews backfill-ids` gives them one.
+    public_id: str | None = None
 
     @property
     def verified_buyer(self) -> bool:
@@ -71,15 +76,41 @@ class Review(BaseModel):
 
     @property
     def review_id(self) -> str:
-        return review_id(self.order_id, self.sku)
+        """The id every output shows: the opaque public one (the legacy encoding only for a review
+        not yet given one)."""
+        return self.public_id or review_id(self.order_id, self.sku)
 
     @property
     def published(self) -> bool:
         return self.status == "published"
 
 
+PUBLIC_ID_BYTES = 12  # 16 URL-safe characters, 96 random bits: not guessable, reveals nothing
+
+
+def new_public_id() -> str:
+    return secrets.token_urlsafe(PUBLIC_ID_BYTES)
+
+
+def with_public_id(review: Review, new_id: str | None = None) -> Review:
+    """The review with its public id (unchanged when it has one): assigned once, never replaced."""
+    if review.public_id:
+        return review
+    return review.model_copy(update={"public_id": new_id or new_public_id()})
+
+
+_ID_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def looks_like_review_id(value: str) -> bool:
+    """URL-safe base64 characters only (public and legacy ids alike), checked before any read."""
+    return 1 <= len(value or "") <= 400 and set(value) <= _ID_CHARACTERS
+
+
 def review_id(order_id: str, sku: str) -> str:
-    """An opaque, URL-safe id naming (order, sku); order ids never contain '#'."""
+    """The legacy id: a reversible URL-safe encoding of (order, sku), so it names the order. Kept
+    only so reviews saved before public ids existed, and merchants' stored links to them, still
+    resolve for the merchant's API (views.locate); never shown for a review that has a public id."""
     return base64.urlsafe_b64encode(f"{order_id}#{sku}".encode()).decode().rstrip("=")
 
 

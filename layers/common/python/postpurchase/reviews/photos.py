@@ -21,6 +21,10 @@ MAX_BYTES = 8 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # larger is refused before decoding (decompression bombs)
 MAX_SIDE = 2400  # published photos are scaled down to this
 UPLOAD_SECONDS = 600
+# The rating page's upload form (no script) lets S3 take up to this much, so a photo somewhat over
+# MAX_BYTES reaches `clean` and is refused on our page in the customer's language; beyond it S3's
+# own error page answers. The upload is deleted either way.
+FORM_MAX_BYTES = 2 * MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -45,19 +49,28 @@ def post_policy(content_type: str, max_bytes: int = MAX_BYTES) -> tuple[dict[str
     return fields, conditions
 
 
+def form_policy(redirect: str, max_bytes: int = FORM_MAX_BYTES) -> tuple[dict[str, str], list[Any]]:
+    """Fields and conditions of the rating page's upload form: no declared type (a form cannot set
+    one per file; `clean` believes only the bytes), a size range, and where S3 sends the browser
+    after the upload (our page, which then cleans it like the API's attach call)."""
+    fields = {"success_action_redirect": redirect}
+    conditions: list[Any] = [{"success_action_redirect": redirect}, ["content-length-range", 1, max_bytes]]
+    return fields, conditions
+
+
 def clean(data: bytes, max_bytes: int = MAX_BYTES) -> CleanImage:
     """The upload re-encoded without metadata, or NotAllowed(field="photo") naming why not."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     if not data or len(data) > max_bytes:
-        raise NotAllowed(f"the photo must be 1 byte to {max_bytes} bytes", field="photo")
+        raise NotAllowed(f"the photo must be 1 byte to {max_bytes} bytes", field="photo", reason="size")
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format
             if kind not in EXTENSIONS:
-                raise NotAllowed("the photo must be a JPEG, PNG or WebP image", field="photo")
+                raise NotAllowed("the photo must be a JPEG, PNG or WebP image", field="photo", reason="type")
             if probe.width * probe.height > MAX_PIXELS:
-                raise NotAllowed("the photo has too many pixels", field="photo")
+                raise NotAllowed("the photo has too many pixels", field="photo", reason="pixels")
             probe.verify()  # a truncated or corrupt file fails here
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -65,7 +78,8 @@ def clean(data: bytes, max_bytes: int = MAX_BYTES) -> CleanImage:
     except NotAllowed:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        raise NotAllowed("the photo is not a readable JPEG, PNG or WebP image", field="photo") from None
+        raise NotAllowed("the photo is not a readable JPEG, PNG or WebP image", field="photo",
+                         reason="unreadable") from None
     upright.thumbnail((MAX_SIDE, MAX_SIDE))
     if kind == "JPEG" and upright.mode not in ("RGB", "L"):
         upright = upright.convert("RGB")

@@ -15,7 +15,7 @@ from ..errors import Conflict, NotAllowed, NotFound
 from ..feedback.model import Feedback
 from ..orders.models import Order
 from . import moderation
-from .model import MAX_PHOTOS, MAX_REPLY, Photo, Reply, Review, display_name, published_now
+from .model import MAX_PHOTOS, MAX_REPLY, Photo, Reply, Review, display_name, published_now, with_public_id
 from .settings import ReviewSettings
 from .summary import Summary
 
@@ -30,6 +30,10 @@ class StaleReview(Exception):
 
 class ReviewStore(Protocol):
     def get(self, merchant_id: str, order_id: str, sku: str) -> Review | None: ...
+
+    def locate(self, merchant_id: str, public_id: str) -> tuple[str, str] | None:
+        """(order id, sku) of the merchant's review with this public id."""
+        ...
 
     def save(self, review: Review, previous: Review | None) -> None:
         """Raises StaleReview when `previous` is no longer what is stored."""
@@ -74,7 +78,7 @@ def from_feedback(existing: Review | None, feedback: Feedback, order: Order, set
         draft = existing.model_copy(update={"rating": rating, "title": title, "body": body,
                                             "updated_at": max(now, existing.updated_at),
                                             "version": existing.version + 1})
-    return _moderated(draft, settings, now)
+    return _moderated(with_public_id(draft), settings, now)  # a new review gets its public id here
 
 
 def publish(review: Review, now: datetime) -> Review:
@@ -107,7 +111,7 @@ def add_photo(review: Review, photo: Photo, now: datetime) -> Review:
     if any(existing.key == photo.key for existing in review.photos):
         return review
     if len(review.photos) >= MAX_PHOTOS:
-        raise NotAllowed(f"a review has at most {MAX_PHOTOS} photos", field="photo")
+        raise NotAllowed(f"a review has at most {MAX_PHOTOS} photos", field="photo", reason="count")
     return review.model_copy(update={"photos": (*review.photos, photo), "version": review.version + 1,
                                      "updated_at": now})
 
@@ -122,6 +126,7 @@ def change(store: ReviewStore, merchant_id: str, order_id: str, sku: str,
         after = step(before)
         if after is before or after == before:
             return before
+        after = with_public_id(after)  # a review saved before public ids existed gets one now
         try:
             store.save(after, before)
         except StaleReview:
@@ -151,9 +156,17 @@ def follow_feedback(store: ReviewStore, feedback: Feedback, order: Order, settin
     raise Conflict("the review changed meanwhile; send it again", field="rating")
 
 
+def give_public_id(review: Review) -> Review:
+    """The step of `reviews backfill-ids` (and of a photo added to an older review): the review
+    with its public id, one version on (so the save moves its copies to the new id)."""
+    if review.public_id:
+        return review
+    return with_public_id(review).model_copy(update={"version": review.version + 1})
+
+
 class StepFn(Protocol):
     def __call__(self, review: Review, /) -> Review: ...
 
 
 __all__ = ["Page", "ReviewStore", "SORTS", "Sort", "StaleReview", "Summary", "add_photo", "change",
-           "follow_feedback", "from_feedback", "hide", "publish", "reply"]
+           "follow_feedback", "from_feedback", "give_public_id", "hide", "publish", "reply"]

@@ -20,7 +20,8 @@ from .. import services
 from ..config import settings
 from ..errors import Conflict, InvalidInput, NotAllowed
 from . import photos, service
-from .model import MAX_PHOTOS, Photo, Review, merchant_document, parse_review_id, public_document
+from .model import (MAX_PHOTOS, Photo, Review, looks_like_review_id, merchant_document, parse_review_id,
+                    public_document)
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -137,8 +138,19 @@ def moderation_queue(merchant_id: str, query: Mapping[str, str] | None) -> dict[
     return {"items": [merchant_document(review, _media()) for review in reviews], "next_cursor": cursor}
 
 
+def locate(merchant_id: str, review_id: str) -> tuple[str, str]:
+    """(order id, sku) of the merchant's review named `review_id`: its public id (one GetItem of the
+    lookup item), else the legacy encoding of (order, sku) that reviews had before public ids; a
+    review of another merchant is not found either way (the keys start with this merchant)."""
+    from ..errors import NotFound
+
+    if not looks_like_review_id(review_id):
+        raise NotFound("no such review", field="review_id")
+    return services.review_store().locate(merchant_id, review_id) or parse_review_id(review_id)
+
+
 def _change(merchant_id: str, review_id: str, step: Any, now: datetime) -> dict[str, Any]:
-    order_id, sku = parse_review_id(review_id)
+    order_id, sku = locate(merchant_id, review_id)
     review = service.change(services.review_store(), merchant_id, order_id, sku, step, now)
     return merchant_document(review, _media())
 
@@ -163,10 +175,24 @@ def reply_to_review(merchant_id: str, review_id: str, data: Mapping[str, Any], n
 
 # --- the customer's photos (rating token) -------------------------------------------------------------
 def _upload_key(m: str, o: str, sku: str, upload_id: str) -> str:
+    """The private upload's key: stable for the review whatever its id (an upload in flight when a
+    review is given its public id still arrives), naming the order only by a digest."""
     from ..adapters.review_media import UPLOADS
-    from .model import review_id
 
-    return f"{UPLOADS}{m}/{review_id(o, sku)}/{upload_id}"
+    digest = hashlib.sha256(f"{m}#{o}#{sku}".encode()).hexdigest()[:32]
+    return f"{UPLOADS}{m}/{digest}/{upload_id}"
+
+
+def _photo_review(m: str, o: str, sku: str, now: datetime) -> Review:
+    """The review photos are added to, with its public id (photo keys are public: they name the
+    review by that id, never by its order)."""
+    store = services.review_store()
+    review = store.get(m, o, sku)
+    if review is None:
+        raise Conflict("rate the product before adding photos", field="rating")
+    if review.public_id is None:
+        review = service.change(store, m, o, sku, service.give_public_id, now)
+    return review
 
 
 def photo_upload(token: str, data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -182,7 +208,7 @@ def photo_upload(token: str, data: Mapping[str, Any], now: datetime) -> dict[str
     if review is None:
         raise Conflict("rate the product before adding photos", field="rating")
     if len(review.photos) >= MAX_PHOTOS:
-        raise NotAllowed("this review has all the photos it can have", field="photo")
+        raise NotAllowed("this review has all the photos it can have", field="photo", reason="count")
     upload_id = secrets.token_urlsafe(12)
     fields, conditions = photos.post_policy(content_type)
     post = services.review_media().presigned_post(_upload_key(m, o, sku, upload_id), fields, conditions,
@@ -201,14 +227,15 @@ def photo_attach(token: str, upload_id: str, now: datetime) -> tuple[dict[str, A
     if not upload_id or len(upload_id) > 64 or not all(ch.isalnum() or ch in "-_" for ch in upload_id):
         raise InvalidInput("upload_id is not one this API returned", field="upload_id")
     media, store = services.review_media(), services.review_store()
-    review = store.get(m, o, sku)
-    if review is None:
-        raise Conflict("rate the product before adding photos", field="rating")
+    review = _photo_review(m, o, sku, now)
     key = f"{PUBLIC}reviews/{m}/{review.review_id}/{upload_id}"
     known = next((photo for photo in review.photos if photo.key.rsplit(".", 1)[0] == key), None)
     if known is not None:  # a retried call: the photo is already there
         return _photo_document(review, known), False
     upload = _upload_key(m, o, sku, upload_id)
+    if len(review.photos) >= MAX_PHOTOS:  # e.g. a page's form from before the last photo: not even read
+        media.delete(upload)
+        raise NotAllowed(f"a review has at most {MAX_PHOTOS} photos", field="photo", reason="count")
     data = media.read_upload(upload, photos.MAX_BYTES)
     try:
         image = photos.clean(data)
@@ -219,6 +246,40 @@ def photo_attach(token: str, upload_id: str, now: datetime) -> tuple[dict[str, A
     media.put(photo.key, image.data, image.content_type, "public, max-age=31536000, immutable")
     updated = service.change(store, m, o, sku, lambda current: service.add_photo(current, photo, now), now)
     return _photo_document(updated, photo), True
+
+
+# --- the rating page's photo form (no script: the browser posts the file straight to S3) ----------------
+@dataclass(frozen=True)
+class PhotoForm:
+    url: str  # S3's POST endpoint (the page's CSP form-action allows its origin)
+    fields: dict[str, str]  # the presigned POST's fields, as hidden inputs before the file
+
+
+def photo_form(review: Review, redirect_for: Any) -> PhotoForm | None:
+    """One more photo's upload form for the rating page, or None when the review has all it can
+    have. `redirect_for(upload_id)` is our page S3 sends the browser to after the upload (it then
+    calls photo_attach, as the API does). Signing is local: no AWS request."""
+    if len(review.photos) >= MAX_PHOTOS:
+        return None
+    upload_id = secrets.token_urlsafe(12)
+    fields, conditions = photos.form_policy(redirect_for(upload_id))
+    post = services.review_media().presigned_post(
+        _upload_key(review.merchant_id, review.order_id, review.sku, upload_id), fields, conditions,
+        photos.UPLOAD_SECONDS)
+    return PhotoForm(post["url"], dict(post["fields"]))
+
+
+def photo_urls(review: Review) -> list[dict[str, Any]]:
+    base = _media().rstrip("/")
+    return [{"url": f"{base}/{photo.key}", "width": photo.width, "height": photo.height} for photo in review.photos]
+
+
+def media_origin() -> str:
+    """The origin photos are shown from (the rating page's CSP img-src)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(_media())
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _photo_document(review: Review, photo: Photo) -> dict[str, Any]:

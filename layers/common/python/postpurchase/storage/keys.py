@@ -364,6 +364,13 @@ def published_reviews_pk(merchant_id: str) -> str:
     return f"M#{merchant_id}#REVPUB"
 
 
+def review_lookup_pk(merchant_id: str, public_id: str) -> str:
+    """A review's public id -> its order and sku (sk REVIEW_LOOKUP_SK): the merchant's routes
+    taking {review_id} resolve it with one GetItem; another merchant's id is not in this partition."""
+    return f"M#{merchant_id}#REVID#{public_id}"
+
+
+REVIEW_LOOKUP_SK = "REVIEW"
 # The merchants with a reviews feed to build (sk M#{m}): a cross-tenant registry holding only merchant
 # ids, like APIKEY#, read by the daily feed builder.
 REVIEW_FEEDS_PK = "SYS#REVIEWFEEDS"

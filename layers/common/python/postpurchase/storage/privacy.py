@@ -82,6 +82,9 @@ ERASE_POLICY: dict[str, Action] = {
     # Storefront reviews: the review goes with its public copies, its count and its photos
     # (storage/reviews.erase); copies and counters are only ever reached through it.
     "review": "erase_review", "review_copy": "keep", "review_summary": "keep", "review_feed": "keep",
+    # A review's public id -> its order and sku: deleted in the review's erase transaction (and
+    # deleted if ever found on its own).
+    "review_lookup": "delete",
     # A day's packing-insert batch: date and counts, no customer data (its PDF, which prints first
     # names, is deleted by the bucket's 7-day lifecycle rule, not by an erasure).
     "insert_batch": "keep",

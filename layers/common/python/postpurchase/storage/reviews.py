@@ -7,7 +7,11 @@ highest, and with_photos only when it has photos) and one in the merchant's publ
 item in the same partition. `save` writes the review (version-checked), moves the copies and
 ADDs the counter change in ONE transaction: a retry finds the version moved and changes nothing.
 
-Requests: `get` one GetItem; `save` one TransactWriteItems; `page`, `summary`, `jsonld`, `queue`
+A review's public id (model.public_id) has a lookup item (keys.review_lookup_pk) written in the
+transaction that first saves the review with that id, on the condition that it is new, and
+deleted in the erasing one.
+
+Requests: `get` and `locate` one GetItem each; `save` one TransactWriteItems; `page`, `summary`, `jsonld`, `queue`
 one Query each; `published` and `feed_merchants` one Query per page of 100.
 """
 from __future__ import annotations
@@ -24,7 +28,8 @@ from ..reviews.summary import RATINGS, Summary, counter_delta
 from . import keys
 from .feedback import decode_cursor, encode_cursor
 from .orders import _connection, _reasons
-from .table import Record, ReviewCopyRecord, ReviewFeedRecord, ReviewRecord, ReviewSummaryRecord
+from .table import (Record, ReviewCopyRecord, ReviewFeedRecord, ReviewLookupRecord, ReviewRecord,
+                    ReviewSummaryRecord)
 
 MAX_PAGE = 50
 _COUNTERS = {1: ReviewSummaryRecord.r1, 2: ReviewSummaryRecord.r2, 3: ReviewSummaryRecord.r3,
@@ -66,6 +71,16 @@ class DynamoReviewStore:
             return None
         return Review.model_validate_json(record.document)
 
+    def locate(self, merchant_id: str, public_id: str) -> tuple[str, str] | None:
+        """(order id, sku) of the merchant's review with this public id, or None: one GetItem."""
+        try:
+            record = ReviewLookupRecord.get(keys.review_lookup_pk(merchant_id, public_id), keys.REVIEW_LOOKUP_SK)
+        except DoesNotExist:
+            return None
+        if not isinstance(record, ReviewLookupRecord) or record.merchant_id != merchant_id:
+            return None
+        return record.order_id, record.sku
+
     def save(self, review: Review, previous: Review | None) -> None:
         self._transition(review, previous, erase=False)
 
@@ -96,6 +111,13 @@ class DynamoReviewStore:
                     transaction.delete(ReviewCopyRecord(pk, sk))
                 for pk, sk in new:
                     transaction.save(ReviewCopyRecord(pk, sk, merchant_id=m, document=document))
+                if review.public_id and (erase or previous is None or previous.public_id != review.public_id):
+                    lookup = ReviewLookupRecord(keys.review_lookup_pk(m, review.public_id), keys.REVIEW_LOOKUP_SK,
+                                                merchant_id=m, order_id=review.order_id, sku=review.sku)
+                    if erase:
+                        transaction.delete(lookup)
+                    else:  # a public id is never reused: one already taken cancels the write
+                        transaction.save(lookup, condition=ReviewLookupRecord.pk.does_not_exist())
                 if delta:
                     summary = ReviewSummaryRecord(keys.product_reviews_pk(m, review.sku), keys.REVIEW_SUMMARY_SK)
                     transaction.update(summary, actions=[

@@ -648,6 +648,15 @@ class ReviewCopyRecord(Record, discriminator="review_copy"):
     document = UnicodeAttribute()
 
 
+class ReviewLookupRecord(Record, discriminator="review_lookup"):
+    """pk M#{m}#REVID#{public id}, sk REVIEW: where the review with this public id lives; written
+    in the transaction that first saves the review with that id, deleted with it."""
+
+    merchant_id = UnicodeAttribute()
+    order_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+
+
 class ReviewSummaryRecord(Record, discriminator="review_summary"):
     """pk M#{m}#REV#{sku}, sk N~SUMMARY: published reviews per rating (ADDed in each save's
     transaction, so a retry never counts twice)."""
