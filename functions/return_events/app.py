@@ -84,11 +84,12 @@ PORTS = AwsPorts()
 @tracer.capture_method
 def record_handler(record) -> None:
     from postpurchase.feedback.delivery import deliver_webhook as deliver_feedback_webhook
+    from postpurchase.feedback.messages import DeliverFeedbackWebhook
     from postpurchase.messaging.links import customer_order_link
     from postpurchase.returns.effects import deliver_webhook, handle_parcel_moved, handle_return_changed
-    from postpurchase.returns.messages import DeliverFeedbackWebhook, DeliverReturnWebhook, DeliverSurveyWebhook
-    from postpurchase.returns.messages import ReturnParcelMoved
+    from postpurchase.returns.messages import DeliverReturnWebhook, ReturnParcelMoved
     from postpurchase.surveys.delivery import deliver_webhook as deliver_survey_webhook
+    from postpurchase.surveys.messages import DeliverSurveyWebhook
 
     message = record.body
     logger.append_keys(merchant_id=message.merchant_id, order_id=message.order_id,
