@@ -4,9 +4,6 @@ from chalice import Chalice, Response
 from postpurchase import clock
 from postpurchase.observability import logger, metrics, tracer
 from postpurchase.orders import intake
-from postpurchase.orders.models import Order
-from postpurchase.orders.shipments import ShipmentIn
-from postpurchase.orders.views import order_document
 from postpurchase.validation import parse_json_object, validate
 from postpurchase.web import (
     authenticated_merchant,
@@ -47,6 +44,8 @@ def request_context(event, get_response):
 @app.route("/v1/orders", methods=["POST"], content_types=JSON)
 @json_errors
 def place_order():
+    from postpurchase.orders.models import Order  # each route's models at its first request (issue 17)
+
     request = app.current_request
     merchant_id = authenticated_merchant(request.headers)
     order = validate(Order, parse_json_object(body_bytes(request.raw_body)))
@@ -56,6 +55,8 @@ def place_order():
 @app.route("/v1/orders/{order_id}", methods=["GET"])
 @json_errors
 def get_order(order_id):
+    from postpurchase.orders.views import order_document
+
     merchant_id = authenticated_merchant(app.current_request.headers)
     return respond(order_document(merchant_id, order_id))
 
@@ -63,6 +64,8 @@ def get_order(order_id):
 @app.route("/v1/orders/{order_id}/shipments", methods=["POST"], content_types=JSON)
 @json_errors
 def create_shipment(order_id):
+    from postpurchase.orders.shipments import ShipmentIn
+
     request = app.current_request
     merchant_id = authenticated_merchant(request.headers)
     shipment = validate(ShipmentIn, parse_json_object(body_bytes(request.raw_body)))

@@ -1,28 +1,28 @@
-"""campaign_fanout: one page of a merchant campaign's customers per message -> scheduled messages."""
-from pydantic import Json
+"""campaign_fanout: one page of a merchant campaign's customers per message -> scheduled messages.
 
+The message model and the domain load at the first batch, not at cold start (issue 17)."""
 from postpurchase import clock, services
-from postpurchase.batch import SqsBatch, SqsRecord, process_batch
-from postpurchase.messaging.campaign_fanout import fan_out_page
-from postpurchase.messaging.campaigns import CampaignFanOut
+from postpurchase.batch import SqsBatch, process_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
 
-class CampaignFanOutRecord(SqsRecord):
-    body: Json[CampaignFanOut]  # type: ignore[valid-type]
+def _body():
+    from postpurchase.messaging.campaigns import CampaignFanOut
+
+    return CampaignFanOut
 
 
-processor = SqsBatch(model=CampaignFanOutRecord)
-
-
-PORTS = services.campaign_fanout_ports()  # store, schedule (MessageSchedule), enqueue (next page)
+processor = SqsBatch(body=_body)
 
 
 @tracer.capture_method
-def record_handler(record: CampaignFanOutRecord) -> None:
+def record_handler(record) -> None:
+    from postpurchase.messaging.campaign_fanout import fan_out_page
+
     message = record.body
     logger.append_keys(merchant_id=message.merchant_id, campaign_id=message.campaign_id, page=message.page)
-    outcome = fan_out_page(message, PORTS, clock.now())
+    # store, schedule (MessageSchedule), enqueue (next page)
+    outcome = fan_out_page(message, services.campaign_fanout_ports(), clock.now())
     metrics.add_metric(name="CampaignPagesProcessed", unit=MetricUnit.Count, value=1)
     logger.info("campaign page handled", extra={"outcome": outcome})
 

@@ -2,37 +2,41 @@
 
 The outbound-email queue carries two bodies: an EmailRequest (send this email) and a
 MessageDue from message_scheduler (a scheduled message's time has come: decide, then send).
+The message models and the domain load at the first batch, not at cold start (issue 17).
 """
-from typing import Annotated, Any, Union
+from __future__ import annotations
 
-from pydantic import Discriminator, Json, Tag
+from typing import TYPE_CHECKING, Any
 
 from postpurchase import clock, services
-from postpurchase.analytics.recording import count_sent
-from postpurchase.batch import SqsBatch, SqsRecord, process_batch
+from postpurchase.batch import SqsBatch, process_batch
 from postpurchase.errors import RetryLater
-from postpurchase.messaging.due import Links, MessageDue, Sender, send_due
-from postpurchase.messaging.preferences import with_preferences
-from postpurchase.messaging.requests import EmailRequest
-from postpurchase.messaging.sending import deliver
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
-
-def _body_type(value: Any) -> str:
-    if isinstance(value, MessageDue) or (isinstance(value, dict) and value.get("type") == "MessageDue"):
-        return "due"
-    return "email"
+if TYPE_CHECKING:
+    from postpurchase.messaging.due import Sender
+    from postpurchase.messaging.requests import EmailRequest
 
 
-OutboundBody = Annotated[Union[Annotated[MessageDue, Tag("due")], Annotated[EmailRequest, Tag("email")]],
-                         Discriminator(_body_type)]
+def _body():
+    """EmailRequest or MessageDue, told apart by MessageDue's `type`."""
+    from typing import Annotated, Union
+
+    from pydantic import Discriminator, Tag
+
+    from postpurchase.messaging.due import MessageDue
+    from postpurchase.messaging.requests import EmailRequest
+
+    def body_type(value: Any) -> str:
+        if isinstance(value, MessageDue) or (isinstance(value, dict) and value.get("type") == "MessageDue"):
+            return "due"
+        return "email"
+
+    return Annotated[Union[Annotated[MessageDue, Tag("due")], Annotated[EmailRequest, Tag("email")]],
+                     Discriminator(body_type)]
 
 
-class EmailRequestRecord(SqsRecord):
-    body: Json[OutboundBody]
-
-
-processor = SqsBatch(model=EmailRequestRecord)
+processor = SqsBatch(body=_body)
 
 
 def render_email(request: EmailRequest, merchant):
@@ -55,6 +59,8 @@ def _merchant(merchant_id: str):
 
 def _gate(request: EmailRequest) -> tuple[EmailRequest | None, str | None]:
     """The request as the customer wants it, or (None, why not): suppression, then consent."""
+    from postpurchase.messaging.preferences import with_preferences
+
     recipient = services.customer_store().recipient(request.merchant_id, request.recipient_customer.customer_id(),
                                                     request.recipient)
     if recipient.suppressed:  # a hard bounce or a complaint: never again, whatever the kind
@@ -80,6 +86,9 @@ def _skipped_scheduled(merchant_id: str, scope: tuple[str, str], message_key: st
 
 
 def _deliver(request: EmailRequest) -> str:
+    from postpurchase.analytics.recording import count_sent
+    from postpurchase.messaging.sending import deliver
+
     merchant = _merchant(request.merchant_id)
     delivery = deliver(request, merchant.branding, ledger=services.send_ledger(), mailer=services.mailer(),
                        render=render_email, now=clock.now())
@@ -96,6 +105,7 @@ def _preferences_url(merchant_id: str, customer_id: str, now) -> str:
 
 def _sender() -> Sender:
     from postpurchase.messaging import links
+    from postpurchase.messaging.due import Links, Sender
     from postpurchase.returns.service import reviewable_skus
     from postpurchase.surveys.email import survey_notice
 
@@ -112,7 +122,9 @@ def _birthday_bonus(merchant_id: str, customer_id: str, year: int, now) -> None:
 
 
 @tracer.capture_method
-def record_handler(record: EmailRequestRecord) -> None:
+def record_handler(record) -> None:
+    from postpurchase.messaging.due import MessageDue, send_due
+
     body = record.body
     if isinstance(body, MessageDue):
         logger.append_keys(scheduled=f"{body.pk}|{body.sk}")

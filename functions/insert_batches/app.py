@@ -1,22 +1,25 @@
-"""insert_batches: one message per batch of a day's packing inserts -> one multi-page PDF in S3."""
-from pydantic import Json
+"""insert_batches: one message per batch of a day's packing inserts -> one multi-page PDF in S3.
 
+The message model and the renderer load at the first batch, not at cold start (issue 17)."""
 from postpurchase import clock
-from postpurchase.batch import SqsBatch, SqsRecord, process_batch
-from postpurchase.insert.batches import LAST_RECEIVE, InsertBatchMessage
-from postpurchase.insert.service import render_day_batch
+from postpurchase.batch import SqsBatch, process_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
 
-class InsertBatchRecord(SqsRecord):
-    body: Json[InsertBatchMessage]  # type: ignore[valid-type]
+def _body():
+    from postpurchase.insert.batches import InsertBatchMessage
+
+    return InsertBatchMessage
 
 
-processor = SqsBatch(model=InsertBatchRecord)  # Powertools' processor, built at the first batch
+processor = SqsBatch(body=_body)  # Powertools' processor, built at the first batch
 
 
 @tracer.capture_method
-def record_handler(record: InsertBatchRecord) -> None:
+def record_handler(record) -> None:
+    from postpurchase.insert.batches import LAST_RECEIVE
+    from postpurchase.insert.service import render_day_batch
+
     message = record.body
     logger.append_keys(merchant_id=message.merchant_id, batch_id=message.batch_id)
     last_attempt = int(record.attributes.get("ApproximateReceiveCount", "1")) >= LAST_RECEIVE

@@ -5,7 +5,6 @@ cursor), never the table; each message is claimed with a conditional write befor
 enqueued, so a re-run or an overlapping run does not enqueue it twice.
 """
 from postpurchase import clock, services
-from postpurchase.messaging.due import sweep
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
 
@@ -13,7 +12,9 @@ from postpurchase.observability import MetricUnit, logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    from postpurchase.storage.schedule import due_shards  # PynamoDB at the first sweep, not at cold start
+    # The message models and PynamoDB at the first sweep, not at cold start (issue 17).
+    from postpurchase.messaging.due import sweep
+    from postpurchase.storage.schedule import due_shards
 
     result = sweep(services.message_schedule(), services.outbound_email_queue(), clock.now(), shards=due_shards())
     metrics.add_metric(name="ScheduledMessagesEnqueued", unit=MetricUnit.Count, value=result["enqueued"])

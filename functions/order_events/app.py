@@ -1,27 +1,25 @@
 """order_events: stores orders, customers and shipments; asks for the confirmation email; carries out
-storefronts' privacy requests (erasure, data requests)."""
-from pydantic import Json
+storefronts' privacy requests (erasure, data requests).
 
+The event models and the domain load at the first batch, not at cold start (issue 17)."""
 from postpurchase import clock, services
-from postpurchase.batch import SqsBatch, SqsRecord, process_batch
-from postpurchase.messaging.links import customer_order_link
+from postpurchase.batch import SqsBatch, process_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
-from postpurchase.orders.events import OrderEvent
-from postpurchase.orders.processing import handle_order_event
-from postpurchase.orders.reactions import after_order_cancelled, after_order_recorded, after_shipment_recorded
-from postpurchase.tracking.messages import CarrierUpdate, TrackShipment
-from postpurchase.tracking.storefront_status import storefront_update
 
 
-class OrderEventRecord(SqsRecord):
-    body: Json[OrderEvent]  # type: ignore[valid-type]
+def _body():
+    from postpurchase.orders.events import OrderEvent
+
+    return OrderEvent
 
 
 PRIVACY_EVENTS = frozenset({"CustomerRedactRequested", "CustomerDataRequested", "ShopRedactRequested"})
-processor = SqsBatch(model=OrderEventRecord)
+processor = SqsBatch(body=_body)
 
 
 def _order_page(merchant_id: str, order_id: str) -> str:
+    from postpurchase.messaging.links import customer_order_link
+
     return customer_order_link(merchant_id, order_id, clock.now())
 
 
@@ -46,12 +44,18 @@ def _confirmation(recorded, order_page_url: str, now):
 
 
 def _start_tracking(merchant_id: str, order_id: str, shipment_id: str) -> None:
+    from postpurchase.orders.reactions import after_shipment_recorded
+    from postpurchase.tracking.messages import TrackShipment
+
     message = TrackShipment(merchant_id=merchant_id, order_id=order_id, shipment_id=shipment_id)
     services.tracking_queue().publish(message.model_dump_json(), kind=message.type, merchant_id=merchant_id)
     after_shipment_recorded(merchant_id, order_id, shipment_id, clock.now())
 
 
 def _report_status(merchant_id: str, shipment) -> None:
+    from postpurchase.tracking.messages import CarrierUpdate
+    from postpurchase.tracking.storefront_status import storefront_update
+
     update = storefront_update(shipment, clock.now())
     if update is not None:
         message = CarrierUpdate(merchant_id=merchant_id, update=update)
@@ -86,7 +90,10 @@ def _privacy(event) -> None:
 
 
 @tracer.capture_method
-def record_handler(record: OrderEventRecord) -> None:
+def record_handler(record) -> None:
+    from postpurchase.orders.processing import handle_order_event
+    from postpurchase.orders.reactions import after_order_cancelled, after_order_recorded
+
     event = record.body
     if event.type in PRIVACY_EVENTS:
         logger.append_keys(merchant_id=event.merchant_id, event_type=event.type)

@@ -1,26 +1,19 @@
 """return_events: acts on RMA changes - customer notices, ReturnResolved, the merchant's webhook -
-and delivers the merchant's feedback webhook."""
-from pydantic import Json
+and delivers the merchant's feedback webhook.
 
+The message models and the domain load at the first batch, not at cold start (issue 17)."""
 from postpurchase import clock, services
-from postpurchase.config import settings
-from postpurchase.batch import SqsBatch, SqsRecord, process_batch
-from postpurchase.messaging.links import customer_order_link
+from postpurchase.batch import SqsBatch, process_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
-from postpurchase.feedback.delivery import deliver_webhook as deliver_feedback_webhook
-from postpurchase.feedback.messages import DeliverFeedbackWebhook
-from postpurchase.returns import handoff
-from postpurchase.surveys.delivery import deliver_webhook as deliver_survey_webhook
-from postpurchase.surveys.messages import DeliverSurveyWebhook
-from postpurchase.returns.effects import deliver_webhook, handle_parcel_moved, handle_return_changed
-from postpurchase.returns.messages import DeliverReturnWebhook, ReturnMessage, ReturnParcelMoved
 
 
-class ReturnMessageRecord(SqsRecord):
-    body: Json[ReturnMessage]  # type: ignore[valid-type]
+def _body():
+    from postpurchase.returns.messages import ReturnMessage
+
+    return ReturnMessage
 
 
-processor = SqsBatch(model=ReturnMessageRecord)
+processor = SqsBatch(body=_body)
 
 
 class AwsPorts:
@@ -34,6 +27,8 @@ class AwsPorts:
                                                 merchant_id=request.merchant_id)
 
     def publish_event(self, detail_type: str, detail: dict) -> None:
+        from postpurchase.returns import handoff
+
         services.event_publisher().put(source=handoff.EVENT_SOURCE, detail_type=detail_type, detail=detail)
 
     def return_resolved(self, merchant_id: str, order_id: str, rma, now) -> None:
@@ -79,14 +74,23 @@ class AwsPorts:
     def enqueue_later(self, message, delay_seconds: int) -> None:
         services.return_events_queue().publish(message.model_dump_json(), kind=message.type,
                                                merchant_id=message.merchant_id,
-                                               delay_seconds=min(delay_seconds, settings().webhook_retry_max_delay_seconds))
+                                               delay_seconds=min(delay_seconds,
+                                                                 services.settings().webhook_retry_max_delay_seconds))
 
 
 PORTS = AwsPorts()
 
 
 @tracer.capture_method
-def record_handler(record: ReturnMessageRecord) -> None:
+def record_handler(record) -> None:
+    from postpurchase.feedback.delivery import deliver_webhook as deliver_feedback_webhook
+    from postpurchase.feedback.messages import DeliverFeedbackWebhook
+    from postpurchase.messaging.links import customer_order_link
+    from postpurchase.returns.effects import deliver_webhook, handle_parcel_moved, handle_return_changed
+    from postpurchase.returns.messages import DeliverReturnWebhook, ReturnParcelMoved
+    from postpurchase.surveys.delivery import deliver_webhook as deliver_survey_webhook
+    from postpurchase.surveys.messages import DeliverSurveyWebhook
+
     message = record.body
     logger.append_keys(merchant_id=message.merchant_id, order_id=message.order_id,
                        rma_id=getattr(message, "rma_id", None), message_type=message.type)

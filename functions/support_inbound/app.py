@@ -8,7 +8,6 @@ from urllib.parse import unquote_plus
 
 from postpurchase import clock
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
-from postpurchase.support.mail_intake import receive_stored_mail
 
 
 def objects(event: dict) -> list[tuple[str, str]]:
@@ -23,6 +22,8 @@ def objects(event: dict) -> list[tuple[str, str]]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
+    from postpurchase.support.mail_intake import receive_stored_mail  # the support models (issue 17)
+
     outcomes = []
     for bucket, key in objects(event):
         if not key.startswith("inbound/"):

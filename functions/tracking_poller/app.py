@@ -5,13 +5,14 @@ what is due, not what is stored.
 """
 from postpurchase import clock, services
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
-from postpurchase.tracking.polling import sweep
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
+    from postpurchase.tracking.polling import sweep  # the message models at the first sweep (issue 17)
+
     result = sweep(services.tracking_store(), services.tracking_queue(), clock.now())
     metrics.add_metric(name="ShipmentsDueForPolling", unit=MetricUnit.Count, value=result["enqueued"])
     logger.info("poll sweep", extra=result)

@@ -1,22 +1,30 @@
-"""tracking_worker: registers, polls and updates shipments; sends the notice a change deserves."""
-import time
+"""tracking_worker: registers, polls and updates shipments; sends the notice a change deserves.
 
-from pydantic import Json
+The message models and the domain load at the first batch, not at cold start (issue 17)."""
+import time
+from functools import lru_cache
 
 from postpurchase import clock, services
-from postpurchase.batch import SqsBatch, SqsRecord, process_batch
+from postpurchase.batch import SqsBatch, process_batch
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
-from postpurchase.tracking import service
-from postpurchase.tracking.effects import QueueEffects
-from postpurchase.tracking.messages import CarrierUpdate, NoticeCheck, PollShipment, TrackingMessage, TrackShipment
 
 
-class TrackingRecord(SqsRecord):
-    body: Json[TrackingMessage]  # type: ignore[valid-type]
+def _body():
+    from postpurchase.tracking.messages import TrackingMessage
+
+    return TrackingMessage
 
 
-processor = SqsBatch(model=TrackingRecord)
-effects = QueueEffects()
+processor = SqsBatch(body=_body)
+
+
+@lru_cache(maxsize=1)
+def effects():
+    from postpurchase.tracking.effects import QueueEffects
+
+    return QueueEffects()
+
+
 # Carrier calls end this long before the invocation would be killed, so the polls of a batch that
 # ran out of time are saved as failed polls (rescheduled) instead of the whole batch dying.
 SAVE_MARGIN_SECONDS = 3.0
@@ -24,21 +32,24 @@ _deadline: float | None = None
 
 
 @tracer.capture_method
-def record_handler(record: TrackingRecord) -> None:
+def record_handler(record) -> None:
+    from postpurchase.tracking import service
+    from postpurchase.tracking.messages import CarrierUpdate, PollShipment, TrackShipment
+
     message = record.body
     logger.append_keys(merchant_id=message.merchant_id, message_type=message.type,
                        shipment_id=getattr(message, "shipment_id", None))
     store, now = services.tracking_store(), clock.now()
     if isinstance(message, TrackShipment):
         outcome = service.start_tracking(message, store=store, carrier=services.carrier_client(message.merchant_id, deadline=_deadline),
-                                         effects=effects, now=now)
+                                         effects=effects(), now=now)
     elif isinstance(message, PollShipment):
         outcome = service.poll(message, store=store, carrier=services.carrier_client(message.merchant_id, deadline=_deadline),
-                               effects=effects, now=now)
+                               effects=effects(), now=now)
     elif isinstance(message, CarrierUpdate):
-        outcome = service.receive_update(message, store=store, effects=effects, now=now)
+        outcome = service.receive_update(message, store=store, effects=effects(), now=now)
     else:
-        outcome = service.check_notice(message, store=store, effects=effects, now=now)
+        outcome = service.check_notice(message, store=store, effects=effects(), now=now)
     metrics.add_metric(name=f"Tracking_{outcome}", unit=MetricUnit.Count, value=1)
     logger.info("tracking message handled", extra={"outcome": outcome})
 

@@ -5,9 +5,8 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .config import settings
-
 if TYPE_CHECKING:
+    from .config import Settings
     from .adapters.queues import SqsPublisher
     from .adapters.ses import SesMailer
     from .storage.ledger import DynamoSendLedger
@@ -42,6 +41,14 @@ if TYPE_CHECKING:
     from .security.tokens import Keyring
     from .storage.stats import DynamoStats
     from .storage.surveys import DynamoSurveyStore
+
+
+def settings() -> "Settings":
+    """config.settings(), imported at the first call: the Settings model would bring pydantic (and
+    its plugin loader, importlib.metadata) into every cold start, ~60 ms (issue 17)."""
+    from .config import settings as current
+
+    return current()
 
 
 @lru_cache(maxsize=1)

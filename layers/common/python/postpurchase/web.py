@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from chalice import Response
 
-from .config import settings
 
 if TYPE_CHECKING:
     from .security.order_access import OrderAccess
 from .errors import DomainError, InvalidInput, NotFound, PayloadTooLarge, RateLimited, Unauthorized
 from .observability import logger
 from .security.signatures import header
+from .services import settings  # config's Settings model at the first call (issue 17)
 
 
 def json_errors(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,18 +12,19 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from ..config import settings
 from ..errors import Conflict, InvalidInput, InvalidSignature, NotFound, Unauthorized
 from ..observability import MetricUnit, logger, metrics
 from ..security.signatures import header, verify_hmac_base64
-from ..services import merchant_store, order_events_queue
-from .events import OrderCancelled, OrderPlaced, PrivacyEvent, ShipmentCreated
-from .models import Order, Shipment
+from ..services import merchant_store, order_events_queue, settings
 
-if TYPE_CHECKING:  # the storage layer (PynamoDB, botocore) loads at the first request, not at import
+# The storage layer (PynamoDB, botocore) and the event models load at the first request, not at
+# import (issue 17).
+if TYPE_CHECKING:
     from ..storage.merchants import Merchant
+    from .events import OrderCancelled, OrderPlaced, PrivacyEvent, ShipmentCreated
+    from .models import Order, Shipment
 
-Event = OrderPlaced | ShipmentCreated | OrderCancelled | PrivacyEvent
+    Event = OrderPlaced | ShipmentCreated | OrderCancelled | PrivacyEvent
 
 
 def _publish(intake: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +99,8 @@ def _fingerprint(data: bytes | str) -> str:
 
 
 def accept_api_order(merchant_id: str, order: Order, now: datetime) -> dict[str, Any]:
+    from .events import OrderPlaced
+
     event = OrderPlaced(event_id=f"api:{order.order_id}", merchant_id=merchant_id, source="api",
                         received_at=now, order=order)
     publish_once(merchant_id, f"order:{order.order_id}", _fingerprint(order.model_dump_json()), [event])
@@ -106,6 +109,8 @@ def accept_api_order(merchant_id: str, order: Order, now: datetime) -> dict[str,
 
 
 def accept_api_shipment(merchant_id: str, order_id: str, shipment: Shipment, now: datetime) -> dict[str, Any]:
+    from .events import ShipmentCreated
+
     from ..services import order_store
 
     if order_store().order_view(merchant_id, order_id) is None:
