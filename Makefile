@@ -40,7 +40,7 @@ browser:
 	  "$$(for l in ru th ar; do fc-match -f "$$l=%{family[0]}; " sans-serif:lang=$$l; done)"
 
 test: setup browser
-	$(PY) -m pytest -n 2 --dist loadfile tests
+	$(PY) -m pytest -n 2 tests
 
 test-unit: setup
 	$(PY) -m pytest tests/unit
