@@ -329,12 +329,12 @@ def aws_environment(monkeypatch, _template) -> Iterator[Aws]:
     # fake ones above) and saves rebuilding it for every test.
     with mock_aws(config={"core": {"reset_boto3_session": False}}):
         from infra.local.pump import Consumer, QueuePump
-        from infra.local.resources import create_resources, function_environment
+        from infra.local.resources import function_environment
         from infra.local.seed import seed_demo_store
         from infra.template import sqs_consumers
 
         template = _template
-        refs = create_resources(template, REGION, {"LinkSigningSecret": LINK_SECRET})
+        refs = _created_resources(template)
         for name, value in function_environment(template, refs, {"LinkSigningSecret": LINK_SECRET,
                                                                 "PublicBaseUrl": PUBLIC_BASE_URL}).items():
             monkeypatch.setenv(name, value)
@@ -369,6 +369,24 @@ def aws_environment(monkeypatch, _template) -> Iterator[Aws]:
         finally:
             clock_module.reset()
             reset_process_caches()
+
+
+_RESOURCES: dict[int, tuple[dict[str, str], Any, dict[str, Any]]] = {}  # id(template) -> (refs, moto_snapshot.Snapshot)
+
+
+def _created_resources(template: dict[str, Any]) -> dict[str, str]:
+    """The template's resources in the fresh moto just entered: created by the first test of the
+    process, then a new copy of that saved state for each test (infra/local/moto_snapshot.py)."""
+    from infra.local import moto_snapshot
+    from infra.local.resources import create_resources
+
+    saved = _RESOURCES.get(id(template))
+    if saved is not None and saved[2] is template:
+        moto_snapshot.restore(saved[1])
+        return dict(saved[0])
+    refs = create_resources(template, REGION, {"LinkSigningSecret": LINK_SECRET})
+    _RESOURCES[id(template)] = (dict(refs), moto_snapshot.take(), template)
+    return refs
 
 
 @pytest.fixture
