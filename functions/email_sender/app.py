@@ -13,7 +13,7 @@ from postpurchase.batch import SqsBatch, SqsRecord, process_batch
 from postpurchase.errors import RetryLater
 from postpurchase.messaging.due import Links, MessageDue, Sender, send_due
 from postpurchase.messaging.preferences import with_preferences
-from postpurchase.messaging.requests import EmailRequest
+from postpurchase.messaging.requests import MERCHANT_KINDS, EmailRequest
 from postpurchase.messaging.sending import deliver
 from postpurchase.observability import MetricUnit, logger, metrics, tracer
 
@@ -54,7 +54,10 @@ def _merchant(merchant_id: str):
 
 
 def _gate(request: EmailRequest) -> tuple[EmailRequest | None, str | None]:
-    """The request as the customer wants it, or (None, why not): suppression, then consent."""
+    """The request as the customer wants it, or (None, why not): suppression, then consent.
+    Mail to the merchant's own staff (a helpdesk forward) is not the customer's to refuse."""
+    if request.kind in MERCHANT_KINDS:
+        return request, None
     recipient = services.customer_store().recipient(request.merchant_id, request.recipient_customer.customer_id(),
                                                     request.recipient)
     if recipient.suppressed:  # a hard bounce or a complaint: never again, whatever the kind
