@@ -244,6 +244,12 @@ def _replay(incoming: Incoming, conversation_id: str, message_id: str) -> Receiv
     reply = next((s for s in stored if s.message.message_id == reply_id), None)
     requests = (EmailRequest.model_validate_json(reply.outbox),) if reply and reply.outbox else ()
     _publish(requests)
+    if stored and stored[0].message.message_id == message_id and conversation.source is model.Source.CUSTOMER:
+        # This message opened the conversation: announce it again (the webhook's delivered marker
+        # POSTs it once), in case the first attempt stopped between the write and the queue.
+        from .webhook import announce_created
+
+        announce_created(conversation, first_message=inbound.text, auto_answered=bool(requests))
     return Received(conversation, inbound, None, auto_answered=bool(requests),
                     why_not_answered=None if requests else "duplicate", duplicate=True,
                     reply=reply.message if reply else None, requests=requests)
@@ -338,6 +344,10 @@ def receive_message(incoming: Incoming, now: datetime) -> Received:
                 raise
             continue
         _publish(requests)
+        if existing is None:  # a new conversation: the merchant's systems hear of it (support/webhook.py)
+            from .webhook import announce_created
+
+            announce_created(conversation, first_message=inbound.text, auto_answered=bool(requests))
         return Received(conversation, messages[0].message, match, auto_answered=bool(requests), why_not_answered=why_not,
                         reply=reply, requests=requests)
     raise AssertionError("unreachable")
