@@ -624,6 +624,7 @@ def _support_context(request: EmailRequest, support: SupportReply, fmt_locale: L
             "refund": refund, "paragraphs": paragraphs, "subject": subject,
             "author_name": " ".join((support.author_name or "").split()) or None, "csat": csat,
             "text": support.text or "", "reply_to": support.reply_to, "reply_to_name": support.reply_to_name,
+            "conversation_url": _web_url(support.conversation_url),
             "answer_by": _local_day(support.answer_by, zone, fmt_locale) if support.answer_by else None}
 
 

@@ -254,6 +254,7 @@ class SupportReply(BaseModel):
     csat_scores: list[SurveyScore] = []  # support_csat: 1..5, each a signed one-click link
     answer_by: datetime | None = None  # support_csat: the last moment a score is recorded
     reply_to_name: str | None = None  # support_forward: the customer's name on Reply-To
+    conversation_url: str | None = None  # support_forward: the conversation's thread
 
     @field_validator("message_id", "in_reply_to")
     @classmethod

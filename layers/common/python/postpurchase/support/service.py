@@ -244,6 +244,9 @@ def _replay(incoming: Incoming, conversation_id: str, message_id: str) -> Receiv
     reply = next((s for s in stored if s.message.message_id == reply_id), None)
     requests = (EmailRequest.model_validate_json(reply.outbox),) if reply and reply.outbox else ()
     _publish(requests)
+    from .forward import forward
+
+    forward(conversation, inbound, inbound.created_at)  # again: the send ledger forwards it once
     if stored and stored[0].message.message_id == message_id and conversation.source is model.Source.CUSTOMER:
         # This message opened the conversation: announce it again (the webhook's delivered marker
         # POSTs it once), in case the first attempt stopped between the write and the queue.
@@ -344,6 +347,9 @@ def receive_message(incoming: Incoming, now: datetime) -> Received:
                 raise
             continue
         _publish(requests)
+        from .forward import forward
+
+        forward(conversation, messages[0].message, now)  # to the merchant's helpdesk, if they set one
         if existing is None:  # a new conversation: the merchant's systems hear of it (support/webhook.py)
             from .webhook import announce_created
 
