@@ -58,7 +58,12 @@ def _merchant(merchant_id: str):
 
 
 def _gate(request: EmailRequest) -> tuple[EmailRequest | None, str | None]:
-    """The request as the customer wants it, or (None, why not): suppression, then consent."""
+    """The request as the customer wants it, or (None, why not): suppression, then consent.
+    Mail to the merchant's own staff (a helpdesk forward) is not the customer's to refuse."""
+    from postpurchase.messaging.requests import MERCHANT_KINDS
+
+    if request.kind in MERCHANT_KINDS:
+        return request, None
     from postpurchase.messaging.preferences import with_preferences
 
     recipient = services.customer_store().recipient(request.merchant_id, request.recipient_customer.customer_id(),

@@ -90,15 +90,19 @@ def record_handler(record) -> None:
     from postpurchase.returns.messages import DeliverReturnWebhook, ReturnParcelMoved
     from postpurchase.surveys.delivery import deliver_webhook as deliver_survey_webhook
     from postpurchase.surveys.messages import DeliverSurveyWebhook
+    from postpurchase.support.webhook import DeliverSupportWebhook, deliver_webhook as deliver_support_webhook
 
     message = record.body
     logger.append_keys(merchant_id=message.merchant_id, order_id=message.order_id,
+                       conversation_id=getattr(message, "conversation_id", None),
                        rma_id=getattr(message, "rma_id", None), message_type=message.type)
     now = clock.now()
     if isinstance(message, DeliverFeedbackWebhook):
         outcome = deliver_feedback_webhook(message, PORTS, now)
     elif isinstance(message, DeliverSurveyWebhook):
         outcome = deliver_survey_webhook(message, PORTS, now)
+    elif isinstance(message, DeliverSupportWebhook):
+        outcome = deliver_support_webhook(message, PORTS, now)
     elif isinstance(message, DeliverReturnWebhook):
         outcome = deliver_webhook(message, PORTS, now)
     elif isinstance(message, ReturnParcelMoved):

@@ -308,7 +308,10 @@ def test_a_detractor_says_what_went_wrong_and_the_merchant_gets_one_signed_webho
     assert sent.status_code == 200 and 'id="survey-detractor-sent"' in text(sent)
     assert submit(aws, page, {"message": "Second thoughts"}).status_code == 200  # kept once
     aws.pump_queue("ReturnEventsQueue")
-    [(headers, body)] = receiver.requests
+    # The detractor's message also opens a support conversation, announced as support.conversation.created.
+    [(headers, body)] = [(h, b) for h, b in receiver.requests if json.loads(b)["type"] == "survey.detractor"]
+    assert [json.loads(b)["order_id"] for _, b in receiver.requests
+            if json.loads(b)["type"] == "support.conversation.created"] == ["1001"]
     assert verify_signature(secret, headers["x-postpurchase-signature"], body, aws.clock.now())
     assert headers["x-postpurchase-delivery"] == f"survey:{SID}:c-1"
     event = json.loads(body)

@@ -1,7 +1,7 @@
 """The console's settings forms (pure: no AWS): what each form shows, and the body a posted form
 becomes for the very call the API makes.
 
-- messaging: quiet hours and the frequency cap -> `MessagingSettings` (PUT /v1/settings/messaging
+- messaging: quiet hours, the frequency cap and the support forward address -> `MessagingSettings` (PUT /v1/settings/messaging
   takes the same model; the other messaging settings are kept as stored); the sender name and
   the shop's default language -> `MerchantBranding` (no /v1 route: the admin CLI's merchant
   settings);
@@ -59,7 +59,8 @@ def messaging_values(settings: Any, branding: Any) -> dict[str, str]:
             "quiet_hours.end_hour": str(settings.quiet_hours.end_hour),
             "frequency_cap.max_messages": str(settings.frequency_cap.max_messages),
             "frequency_cap.per_days": str(settings.frequency_cap.per_days),
-            "name": branding.name, "default_locale": branding.default_locale}
+            "name": branding.name, "default_locale": branding.default_locale,
+            "support_forward_address": settings.support_forward_address or ""}
 
 
 def messaging_from_form(form: Mapping[str, str], settings: Any, branding: Any, languages: tuple[str, ...]):
@@ -73,6 +74,8 @@ def messaging_from_form(form: Mapping[str, str], settings: Any, branding: Any, l
                            "end_hour": _whole(form, "quiet_hours.end_hour")}
     body["frequency_cap"] = {"max_messages": _whole(form, "frequency_cap.max_messages"),
                              "per_days": _whole(form, "frequency_cap.per_days")}
+    if "support_forward_address" in form:  # empty: no forward
+        body["support_forward_address"] = _text(form, "support_forward_address") or None
     messaging = validate(MessagingSettings, body)
     language = _text(form, "default_locale")
     if language not in languages:

@@ -37,7 +37,9 @@ def build_mime(request: EmailRequest, merchant: MerchantBranding, *, subject: st
     message["To"] = mailbox("To", None, _addr_spec(request.recipient))
     support = request.support
     if support is not None and support.reply_to:
-        message["Reply-To"] = mailbox("Reply-To", merchant.name, _addr_spec(support.reply_to))
+        # A forward to the merchant's helpdesk answers the customer: their name, not the shop's.
+        message["Reply-To"] = mailbox("Reply-To", support.reply_to_name if request.kind == "support_forward"
+                                      else merchant.name, _addr_spec(support.reply_to))
     elif merchant.reply_to or merchant.support_email:
         message["Reply-To"] = mailbox("Reply-To", merchant.name,
                                       _addr_spec(merchant.reply_to or merchant.support_email or ""))
@@ -52,7 +54,7 @@ def build_mime(request: EmailRequest, merchant: MerchantBranding, *, subject: st
         if support.references:
             message["References"] = " ".join(support.references[-20:])
         if support.automated:
-            message["Auto-Submitted"] = "auto-replied"
+            message["Auto-Submitted"] = support.auto_submitted
             message["X-Auto-Response-Suppress"] = "All"
     # Lets support staff and the outbox trace an email back to its ledger entry.
     scope, scope_id = request.ledger_scope

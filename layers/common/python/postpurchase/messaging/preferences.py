@@ -34,7 +34,8 @@ class Preferences(BaseModel):
     def allows(self, kind: str) -> bool:
         if kind in TRANSACTIONAL_KINDS:
             return True
-        if kind in ("review_reminder", "survey"):  # a survey asks for an opinion, like a review request
+        # A survey (a support conversation's CSAT too) asks for an opinion, like a review request.
+        if kind in ("review_reminder", "survey", "support_csat"):
             kind = "review_request"
         return not self.all_marketing_off and kind not in self.unsubscribed
 

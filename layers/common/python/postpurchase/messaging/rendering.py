@@ -70,6 +70,10 @@ _TEMPLATES = {
     "survey": ("survey_subject.txt", "survey.html", "survey.txt"),
     # An answer in a support conversation; the variant says what it answers with.
     "support_reply": ("support_reply_subject.txt", "support_reply.html", "support_reply.txt"),
+    # A resolved conversation's one-click CSAT survey, threaded under it (support/csat.py).
+    "support_csat": ("support_csat_subject.txt", "support_csat.html", "support_csat.txt"),
+    # A customer's message forwarded to the merchant's helpdesk: merchant-facing English (support/forward.py).
+    "support_forward": ("support_forward_subject.txt", "support_forward.html", "support_forward.txt"),
 }
 
 # The five one-tap answers of a review request, worst to best (the labels are in the templates).
@@ -592,9 +596,16 @@ def _support_context(request: EmailRequest, support: SupportReply, fmt_locale: L
     subject = _clean_subject(support.subject or "")
     if subject[:3].casefold() == "re:":
         subject = subject[3:].strip()
+    language = str(fmt_locale.language)
+    csat = [{"value": score.value, "value_text": format_decimal(score.value, locale=fmt_locale),
+             "url": _with_query(url, lang=language) if "lang=" not in url else url}
+            for score in support.csat_scores if (url := _web_url(score.url))]
     return {"shipments": shipments, "returnable": returnable, "start_return_url": _web_url(support.start_return_url),
             "refund": refund, "paragraphs": paragraphs, "subject": subject,
-            "author_name": " ".join((support.author_name or "").split()) or None}
+            "author_name": " ".join((support.author_name or "").split()) or None, "csat": csat,
+            "text": support.text or "", "reply_to": support.reply_to, "reply_to_name": support.reply_to_name,
+            "conversation_url": _web_url(support.conversation_url),
+            "answer_by": _local_day(support.answer_by, zone, fmt_locale) if support.answer_by else None}
 
 
 # --- rendering ----------------------------------------------------------------------------
@@ -628,8 +639,10 @@ def render_email(request: EmailRequest, merchant: MerchantBranding) -> RenderedE
         raise ValueError("a campaign request needs its campaign")
     if request.kind == "survey" and request.survey is None:
         raise ValueError("a survey request needs its survey")
-    if request.kind == "support_reply" and request.support is None:
-        raise ValueError("a support_reply request needs its support reply")
+    if request.kind in ("support_reply", "support_csat", "support_forward") and request.support is None:
+        raise ValueError(f"a {request.kind} request needs its support reply")
+    if request.kind == "support_csat" and not request.support.csat_scores:  # type: ignore[union-attr]
+        raise ValueError("a support_csat request needs its score links")
     language = resolve_language(request.locale, merchant.default_locale)
     env = _environment(language)
     context = _context(request, merchant, language)

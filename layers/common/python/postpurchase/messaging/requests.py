@@ -21,10 +21,18 @@ MessageKind = Literal["order_confirmation", "shipment_notice", "return_update",
                       # A post-purchase survey email (postpurchase.surveys.calendar).
                       "survey",
                       # An answer in a support conversation (postpurchase.support): automated or the merchant's.
-                      "support_reply"]
+                      "support_reply",
+                      # The one-click CSAT survey of a resolved support conversation (support/csat.py).
+                      "support_csat",
+                      # A customer's message forwarded to the merchant's helpdesk (support/forward.py):
+                      # merchant-facing, English, never gated by the customer's consent.
+                      "support_forward"]
 # Transactional mail is the service the customer paid for: never capped, never deferred.
 TRANSACTIONAL_KINDS: frozenset[str] = frozenset({"order_confirmation", "shipment_notice", "return_update",
-                                                  "support_reply"})
+                                                  "support_reply", "support_forward"})
+# Mail to the merchant's own staff, not to a customer: the customer's suppression and consent
+# do not apply (functions/email_sender's gate lets them through).
+MERCHANT_KINDS: frozenset[str] = frozenset({"support_forward"})
 # One template family; the merchant's rules pick one (postpurchase.messaging.confirmation).
 ConfirmationVariant = Literal["plain", "welcome", "reassuring", "enticing", "recommendations"]
 # A shipment notice's variant is the notice kind (postpurchase.tracking.state.NoticeKind).
@@ -241,6 +249,12 @@ class SupportReply(BaseModel):
     refund: ReturnNotice | None = None  # refund_status: the order's newest RMA
     text: str | None = None  # merchant_reply: their words; faq: the entry's answer
     author_name: str | None = None
+    # Auto-Submitted when automated (RFC 3834): a survey is not an answer, a forward is forwarded.
+    auto_submitted: Literal["auto-replied", "auto-generated", "auto-forwarded"] = "auto-replied"
+    csat_scores: list[SurveyScore] = []  # support_csat: 1..5, each a signed one-click link
+    answer_by: datetime | None = None  # support_csat: the last moment a score is recorded
+    reply_to_name: str | None = None  # support_forward: the customer's name on Reply-To
+    conversation_url: str | None = None  # support_forward: the conversation's thread
 
     @field_validator("message_id", "in_reply_to")
     @classmethod

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..validation import PlainDecimal
 from ..reviews.settings import ReviewSettings
+from ..orders.models import Email
 from .requests import ConfirmationVariant
 
 
@@ -88,6 +89,9 @@ class MessagingSettings(_Settings):
     frequency_cap: FrequencyCap = FrequencyCap()
     quiet_hours: QuietHours = QuietHours()
     reviews: ReviewSettings = ReviewSettings()  # storefront reviews: moderation (reviews/settings.py)
+    # Support: every customer message that needs a person is forwarded here (the merchant's
+    # helpdesk; support/forward.py). None: no forward.
+    support_forward_address: Email | None = None
 
     @field_validator("birthday_offer", "anniversary_offer", "win_back_offer")
     @classmethod

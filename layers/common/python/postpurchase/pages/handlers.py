@@ -570,7 +570,7 @@ def unsubscribe(merchant_id: str, token: str, query: Mapping[str, str], raw_body
         return _error(merchant_id, "not_found", 404, lang, now)
     customer_id, kind, profile = target
     current = profile.preferences
-    kind = "review_request" if kind in ("review_reminder", "survey") else kind
+    kind = "review_request" if kind in ("review_reminder", "survey", "support_csat") else kind
     subscribed = {k for k in MARKETING_KINDS if k not in current.unsubscribed and k != kind}
     choice = updated(current, subscribed=subscribed, all_off=current.all_marketing_off or kind not in MARKETING_KINDS,
                      language=current.language, source="list_unsubscribe", now=now)

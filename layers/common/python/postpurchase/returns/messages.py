@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from ..feedback.messages import DeliverFeedbackWebhook
 from ..surveys.messages import DeliverSurveyWebhook
+from ..support.webhook import DeliverSupportWebhook
 from ..orders.models import Identifier
 
 Origin = Literal["api", "shopify"]
@@ -59,7 +60,8 @@ class ReturnParcelMoved(BaseModel):
 
 # The feedback webhook shares this queue (and its retries, DLQ and alarm) with the returns webhook.
 # ...and so does the survey's `survey.detractor` webhook.
+# ...and so does support's `support.conversation.created` webhook (support/webhook.py).
 ReturnMessage = Annotated[Union[ReturnChanged, DeliverReturnWebhook, ReturnParcelMoved, DeliverFeedbackWebhook,
-                                DeliverSurveyWebhook],
+                                DeliverSurveyWebhook, DeliverSupportWebhook],
                           Field(discriminator="type")]
 return_message_adapter: TypeAdapter[ReturnMessage] = TypeAdapter(ReturnMessage)

@@ -76,12 +76,21 @@ def open_for_shipment(tracked, now: datetime, *, store=None, order=None) -> Conv
         customer_id=customer.customer_id() if customer else None,
         language=customer.locale if customer else None, now=now)
     store = store or services.support_store()
+    from .webhook import announce_created
+
     try:
         store.record(Write(conversation=conversation, previous_revision=None,
                            thread_ids=((order_key(tracked.order_id), "proactive"),),
                            receipt=receipt(tracked.shipment.shipment_id, reason)))
     except AlreadyRecorded:
+        # A redelivery: announce the one recorded again (its delivered marker POSTs it once), in
+        # case the first attempt stopped between the write and the queue.
+        seen = store.receipt(tracked.merchant_id, receipt(tracked.shipment.shipment_id, reason))
+        opened = store.get(tracked.merchant_id, seen[0]) if seen else None
+        if opened is not None and opened.messages == 0:
+            announce_created(opened, first_message="", auto_answered=False)
         return None
+    announce_created(conversation, first_message="", auto_answered=False)
     return conversation
 
 

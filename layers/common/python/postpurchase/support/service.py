@@ -247,6 +247,15 @@ def _replay(incoming: Incoming, conversation_id: str, message_id: str) -> Receiv
     reply = next((s for s in stored if s.message.message_id == reply_id), None)
     requests = (EmailRequest.model_validate_json(reply.outbox),) if reply and reply.outbox else ()
     _publish(requests)
+    from .forward import forward
+
+    forward(conversation, inbound, inbound.created_at)  # again: the send ledger forwards it once
+    if stored and stored[0].message.message_id == message_id and conversation.source is model.Source.CUSTOMER:
+        # This message opened the conversation: announce it again (the webhook's delivered marker
+        # POSTs it once), in case the first attempt stopped between the write and the queue.
+        from .webhook import announce_created
+
+        announce_created(conversation, first_message=inbound.text, auto_answered=bool(requests))
     return Received(conversation, inbound, None, auto_answered=bool(requests),
                     why_not_answered=None if requests else "duplicate", duplicate=True,
                     reply=reply.message if reply else None, requests=requests)
@@ -341,6 +350,13 @@ def receive_message(incoming: Incoming, now: datetime) -> Received:
                 raise
             continue
         _publish(requests)
+        from .forward import forward
+
+        forward(conversation, messages[0].message, now)  # to the merchant's helpdesk, if they set one
+        if existing is None:  # a new conversation: the merchant's systems hear of it (support/webhook.py)
+            from .webhook import announce_created
+
+            announce_created(conversation, first_message=inbound.text, auto_answered=bool(requests))
         return Received(conversation, messages[0].message, match, auto_answered=bool(requests), why_not_answered=why_not,
                         reply=reply, requests=requests)
     raise AssertionError("unreachable")
@@ -435,25 +451,65 @@ UNSET = object()
 
 def set_status(merchant_id: str, conversation_id: str, status: str | None, now: datetime,
                assignee: object = UNSET) -> Conversation:
-    """Resolve, reopen, and/or (un)assign; the same request twice changes nothing more."""
+    """Resolve, reopen, and/or (un)assign; the same request twice changes nothing more.
+
+    A resolution writes its CSAT survey (support/csat.py) in the same transaction and sends it
+    once: the survey message is keyed by the resolution, and a repeated resolve re-publishes the
+    stored request (the email sender's ledger sends it once)."""
     from ..services import support_store
-    from ..storage.support import StaleConversation, Write
+    from ..storage.support import StaleConversation, StoredMessage, Write
 
     store = support_store()
+    resolving = status == model.Status.RESOLVED.value
     for attempt in range(MAX_SAVE_ATTEMPTS):
-        conversation = store.get(merchant_id, conversation_id)
+        if resolving:  # the thread: its Message-IDs thread the survey, and a repeat finds it
+            conversation, stored = thread_or_404(merchant_id, conversation_id, consistent=True)
+        else:
+            conversation, stored = store.get(merchant_id, conversation_id), []
         if conversation is None:
             raise NotFound(f"conversation {conversation_id} not found", field="conversation_id")
         updated = model.change_status(conversation, status, now=now) if status is not None else conversation
         if assignee is not UNSET:
             updated = model.assign(updated, assignee, now=now)  # type: ignore[arg-type]
+        if resolving and conversation.status is model.Status.RESOLVED:
+            _republish_survey(conversation, stored)
         if updated == conversation:
             return conversation
+        messages: tuple[StoredMessage, ...] = ()
+        thread_ids: tuple[tuple[str, str], ...] = ()
+        requests: tuple[EmailRequest, ...] = ()
+        if updated.status is model.Status.RESOLVED and conversation.status is not model.Status.RESOLVED:
+            survey = _survey(updated, [s.message for s in stored], now)
+            if survey is not None:
+                message, request = survey
+                messages, thread_ids, requests = ((StoredMessage(message, request.model_dump_json()),),
+                                                  ((message.email_message_id, "out"),), (request,))
         try:
-            store.record(Write(updated, conversation.revision, previous=conversation))
+            store.record(Write(updated, conversation.revision, messages, thread_ids, previous=conversation))
         except StaleConversation:
             if attempt + 1 == MAX_SAVE_ATTEMPTS:
                 raise
             continue
+        _publish(requests)
         return updated.model_copy(update={"revision": conversation.revision + 1})
     raise AssertionError("unreachable")
+
+
+def _survey(conversation: Conversation, history: list[SupportMessage], now: datetime):
+    from ..services import order_store
+    from .csat import survey_email
+
+    order = order_store().get_order(conversation.merchant_id, conversation.order_id) if conversation.order_id else None
+    return survey_email(conversation, history, order, now)
+
+
+def _republish_survey(conversation: Conversation, stored) -> None:
+    """A repeated resolve: the survey this resolution stored goes out again (sent once by the ledger)."""
+    from .csat import survey_message_id
+
+    if conversation.resolved_at is None:
+        return
+    wanted = survey_message_id(conversation)
+    found = next((s for s in stored if s.message.message_id == wanted and s.outbox), None)
+    if found is not None:
+        _publish((EmailRequest.model_validate_json(found.outbox),))
