@@ -66,7 +66,9 @@ def test_the_export_holds_the_customers_conversations_messages_and_csat(mail):
     items = document["items"]
     assert len(items["support_conversation"]) == 2 and len(items["support_customer"]) == 2
     texts = [m["document"]["text"] for m in items["support_message"]]
-    assert WISMO in texts and DAMAGE in texts and len(texts) == 3  # the two questions and the automated answer
+    # the two questions, the automated answer and the CSAT survey sent on resolution
+    assert WISMO in texts and DAMAGE in texts and len(texts) == 4
+    assert sum("csat_survey" in m["document"]["flags"] for m in items["support_message"]) == 1
     assert {c["document"]["customer_email"] for c in items["support_conversation"]} == {CUSTOMER}
     assert [c["score"] for c in items["support_csat"]] == [4]
     assert len(items["support_receipt"]) == 2 and len(items["support_thread"]) >= 2
@@ -92,7 +94,7 @@ def test_erasure_deletes_support_data_and_mail_objects_keeps_counters_and_is_ide
     metrics_before = aws.client.get("/v1/support/metrics", headers=aws.auth()).json_body
 
     result = erase(MERCHANT, customer_ids_for("c-1", CUSTOMER), [], aws.clock.now(), emails=[CUSTOMER])
-    assert result["actions"]["erase_support_message"]["support_message"] == 3
+    assert result["actions"]["erase_support_message"]["support_message"] == 4  # incl. the CSAT survey
     assert mentions(aws, CUSTOMER, WISMO, DAMAGE, "Broken mug", "q1@mail.example") == []
     assert [t for t in ("support_conversation", "support_message", "support_csat", "support_customer")
             if any(i for i in aws.items_of_type(t) if CUSTOMER in json.dumps(i, default=str))] == []
