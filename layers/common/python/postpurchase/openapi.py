@@ -259,7 +259,8 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": _answer("order_id, token, expires_at, order_page_url"),
                               **_errors(400, 404, 429)}}},
             "/v1/settings/webhooks": {"put": {
-                "summary": "Where resolved returns (returns_url) and feedback answers (feedback_url) are POSTed "
+                "summary": "Where resolved returns (returns_url) and feedback answers (feedback_url; also "
+                           "survey.detractor and support.conversation.created events) are POSTed "
                            "(signed X-PostPurchase-Signature: t=<unix>,v1=<hex HMAC-SHA256 of '<t>.<body>'>); "
                            "a URL left out keeps its value, null turns it off; answers a new secret. A URL must be "
                            "https (port 443, 8443 or 80) to a public host: private, loopback and link-local "
