@@ -22,3 +22,17 @@ def register_backfill(groups: argparse._SubParsersAction, name: str, group_help:
     backfill.add_argument("--merchant", help="only this merchant's items (default: every merchant)")
     backfill.add_argument("--dry-run", action="store_true", help="count what would change; write nothing")
     backfill.set_defaults(handler=handler)
+
+
+def set_unless_changed(record, actions: list, condition) -> bool:
+    """One backfill write: False when the condition failed (a newer write won), so the caller
+    counts it as `changed_meanwhile` instead of overwriting (inserts.py, messages.py)."""
+    from pynamodb.exceptions import UpdateError
+
+    try:
+        record.update(actions=actions, condition=condition)
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True

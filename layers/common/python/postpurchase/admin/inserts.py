@@ -37,9 +37,8 @@ def day_keys(merchant_id: str, order_id: str, placed_at: datetime) -> tuple[str,
 
 
 def backfill_day_keys(merchant_id: str | None, *, dry_run: bool = False) -> dict[str, Any]:
-    from pynamodb.exceptions import UpdateError
-
     from ..storage.table import OrderRecord
+    from . import set_unless_changed
 
     counts: Counter[str] = Counter()
     condition = (OrderRecord.merchant_id == merchant_id) if merchant_id else None
@@ -52,13 +51,9 @@ def backfill_day_keys(merchant_id: str | None, *, dry_run: bool = False) -> dict
             counts["would_be_set"] += 1
             continue
         pk, sk = day_keys(record.merchant_id, record.order_id, record.placed_at)
-        try:
-            record.update(actions=[OrderRecord.gsi4pk.set(pk), OrderRecord.gsi4sk.set(sk)],
-                          condition=(OrderRecord.pk.exists() & OrderRecord.gsi4pk.does_not_exist()
-                                     & (OrderRecord.placed_at == record.placed_at)))
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+        if not set_unless_changed(record, [OrderRecord.gsi4pk.set(pk), OrderRecord.gsi4sk.set(sk)],
+                                  OrderRecord.pk.exists() & OrderRecord.gsi4pk.does_not_exist()
+                                  & (OrderRecord.placed_at == record.placed_at)):
             counts["changed_meanwhile"] += 1
             continue
         counts["set"] += 1

@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from . import register_backfill
+from . import register_backfill, set_unless_changed
 
 def register(groups: argparse._SubParsersAction) -> None:
     register_backfill(groups, "messages", "the send ledger as the console's messages view reads it",
@@ -29,8 +29,6 @@ def run_backfill(arguments: argparse.Namespace, now: datetime) -> dict[str, Any]
 
 
 def backfill(merchant_id: str | None, *, dry_run: bool = False) -> dict[str, Any]:
-    from pynamodb.exceptions import UpdateError
-
     from ..storage import keys
     from ..storage.privacy import ERASED_CUSTOMER
     from ..storage.table import MessageRecord
@@ -49,15 +47,11 @@ def backfill(merchant_id: str | None, *, dry_run: bool = False) -> dict[str, Any
         if dry_run:
             counts["would_be_set"] += 1
             continue
-        try:
-            record.update(actions=[
+        if not set_unless_changed(record, [
                 MessageRecord.gsi5pk.set(keys.recipient_messages_pk(record.merchant_id, record.recipient_hash)),
                 MessageRecord.gsi5sk.set(keys.messages_sk(keys.time_key(record.claimed_at), record.message_key))],
-                condition=MessageRecord.pk.exists() & MessageRecord.gsi5pk.does_not_exist()
-                & (MessageRecord.recipient_hash == record.recipient_hash))
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
+                MessageRecord.pk.exists() & MessageRecord.gsi5pk.does_not_exist()
+                & (MessageRecord.recipient_hash == record.recipient_hash)):
             counts["changed_meanwhile"] += 1
             continue
         counts["set"] += 1
